@@ -1,0 +1,179 @@
+"""The root ``mlrig`` group: global options, lazy sub-commands, error handling.
+
+Sub-command modules are imported only when their command runs, and ``--help`` is answered
+from the table below, so start-up stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from mlrig import __version__
+from mlrig.exceptions import MlrigError
+
+# name -> (module:attribute, short help)
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "profile": ("mlrig.cli.profile:profile", "Manage profiles: isolated stores of stacks."),
+    "stack": ("mlrig.cli.stack:stack", "Manage stacks in the active profile."),
+    "init": ("mlrig.cli.repo:init", "Make a directory an mlrig repository."),
+    "status": ("mlrig.cli.repo:status", "Show the active profile and stack, and why."),
+}
+_COMPONENT_GROUPS = (
+    "orchestrator", "metadata-store", "artifact-store", "container-registry", "step-operator",
+    "secrets-manager", "feature-store", "model-deployer", "experiment-tracker", "alerter",
+    "data-validator", "annotator",
+)
+for _group in _COMPONENT_GROUPS:
+    _plural = "container registries" if _group == "container-registry" else (
+        _group.replace("-", " ") + "s")
+    _COMMANDS[_group] = (f"mlrig.cli.component:{_group}", f"Commands to interact with {_plural}.")
+
+
+class State:
+    """Per-invocation state shared by all commands (the context object)."""
+
+    def __init__(self, profile: str | None, stack: str | None, debug: bool,
+                 verbose: bool) -> None:
+        self.profile = profile
+        self.stack = stack
+        self.debug = debug
+        self.verbose = verbose
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from mlrig.cli.output import echo_err, warn
+            from mlrig.client import Client
+
+            def on_event(level: str, message: str) -> None:
+                (warn if level == "warning" else echo_err)(message)
+
+            self._client = Client(profile=self.profile, stack=self.stack, on_event=on_event)
+        return self._client
+
+    def banner(self, strict: bool = True) -> None:
+        """The spec's "Running with active profile" lines, on stderr."""
+        from mlrig.cli.output import echo_err
+
+        client = self.client
+        client.config()  # first run: creates the default profile (and says so) first
+        repo = client.repository()
+        if repo is None:
+            echo_err("Running without an active repository root.")
+        elif self.verbose:
+            echo_err(f"Running with active repository root: {repo.root}")
+        choice = client.profile_choice(strict=strict)
+        scope = choice.scope
+        if self.verbose and scope != "flag":
+            scope = f"{scope}: {choice.source}"
+        echo_err(f"Running with active profile: '{choice.name}' ({scope})")
+
+
+class LazyGroup(click.Group):
+    """A group whose sub-commands are imported on first use."""
+
+    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None or cmd_name not in self._lazy:
+            return command
+        module_name, _, attribute = self._lazy[cmd_name][0].partition(":")
+        module = importlib.import_module(module_name)
+        loaded: click.Command = getattr(module, attribute.replace("-", "_"))
+        return loaded
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, self._lazy[name][1]) for name in self.list_commands(ctx)
+                if name in self._lazy]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, lazy=_COMMANDS,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--profile", "-p", "profile", metavar="PROFILE",
+              help="Use this profile for this one command (highest precedence).")
+@click.option("--stack", "stack", metavar="STACK",
+              help="Use this stack for this one command.")
+@click.option("--debug", is_flag=True, envvar="MLRIG_DEBUG",
+              help="Show tracebacks for errors.")
+@click.option("--verbose", "-v", is_flag=True, help="Say more (e.g. which file set a scope).")
+@click.version_option(__version__, "--version", prog_name="mlrig")
+@click.pass_context
+def cli(ctx: click.Context, profile: str | None, stack: str | None, debug: bool,
+        verbose: bool) -> None:
+    """mlrig keeps the configuration of ML infrastructure in isolated profiles of stacks.
+
+    The active profile and stack come from, in order: --profile/--stack, the variables
+    MLRIG_ACTIVE_PROFILE/MLRIG_ACTIVE_STACK, the repository (mlrig init), the global
+    configuration. 'mlrig status' shows which one won.
+    """
+    ctx.obj = State(profile, stack, debug, verbose)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def run(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args or os.environ.get("MLRIG_DEBUG", "") not in ("", "0", "false")
+    try:
+        cli.main(args=args, prog_name="mlrig", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        return 1
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx is not None else "mlrig"
+        click.echo(
+            f"Error: {_one_line(exc.format_message())} (see '{command} --help')", err=True
+        )
+        return 2
+    except click.ClickException as exc:
+        click.echo(f"Error: {_one_line(exc.format_message())}", err=True)
+        return exc.exit_code
+    except MlrigError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        message = _one_line(exc.message)
+        if exc.hint:
+            message = f"{message} {_one_line(exc.hint)}"
+        click.echo(click.style(f"Error: {message}", fg="red"), err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:
+        if debug:
+            raise
+        click.echo(
+            f"Error: unexpected {type(exc).__name__}: {_one_line(str(exc))} "
+            "(run with --debug for the traceback)",
+            err=True,
+        )
+        return 1
+    return 0
+
+
+def pass_state(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.pass_obj(func)

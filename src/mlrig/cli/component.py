@@ -1,0 +1,176 @@
+"""``mlrig <component-type> ...``: one group per component type, built by one factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from mlrig.cli.app import State, pass_state
+from mlrig.cli.args import parse_attributes
+from mlrig.cli.output import emit_data, mark, output_option, print_table, warn
+from mlrig.models import Component, ComponentType
+
+_show_secrets = click.option("--show-secrets", is_flag=True,
+                             help="Show values of secret attributes instead of ********.")
+
+
+def _component_dict(client: Any, component: Component, active: bool,
+                    show_secrets: bool) -> dict[str, Any]:
+    return {
+        "type": component.type.value,
+        "name": component.name,
+        "flavor": component.flavor,
+        "id": component.id,
+        "active": active,
+        "config": client.masked_config(component, show_secrets),
+    }
+
+
+def _active_name(client: Any, type_: ComponentType) -> str | None:
+    choice = client.stack_choice(strict=False)
+    if choice is None:
+        return None
+    try:
+        return client.get_stack(choice.name).components.get(type_)  # type: ignore[no-any-return]
+    except Exception:
+        return None
+
+
+def make_group(type_: ComponentType) -> click.Group:
+    display, plural = type_.display_name, type_.plural.replace("_", " ")
+
+    @click.group(name=type_.cli_name, help=f"Commands to interact with {plural}.")
+    def group() -> None:
+        pass
+
+    @group.command(
+        "register",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+        help=f"Register a {display}. Attributes are given as --key=value; "
+        "a value @FILE is read from FILE.",
+    )
+    @click.argument("name")
+    @click.option("--flavor", "-f", help=f"Flavor of the {display} (see 'flavor list').")
+    @click.argument("attributes", nargs=-1, type=click.UNPROCESSED)
+    @pass_state
+    def register(state: State, name: str, flavor: str | None,
+                 attributes: tuple[str, ...]) -> None:
+        values = parse_attributes(attributes)
+        state.banner()
+        state.client.register_component(type_, name, flavor or "", values)
+        click.echo(f"Successfully registered {display} `{name}`.")
+
+    @group.command("list", help=f"List the {plural} of the active profile.")
+    @output_option
+    @_show_secrets
+    @pass_state
+    def list_(state: State, output: str, show_secrets: bool) -> None:
+        state.banner()
+        client = state.client
+        components = client.list_components(type_)
+        active = _active_name(client, type_)
+        data = [_component_dict(client, c, c.name == active, show_secrets) for c in components]
+        if output != "table":
+            emit_data(output, type_.plural, data)
+            return
+        if not components:
+            warn(f"No {plural} registered.")
+            return
+        keys = sorted({k for d in data for k in d["config"]})
+        rows = [[mark(d["active"]), d["name"], d["flavor"], d["id"],
+                 *[_cell(d["config"].get(k)) for k in keys]] for d in data]
+        print_table(["ACTIVE", "NAME", "FLAVOR", "ID", *[k.upper() for k in keys]], rows)
+
+    @group.command("describe", help=f"Show the configuration of a {display}.")
+    @click.argument("name", required=False)
+    @output_option
+    @_show_secrets
+    @pass_state
+    def describe(state: State, name: str | None, output: str, show_secrets: bool) -> None:
+        state.banner()
+        client = state.client
+        active = _active_name(client, type_)
+        if name is None:
+            if active is None:
+                raise click.ClickException(
+                    f"No {display} set for the active stack; give a NAME."
+                )
+            click.echo(f"No component name given; using `{active}` from active stack.",
+                       err=True)
+        component = client.get_component(type_, name or active)
+        data = _component_dict(client, component, component.name == active, show_secrets)
+        if output != "table":
+            emit_data(output, type_.value, data)
+            return
+        rows = [["TYPE", data["type"]], ["FLAVOR", data["flavor"]], ["NAME", data["name"]],
+                ["ID", data["id"]]]
+        rows += [[k.upper(), _cell(v)] for k, v in data["config"].items()]
+        print_table(
+            ["COMPONENT_PROPERTY", "VALUE"], rows,
+            title=f"{type_.value.upper()} Component Configuration"
+            + (" (ACTIVE)" if data["active"] else ""),
+            center_first=False,
+        )
+
+    @group.command("get", help=f"Print the {display} of the active stack.")
+    @output_option
+    @pass_state
+    def get(state: State, output: str) -> None:
+        client = state.client
+        name = client.active_component_name(type_)
+        if output != "table":
+            emit_data(output, f"active_{type_.value}", name)
+            return
+        if name is None:
+            warn(f"No {display} set for active stack ('{client.active_stack_name}').")
+            return
+        click.echo(f"Active {display}: '{name}'")
+
+    @group.command("delete", help=f"Delete a {display} that no stack uses.")
+    @click.argument("name")
+    @pass_state
+    def delete(state: State, name: str) -> None:
+        state.banner()
+        state.client.delete_component(type_, name)
+        click.echo(f"Deleted {display}: {name}")
+
+    @group.group("flavor", help=f"Flavors of {plural}.")
+    def flavor() -> None:
+        pass
+
+    @flavor.command("list", help=f"List the flavors available for {plural}.")
+    @output_option
+    @pass_state
+    def flavor_list(state: State, output: str) -> None:
+        state.banner()
+        specs = state.client.list_flavors(type_)
+        data = [{"flavor": s.name, "source": s.source, "origin": s.origin} for s in specs]
+        if output != "table":
+            emit_data(output, "flavors", data)
+            return
+        print_table(["FLAVOR", "SOURCE", "ORIGIN"],
+                    [[d["flavor"], d["source"], d["origin"]] for d in data], center_first=False)
+
+    return group
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        import json
+
+        return json.dumps(value)
+    return str(value)
+
+
+def __getattr__(name: str) -> click.Group:
+    """``mlrig.cli.component.artifact_store`` -> the group, built on first access."""
+    try:
+        type_ = ComponentType(name)
+    except ValueError:
+        raise AttributeError(name) from None
+    group = make_group(type_)
+    globals()[name] = group
+    return group

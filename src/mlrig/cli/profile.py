@@ -1,0 +1,122 @@
+"""``mlrig profile ...``"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from mlrig.cli.app import State, pass_state
+from mlrig.cli.output import echo_err, emit_data, mark, output_option, print_table, warn
+
+STORE_TYPE_HELP = "Store type: local (YAML files), sql (SQLite/PostgreSQL/MySQL) or rest."
+
+
+@click.group()
+def profile() -> None:
+    """Manage profiles: isolated stores of stacks, components and flavors."""
+
+
+@profile.command("create")
+@click.argument("name")
+@click.option("--url", "-u", help="Store URL (default: a store inside the config directory).")
+@click.option("--store-type", "-t", "store_type", help=STORE_TYPE_HELP)
+@pass_state
+def create(state: State, name: str, url: str | None, store_type: str | None) -> None:
+    """Create a profile and initialise its store (or attach to an existing store)."""
+    state.banner(strict=False)
+    state.client.create_profile(name, store_type=store_type, url=url)
+    click.echo(f"Profile '{name}' successfully created.")
+
+
+@profile.command("list")
+@output_option
+@pass_state
+def list_(state: State, output: str) -> None:
+    """List all profiles; 👉 marks the active one."""
+    state.banner(strict=False)
+    profiles = state.client.list_profiles()
+    if output != "table":
+        emit_data(output, "profiles", [p.to_dict() for p in profiles])
+        return
+    if not profiles:
+        warn("No profiles configured!")
+        return
+    print_table(
+        ["ACTIVE", "PROFILE NAME", "STORE TYPE", "URL", "ACTIVE STACK"],
+        [[mark(p.active), p.name, p.store_type, p.url, p.active_stack] for p in profiles],
+    )
+
+
+@profile.command("set")
+@click.argument("name")
+@click.option("--global", "-g", "global_", is_flag=True,
+              help="Set the global active profile even inside a repository.")
+@pass_state
+def set_(state: State, name: str, global_: bool) -> None:
+    """Activate a profile (in this repository if you are in one, else globally)."""
+    state.banner(strict=False)
+    result = state.client.set_profile(name, global_=global_)
+    where = "global " if global_ else ""
+    if result.unchanged:
+        click.echo(f"Profile '{name}' is already {'globally ' if global_ else ''}active.")
+    else:
+        click.echo(f"Active {where}profile changed to: '{name}'")
+    if result.scope == "local" and state.verbose:
+        echo_err(f"Written to {result.path}")
+    if result.shadowed_by is not None:
+        warn(f"{result.shadowed_by.describe()} still selects profile "
+             f"'{result.shadowed_by.name}' for this command's environment.")
+
+
+@profile.command("get")
+@pass_state
+def get(state: State) -> None:
+    """Print the active profile."""
+    click.echo(f"Active profile is: {state.client.active_profile_name}")
+
+
+@profile.command("current")
+@pass_state
+def current(state: State) -> None:
+    """Print only the active profile's name (fast; for shell prompts)."""
+    click.echo(state.client.profile_choice(strict=False).name)
+
+
+@profile.command("describe")
+@click.argument("name", required=False)
+@output_option
+@pass_state
+def describe(state: State, name: str | None, output: str) -> None:
+    """Show a profile's configuration (the active one by default)."""
+    state.banner(strict=name is None)
+    info = state.client.describe_profile(name)
+    if output != "table":
+        emit_data(output, "profile", info)
+        return
+    title = f"'{info['name']}' Profile Configuration" + (" (ACTIVE)" if info["active"] else "")
+    rows: list[list[Any]] = [
+        ["NAME", info["name"]],
+        ["STORE_URL", info["url"]],
+        ["STORE_TYPE", info["store_type"]],
+        ["ACTIVE_STACK", info["active_stack"]],
+    ]
+    print_table(["PROPERTY", "VALUE"], rows, title=title, center_first=False)
+
+
+@profile.command("delete")
+@click.argument("name")
+@pass_state
+def delete(state: State, name: str) -> None:
+    """Delete a profile (never the active one) and the store mlrig made for it."""
+    state.banner(strict=False)
+    state.client.delete_profile(name)
+    click.echo(f"Deleted profile '{name}'.")
+
+
+@profile.command("explain")
+def explain() -> None:
+    """Explain what profiles are and how the active one is chosen."""
+    from mlrig.cli.explain import PROFILE_EXPLANATION
+
+    click.echo(PROFILE_EXPLANATION)

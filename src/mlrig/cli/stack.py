@@ -1,0 +1,163 @@
+"""``mlrig stack ...``"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from mlrig.cli.app import State, pass_state
+from mlrig.cli.output import emit_data, mark, output_option, print_table
+from mlrig.models import ComponentType, Stack
+
+
+def component_options(required_mandatory: bool) -> Callable[[Any], Any]:
+    """One option per component type: ``-o/--orchestrator`` ... ``-an/--annotator``."""
+
+    def decorate(func: Any) -> Any:
+        for type_ in reversed(list(ComponentType)):
+            names = [type_.short_option, f"--{type_.cli_name}"]
+            if "_" in type_.value:
+                names.append(f"--{type_.value}")
+            func = click.option(
+                *names, type_.value, metavar="NAME",
+                required=required_mandatory and type_.mandatory,
+                help=f"Name of the {type_.display_name}"
+                + (" (mandatory)." if type_.mandatory and required_mandatory else "."),
+            )(func)
+        return func
+
+    return decorate
+
+
+def _stack_dict(stack: Stack, active: bool) -> dict[str, Any]:
+    return {"name": stack.name, "active": active, "components": stack.to_dict()}
+
+
+@click.group()
+def stack() -> None:
+    """Manage stacks: named sets of components in the active profile."""
+
+
+@stack.command("register")
+@click.argument("name")
+@component_options(required_mandatory=True)
+@click.option("--set", "set_active", is_flag=True, help="Make the new stack active.")
+@pass_state
+def register(state: State, name: str, set_active: bool, **components: str | None) -> None:
+    """Register a stack from registered components."""
+    state.banner()
+    state.client.register_stack(name, components)
+    click.echo(f"Stack '{name}' successfully registered!")
+    if set_active:
+        _set(state, name, global_=False)
+
+
+@stack.command("list")
+@output_option
+@pass_state
+def list_(state: State, output: str) -> None:
+    """List the stacks of the active profile; 👉 marks the active one."""
+    state.banner()
+    client = state.client
+    stacks = client.list_stacks()
+    choice = client.stack_choice(strict=False)
+    active = choice.name if choice else None
+    if output != "table":
+        emit_data(output, "stacks", [_stack_dict(s, s.name == active) for s in stacks])
+        return
+    if not stacks:
+        raise click.ClickException("No stacks registered!")
+    types = sorted({t.value for s in stacks for t in s.components})
+    rows = [
+        [mark(s.name == active), s.name,
+         *[s.components.get(ComponentType(t), "") for t in types]]
+        for s in stacks
+    ]
+    print_table(["ACTIVE", "STACK NAME", *[t.upper() for t in types]], rows)
+
+
+@stack.command("describe")
+@click.argument("name", required=False)
+@output_option
+@pass_state
+def describe(state: State, name: str | None, output: str) -> None:
+    """Show the components of a stack (the active one by default)."""
+    state.banner()
+    client = state.client
+    target = client.get_stack(name)
+    choice = client.stack_choice(strict=False)
+    active = choice is not None and choice.name == target.name
+    if output != "table":
+        emit_data(output, "stack", _stack_dict(target, active))
+        return
+    rows = [[t.upper(), n] for t, n in target.to_dict().items()]
+    print_table(
+        ["COMPONENT_TYPE", "COMPONENT_NAME"], rows, title="Stack Configuration",
+        caption=f"'{target.name}' stack" + (" (ACTIVE)" if active else ""),
+        center_first=False,
+    )
+
+
+def _set(state: State, name: str, global_: bool) -> None:
+    result = state.client.set_stack(name, global_=global_)
+    click.echo(f"Active {'global ' if global_ else ''}stack set to: '{name}'")
+    if result.shadowed_by is not None:
+        from mlrig.cli.output import warn
+
+        warn(f"{result.shadowed_by.describe()} still selects stack "
+             f"'{result.shadowed_by.name}' for this command's environment.")
+
+
+@stack.command("set")
+@click.argument("name")
+@click.option("--global", "-g", "global_", is_flag=True,
+              help="Set the active profile's global active stack even inside a repository.")
+@pass_state
+def set_(state: State, name: str, global_: bool) -> None:
+    """Activate a stack (in this repository if you are in one, else globally)."""
+    state.banner()
+    _set(state, name, global_)
+
+
+@stack.command("get")
+@output_option
+@pass_state
+def get(state: State, output: str) -> None:
+    """Print the active stack."""
+    name = state.client.active_stack_name
+    if output != "table":
+        emit_data(output, "active_stack", name)
+        return
+    click.echo(f"The active stack is: '{name}'")
+
+
+@stack.command("current")
+@pass_state
+def current(state: State) -> None:
+    """Print only the active stack's name (fast; for shell prompts)."""
+    choice = state.client.stack_choice(strict=False)
+    click.echo(choice.name if choice else "")
+
+
+@stack.command("delete")
+@click.argument("name")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@pass_state
+def delete(state: State, name: str, yes: bool) -> None:
+    """Delete a stack (never the active one); its components are kept."""
+    state.banner(strict=False)
+    client = state.client
+    client.get_stack(name)  # fail before asking if it does not exist
+    if not yes:
+        confirmed = click.confirm(
+            f"This will delete stack '{name}' from profile "
+            f"'{client.profile_choice(strict=False).name}'.\nAre you sure you want to proceed?",
+            default=False,
+        )
+        if not confirmed:
+            click.echo("Stack deletion canceled.", err=True)
+            raise click.exceptions.Exit(1)
+    client.delete_stack(name)
+    click.echo(f"Deleted stack '{name}'.")

@@ -1,0 +1,1 @@
+"""Global configuration and repository configuration files."""

@@ -1,0 +1,96 @@
+"""Repositories: project directories made with ``mlrig init``.
+
+A repository is a directory holding ``.mlrig/config.yaml`` with its own active profile and
+stack. It is found by walking up from the current directory to the file-system root, or
+named explicitly with ``MLRIG_REPOSITORY_PATH`` (no walking then).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlrig.exceptions import CorruptFileError, InputError
+from mlrig.fsutil import FileLock, atomic_write, dump_yaml, ensure_dir, read_yaml_mapping
+
+REPO_DIR = ".mlrig"
+REPO_CONFIG_VERSION = 1
+ENV_REPOSITORY_PATH = "MLRIG_REPOSITORY_PATH"
+
+
+@dataclass
+class RepositoryConfig:
+    active_profile: str | None = None
+    active_stack: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": REPO_CONFIG_VERSION,
+            "active_profile": self.active_profile,
+            "active_stack": self.active_stack,
+        }
+
+
+class Repository:
+    """One repository root and its config file."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.config_dir = root / REPO_DIR
+        self.path = self.config_dir / "config.yaml"
+        self.lock = FileLock(self.config_dir / "config.lock")
+
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+    def load(self) -> RepositoryConfig:
+        data = read_yaml_mapping(self.path, REPO_CONFIG_VERSION, "repository configuration")
+        if data is None:
+            return RepositoryConfig()
+        profile, stack = data.get("active_profile"), data.get("active_stack")
+        for value in (profile, stack):
+            if value is not None and not isinstance(value, str):
+                raise CorruptFileError(
+                    f"The repository configuration '{self.path}' is malformed; "
+                    "mlrig will not overwrite it."
+                )
+        return RepositoryConfig(active_profile=profile, active_stack=stack)
+
+    def save(self, config: RepositoryConfig) -> None:
+        ensure_dir(self.config_dir, mode=0o755)
+        with self.lock.exclusive():
+            atomic_write(self.path, dump_yaml(config.to_dict()), mode=0o644)
+
+    def update(self, profile: str | None = None, stack: str | None = None,
+               *, set_profile: bool = False, set_stack: bool = False) -> RepositoryConfig:
+        """Change the repository's choice under its lock, re-reading the file first."""
+        ensure_dir(self.config_dir, mode=0o755)
+        with self.lock.exclusive():
+            current = self.load()
+            if set_profile:
+                current.active_profile = profile
+            if set_stack:
+                current.active_stack = stack
+            atomic_write(self.path, dump_yaml(current.to_dict()), mode=0o644)
+            return current
+
+
+def find_repository(cwd: Path, env: Mapping[str, str]) -> Repository | None:
+    """The repository in effect: ``MLRIG_REPOSITORY_PATH`` or the nearest enclosing one."""
+    explicit = env.get(ENV_REPOSITORY_PATH)
+    if explicit:
+        root = Path(explicit).expanduser().resolve()
+        repo = Repository(root)
+        if not repo.exists():
+            raise InputError(
+                f"{ENV_REPOSITORY_PATH} points at '{root}', which is not an mlrig repository.",
+                hint=f"Run 'mlrig init --path {root}' or unset {ENV_REPOSITORY_PATH}.",
+            )
+        return repo
+    current = cwd.resolve()
+    for directory in (current, *current.parents):
+        if (directory / REPO_DIR / "config.yaml").is_file():
+            return Repository(directory)
+    return None

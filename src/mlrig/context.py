@@ -1,0 +1,128 @@
+"""Which profile and which stack are active, and which scope chose each.
+
+Four scopes, the same precedence for the profile and for the stack:
+
+    flag (--profile/--stack)  >  environment (MLRIG_ACTIVE_PROFILE/STACK)
+    >  repository (.mlrig/config.yaml)  >  global (config.yaml)
+
+The repository's stack only applies when the active profile is the repository's profile
+(a repository pins a pair); the global stack is the active profile's own active stack.
+Resolution never falls back silently: a name that does not exist is reported with the scope
+that named it (see :func:`missing_profile_error`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlrig.exceptions import ScopeError
+
+ENV_ACTIVE_PROFILE = "MLRIG_ACTIVE_PROFILE"
+ENV_ACTIVE_STACK = "MLRIG_ACTIVE_STACK"
+
+FLAG, ENVIRONMENT, LOCAL, GLOBAL = "flag", "environment", "local", "global"
+SCOPES = (FLAG, ENVIRONMENT, LOCAL, GLOBAL)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One scope's opinion: which name it sets and where that is written."""
+
+    scope: str
+    name: str
+    source: str
+
+    def describe(self) -> str:
+        return f"{self.scope} ({self.source})"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The winning setting and the lower settings it overrides."""
+
+    name: str
+    scope: str
+    source: str
+    overridden: tuple[Setting, ...] = field(default=())
+
+    @classmethod
+    def from_settings(cls, settings: list[Setting]) -> Choice | None:
+        if not settings:
+            return None
+        top, *rest = settings
+        return cls(top.name, top.scope, top.source, tuple(rest))
+
+
+@dataclass(frozen=True)
+class ScopeInputs:
+    """Everything resolution looks at, gathered once."""
+
+    flag_profile: str | None
+    flag_stack: str | None
+    env: Mapping[str, str]
+    repo_root: Path | None
+    repo_file: Path | None
+    repo_profile: str | None
+    repo_stack: str | None
+    global_file: Path
+    global_profile: str | None
+    profile_stacks: Mapping[str, str | None]
+
+
+def profile_settings(inputs: ScopeInputs) -> list[Setting]:
+    settings: list[Setting] = []
+    if inputs.flag_profile:
+        settings.append(Setting(FLAG, inputs.flag_profile, "--profile"))
+    env_value = inputs.env.get(ENV_ACTIVE_PROFILE)
+    if env_value:
+        settings.append(Setting(ENVIRONMENT, env_value, ENV_ACTIVE_PROFILE))
+    if inputs.repo_profile and inputs.repo_file is not None:
+        settings.append(Setting(LOCAL, inputs.repo_profile, str(inputs.repo_file)))
+    if inputs.global_profile:
+        settings.append(Setting(GLOBAL, inputs.global_profile, str(inputs.global_file)))
+    return settings
+
+
+def stack_settings(inputs: ScopeInputs, profile: str) -> list[Setting]:
+    settings: list[Setting] = []
+    if inputs.flag_stack:
+        settings.append(Setting(FLAG, inputs.flag_stack, "--stack"))
+    env_value = inputs.env.get(ENV_ACTIVE_STACK)
+    if env_value:
+        settings.append(Setting(ENVIRONMENT, env_value, ENV_ACTIVE_STACK))
+    if inputs.repo_stack and inputs.repo_file is not None and inputs.repo_profile == profile:
+        settings.append(Setting(LOCAL, inputs.repo_stack, str(inputs.repo_file)))
+    own = inputs.profile_stacks.get(profile)
+    if own:
+        settings.append(Setting(GLOBAL, own, f"{inputs.global_file} (profile '{profile}')"))
+    return settings
+
+
+def fix_hint(kind: str, scope: str) -> str:
+    """How to repair a scope that names a missing profile or stack."""
+    if scope == FLAG:
+        return f"Pass an existing {kind} to --{kind}."
+    if scope == ENVIRONMENT:
+        var = ENV_ACTIVE_PROFILE if kind == "profile" else ENV_ACTIVE_STACK
+        return f"Unset {var} or set it to an existing {kind} ('mlrig {kind} list')."
+    if scope == LOCAL:
+        return f"Run 'mlrig {kind} set NAME' in this repository to choose an existing {kind}."
+    return f"Run 'mlrig {kind} set --global NAME' to choose an existing {kind}."
+
+
+def missing_profile_error(choice: Choice) -> ScopeError:
+    return ScopeError(
+        f"The active profile '{choice.name}' set by the {choice.scope} scope "
+        f"({choice.source}) does not exist.",
+        hint=fix_hint("profile", choice.scope),
+    )
+
+
+def missing_stack_error(choice: Choice, profile: str) -> ScopeError:
+    return ScopeError(
+        f"The active stack '{choice.name}' set by the {choice.scope} scope "
+        f"({choice.source}) does not exist in profile '{profile}'.",
+        hint=fix_hint("stack", choice.scope),
+    )

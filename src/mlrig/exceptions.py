@@ -1,0 +1,59 @@
+"""The one family of errors mlrig raises. Imports nothing of ours.
+
+Every error carries a one-line, user-facing message and an optional hint. The CLI prints
+``Error: <message>`` (plus the hint) and exits with :attr:`MlrigError.exit_code`.
+"""
+
+from __future__ import annotations
+
+
+class MlrigError(Exception):
+    """Base of every error mlrig raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputError(MlrigError):
+    """A name, URL, option or value given by the user is not acceptable."""
+
+
+class UsageError(InputError):
+    """The command line itself is malformed (exit code 2, like click's usage errors)."""
+
+    exit_code = 2
+
+
+class NotFoundError(MlrigError):
+    """A named profile, stack, component or flavor does not exist."""
+
+
+class AlreadyExistsError(MlrigError):
+    """A name is already taken."""
+
+
+class InUseError(MlrigError):
+    """The object is referenced by something else (active, or used by a stack)."""
+
+
+class StoreError(MlrigError):
+    """A store cannot be opened, read or written."""
+
+
+class CorruptFileError(StoreError):
+    """A file mlrig owns cannot be parsed or has an unknown format version."""
+
+
+class LockTimeoutError(StoreError):
+    """Another mlrig process held a lock for too long."""
+
+
+class ScopeError(MlrigError):
+    """A scope (flag, environment, repository, global) names something that does not exist."""

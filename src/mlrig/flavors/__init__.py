@@ -1,0 +1,195 @@
+"""The flavor registry: built-in flavors, flavors of installed plugins and flavors registered
+in a profile.
+
+Nothing here imports pydantic or a flavor's module until a flavor's class is needed (to
+validate a config or find its secret fields): listing flavors only reads this table, the
+profile's records and the ``mlrig.flavors`` entry points.
+
+Resolution order for ``(type, name)``: the profile's own flavors, then plugins, then
+built-ins; a profile flavor that shadows a built-in is allowed and reported as a warning.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from mlrig.exceptions import InputError, NotFoundError
+from mlrig.models import ComponentType, FlavorRecord
+
+if TYPE_CHECKING:
+    from mlrig.flavors.base import Flavor
+
+ENTRY_POINT_GROUP = "mlrig.flavors"
+BUILT_IN, PLUGIN, PROFILE = "built-in", "plugin", "profile"
+
+_B = "mlrig.flavors.builtin."
+_BUILTINS: tuple[tuple[ComponentType, str, str], ...] = (
+    (ComponentType.ORCHESTRATOR, "local", _B + "LocalOrchestrator"),
+    (ComponentType.ORCHESTRATOR, "local_docker", _B + "LocalDockerOrchestrator"),
+    (ComponentType.METADATA_STORE, "sqlite", _B + "SQLiteMetadataStore"),
+    (ComponentType.METADATA_STORE, "mysql", _B + "MySQLMetadataStore"),
+    (ComponentType.ARTIFACT_STORE, "local", _B + "LocalArtifactStore"),
+    (ComponentType.ARTIFACT_STORE, "s3", _B + "S3ArtifactStore"),
+    (ComponentType.CONTAINER_REGISTRY, "default", _B + "DefaultContainerRegistry"),
+    (ComponentType.CONTAINER_REGISTRY, "dockerhub", _B + "DockerHubContainerRegistry"),
+    (ComponentType.SECRETS_MANAGER, "local", _B + "LocalSecretsManager"),
+    (ComponentType.STEP_OPERATOR, "local", _B + "LocalStepOperator"),
+    (ComponentType.FEATURE_STORE, "feast", _B + "FeastFeatureStore"),
+    (ComponentType.MODEL_DEPLOYER, "mlflow", _B + "MLflowModelDeployer"),
+    (ComponentType.EXPERIMENT_TRACKER, "mlflow", _B + "MLflowExperimentTracker"),
+    (ComponentType.ALERTER, "slack", _B + "SlackAlerter"),
+    (ComponentType.DATA_VALIDATOR, "great_expectations", _B + "GreatExpectationsDataValidator"),
+    (ComponentType.ANNOTATOR, "label_studio", _B + "LabelStudioAnnotator"),
+)
+
+
+@dataclass(frozen=True)
+class FlavorSpec:
+    """A flavor known to mlrig, without importing it."""
+
+    type: ComponentType
+    name: str
+    source: str
+    origin: str
+
+    def load(self) -> type[Flavor]:
+        return load_flavor_class(self.source, expected_type=self.type)
+
+
+def builtin_specs(type_: ComponentType | None = None) -> list[FlavorSpec]:
+    return [
+        FlavorSpec(t, n, s, BUILT_IN) for t, n, s in _BUILTINS if type_ is None or t is type_
+    ]
+
+
+@lru_cache(maxsize=1)
+def plugin_specs_all() -> tuple[FlavorSpec, ...]:
+    """Flavors contributed by installed packages through the ``mlrig.flavors`` entry points.
+
+    Each entry point names a :class:`Flavor` subclass (``package.module:Class``); it is
+    imported here to learn its type and name, which only happens when a command needs
+    plugin flavors.
+    """
+    from importlib.metadata import entry_points
+
+    specs: list[FlavorSpec] = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        source = ep.value.replace(":", ".")
+        try:
+            cls = load_flavor_class(source)
+        except InputError:
+            continue  # a broken plugin must not break mlrig; it is simply not offered
+        specs.append(FlavorSpec(cls.TYPE, cls.FLAVOR, source, PLUGIN))
+    return tuple(specs)
+
+
+def all_specs(type_: ComponentType, profile_flavors: Iterable[FlavorRecord]) -> list[FlavorSpec]:
+    """Every flavor of a type, in resolution order (profile, plugin, built-in)."""
+    result = [FlavorSpec(f.type, f.name, f.source, PROFILE) for f in profile_flavors
+              if f.type is type_]
+    result += [s for s in plugin_specs_all() if s.type is type_]
+    result += builtin_specs(type_)
+    return result
+
+
+def resolve(type_: ComponentType, name: str,
+            profile_flavors: Iterable[FlavorRecord]) -> FlavorSpec:
+    for f in profile_flavors:
+        if f.type is type_ and f.name == name:
+            return FlavorSpec(f.type, f.name, f.source, PROFILE)
+    for spec in builtin_specs(type_):
+        if spec.name == name:
+            return spec
+    for spec in plugin_specs_all():
+        if spec.type is type_ and spec.name == name:
+            return spec
+    known = sorted({s.name for s in all_specs(type_, profile_flavors)})
+    raise NotFoundError(
+        f"There is no flavor '{name}' for the component type '{type_.value}'. "
+        f"Available: {', '.join(known) if known else 'none'}.",
+        hint=f"Run 'mlrig {type_.cli_name} flavor list'.",
+    )
+
+
+def is_builtin(type_: ComponentType, name: str) -> bool:
+    return any(t is type_ and n == name for t, n, _ in _BUILTINS)
+
+
+def load_flavor_class(source: str, expected_type: ComponentType | None = None) -> type[Flavor]:
+    """Import ``package.module.Class`` and check that it is a proper flavor."""
+    from mlrig.flavors.base import Flavor
+
+    module_name, _, class_name = source.replace(":", ".").rpartition(".")
+    if not module_name or not class_name:
+        raise InputError(f"Invalid flavor source '{source}': use 'package.module.ClassName'.")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise InputError(
+            f"Cannot import the flavor source '{source}': {type(exc).__name__}: {exc}",
+            hint="Make sure the module is installed or on PYTHONPATH.",
+        ) from None
+    cls = getattr(module, class_name, None)
+    if not isinstance(cls, type) or not issubclass(cls, Flavor):
+        raise InputError(f"'{source}' is not a subclass of mlrig.flavors.base.Flavor.")
+    for attribute in ("TYPE", "FLAVOR", "CONFIG"):
+        if not hasattr(cls, attribute):
+            raise InputError(f"The flavor class '{source}' does not define {attribute}.")
+    if not isinstance(cls.TYPE, ComponentType):
+        raise InputError(f"The flavor class '{source}' has an invalid TYPE.")
+    if expected_type is not None and cls.TYPE is not expected_type:
+        raise InputError(
+            f"The flavor class '{source}' is a flavor of '{cls.TYPE.value}', "
+            f"not of '{expected_type.value}'."
+        )
+    return cls
+
+
+def validate_config(flavor: type[Flavor], values: dict[str, Any],
+                    component_label: str) -> dict[str, Any]:
+    """Validate ``values`` against the flavor's schema; return the JSON-able config."""
+    from pydantic import ValidationError
+
+    prepared = _prepare(flavor, values)
+    try:
+        model = flavor.CONFIG.model_validate(prepared)
+    except ValidationError as exc:
+        problems = "; ".join(_describe(err) for err in exc.errors())
+        raise InputError(
+            f"Invalid configuration for {component_label} (flavor '{flavor.FLAVOR}'): "
+            f"{problems}."
+        ) from None
+    return dict(model.model_dump(mode="json", exclude_none=True))
+
+
+def _prepare(flavor: type[Flavor], values: dict[str, Any]) -> dict[str, Any]:
+    """Parse JSON given on the command line for fields that are not plain strings."""
+    fields = flavor.CONFIG.model_fields
+    prepared: dict[str, Any] = {}
+    for key, value in values.items():
+        info = fields.get(key)
+        if (
+            info is not None
+            and isinstance(value, str)
+            and value[:1] in ("[", "{")
+            and info.annotation not in (str, str | None)
+        ):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                pass
+        prepared[key] = value
+    return prepared
+
+
+def _describe(err: Any) -> str:
+    location = ".".join(str(p) for p in err.get("loc", ())) or "config"
+    if err.get("type") == "extra_forbidden":
+        return f"'{location}' is not an attribute of this flavor"
+    message = str(err.get("msg", "invalid")).replace("\n", " ")
+    return f"{location}: {message}"

@@ -1,0 +1,240 @@
+"""Crash-safe files: atomic writes, kernel-released locks, strict YAML reading.
+
+* :func:`atomic_write` writes a temp file in the same directory, fsyncs it, ``os.replace``s it
+  over the target and fsyncs the directory: a reader sees the old or the new file, never a
+  torn one, whatever happens to the writer.
+* :class:`FileLock` is an ``fcntl.flock`` lock. The kernel drops it when the process dies, so a
+  crashed writer never leaves a stale lock behind (unlike O_EXCL lock files). The standard
+  library is used instead of a lock package because this sits on every command's start-up path.
+* :func:`read_yaml` parses with the safe loader only (no ``!!python`` tags) and turns every
+  failure into a :class:`CorruptFileError` naming the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from mlrig.exceptions import CorruptFileError, LockTimeoutError, StoreError
+
+DEFAULT_LOCK_TIMEOUT = float(os.environ.get("MLRIG_LOCK_TIMEOUT", "30"))
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+
+
+def ensure_dir(path: Path, mode: int = PRIVATE_DIR_MODE) -> Path:
+    """Create ``path`` (and parents) if missing; new directories get ``mode``."""
+    try:
+        path.mkdir(mode=mode, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"Cannot create directory '{path}': {exc.strerror or exc}.") from exc
+    return path
+
+
+def atomic_write(path: Path, data: str | bytes, mode: int = PRIVATE_FILE_MODE) -> None:
+    """Replace ``path`` with ``data`` atomically and durably."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    directory = path.parent
+    ensure_dir(directory)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, mode)
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise
+    fsync_dir(directory)
+
+
+def fsync_dir(directory: Path) -> None:
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def remove_file(path: Path) -> None:
+    """Unlink ``path`` if present and make the removal durable."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return
+    fsync_dir(path.parent)
+
+
+class FileLock:
+    """An advisory ``flock`` on ``path``; shared for readers, exclusive for writers.
+
+    Re-entrant within one object: nested ``exclusive()`` blocks only lock once.
+    """
+
+    def __init__(self, path: Path, timeout: float | None = None) -> None:
+        self.path = path
+        self.timeout = DEFAULT_LOCK_TIMEOUT if timeout is None else timeout
+        self._fd: int | None = None
+        self._depth = 0
+        self._mode = 0
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._hold(fcntl.LOCK_EX):
+            yield
+
+    @contextlib.contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._hold(fcntl.LOCK_SH):
+            yield
+
+    @contextlib.contextmanager
+    def _hold(self, mode: int) -> Iterator[None]:
+        if self._depth and (self._mode == fcntl.LOCK_EX or mode == self._mode):
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        if self._depth:
+            raise RuntimeError("cannot upgrade a shared mlrig lock to an exclusive one")
+        self._acquire(mode)
+        self._depth = 1
+        try:
+            yield
+        finally:
+            self._depth = 0
+            self._release()
+
+    def _acquire(self, mode: int) -> None:
+        ensure_dir(self.path.parent)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+        except OSError as exc:
+            raise StoreError(f"Cannot open lock file '{self.path}': {exc.strerror}.") from exc
+        deadline = time.monotonic() + self.timeout
+        delay = 0.001
+        while True:
+            try:
+                fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    os.close(fd)
+                    raise StoreError(f"Cannot lock '{self.path}': {exc.strerror}.") from exc
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise LockTimeoutError(
+                        f"Timed out after {self.timeout:g}s waiting for the lock '{self.path}' "
+                        "held by another mlrig process.",
+                        hint="Retry when the other command has finished "
+                        "(MLRIG_LOCK_TIMEOUT sets the wait, in seconds).",
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+        self._fd = fd
+        self._mode = mode
+
+    def _release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+            self._mode = 0
+
+
+def read_text(path: Path) -> str | None:
+    """The file's text, ``None`` when it does not exist; unreadable files are errors."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise CorruptFileError(f"Expected a file but found a directory: '{path}'.") from None
+    except OSError as exc:
+        raise StoreError(f"Cannot read '{path}': {exc.strerror}.") from exc
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CorruptFileError(
+            f"The file '{path}' is not valid UTF-8 text; mlrig will not overwrite it.",
+            hint="Restore it from a backup or move it away.",
+        ) from None
+
+
+def _yaml_loader() -> Any:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _yaml_dumper() -> Any:
+    import yaml
+
+    return getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def parse_yaml(text: str, path: Path | str) -> Any:
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CorruptFileError(
+            f"The file '{path}' is not valid YAML ({detail}); mlrig will not overwrite it.",
+            hint="Fix or remove the file, or restore it from a backup.",
+        ) from None
+
+
+def read_yaml_mapping(path: Path, expected_version: int, what: str) -> dict[str, Any] | None:
+    """Load a versioned mlrig YAML file; ``None`` if absent.
+
+    The file must be a mapping with an integer ``version`` no newer than ``expected_version``.
+    """
+    text = read_text(path)
+    if text is None:
+        return None
+    data = parse_yaml(text, path)
+    if not isinstance(data, dict):
+        raise CorruptFileError(
+            f"The {what} '{path}' is empty or not a mapping; mlrig will not overwrite it.",
+            hint="Fix or remove the file, or restore it from a backup.",
+        )
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise CorruptFileError(
+            f"The {what} '{path}' has no valid format version; mlrig will not overwrite it.",
+        )
+    if version > expected_version:
+        raise CorruptFileError(
+            f"The {what} '{path}' has format version {version}, newer than this mlrig "
+            f"supports ({expected_version}); it was left untouched.",
+            hint="Upgrade mlrig to use it.",
+        )
+    return data
+
+
+def dump_yaml(data: Any) -> str:
+    import yaml
+
+    return str(
+        yaml.dump(data, Dumper=_yaml_dumper(), sort_keys=False, default_flow_style=False,
+                  allow_unicode=True)
+    )

@@ -1,0 +1,194 @@
+"""The records mlrig keeps: component types, components, stacks, flavors, profiles.
+
+These are plain dataclasses on purpose: they are built on every command, and pydantic is
+reserved for what needs validation of user input (flavor config schemas), which keeps the
+start-up of read-only commands cheap. Serialisation is explicit (``to_dict``/``from_dict``).
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ComponentType(str, enum.Enum):
+    """The 12 component types; the first three are mandatory in every stack."""
+
+    ORCHESTRATOR = "orchestrator"
+    METADATA_STORE = "metadata_store"
+    ARTIFACT_STORE = "artifact_store"
+    CONTAINER_REGISTRY = "container_registry"
+    STEP_OPERATOR = "step_operator"
+    SECRETS_MANAGER = "secrets_manager"
+    FEATURE_STORE = "feature_store"
+    MODEL_DEPLOYER = "model_deployer"
+    EXPERIMENT_TRACKER = "experiment_tracker"
+    ALERTER = "alerter"
+    DATA_VALIDATOR = "data_validator"
+    ANNOTATOR = "annotator"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def mandatory(self) -> bool:
+        return self in MANDATORY_TYPES
+
+    @property
+    def cli_name(self) -> str:
+        """Name of the CLI group and option: ``artifact-store``."""
+        return self.value.replace("_", "-")
+
+    @property
+    def display_name(self) -> str:
+        """Name used in sentences: ``artifact store``."""
+        return self.value.replace("_", " ")
+
+    @property
+    def plural(self) -> str:
+        if self is ComponentType.CONTAINER_REGISTRY:
+            return "container_registries"
+        return self.value + "s"
+
+    @property
+    def short_option(self) -> str:
+        return _SHORT_OPTIONS[self]
+
+    @classmethod
+    def parse(cls, value: str) -> ComponentType:
+        """Accept ``artifact_store``, ``artifact-store`` or ``ARTIFACT_STORE``."""
+        key = value.strip().lower().replace("-", "_")
+        try:
+            return cls(key)
+        except ValueError:
+            from mlrig.exceptions import InputError
+
+            known = ", ".join(t.value for t in cls)
+            raise InputError(f"Unknown component type '{value}'. Known types: {known}.") from None
+
+
+MANDATORY_TYPES = (
+    ComponentType.ORCHESTRATOR,
+    ComponentType.METADATA_STORE,
+    ComponentType.ARTIFACT_STORE,
+)
+
+_SHORT_OPTIONS = {
+    ComponentType.ORCHESTRATOR: "-o",
+    ComponentType.METADATA_STORE: "-m",
+    ComponentType.ARTIFACT_STORE: "-a",
+    ComponentType.CONTAINER_REGISTRY: "-c",
+    ComponentType.STEP_OPERATOR: "-s",
+    ComponentType.SECRETS_MANAGER: "-x",
+    ComponentType.FEATURE_STORE: "-f",
+    ComponentType.MODEL_DEPLOYER: "-d",
+    ComponentType.EXPERIMENT_TRACKER: "-e",
+    ComponentType.ALERTER: "-al",
+    ComponentType.DATA_VALIDATOR: "-dv",
+    ComponentType.ANNOTATOR: "-an",
+}
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass
+class Component:
+    """A registered component: ``(type, name)`` is unique within a profile."""
+
+    type: ComponentType
+    name: str
+    flavor: str
+    config: dict[str, Any] = field(default_factory=dict)
+    id: str = field(default_factory=new_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type.value,
+            "name": self.name,
+            "flavor": self.flavor,
+            "config": dict(self.config),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Component:
+        return cls(
+            type=ComponentType(data["type"]),
+            name=str(data["name"]),
+            flavor=str(data["flavor"]),
+            config=dict(data.get("config") or {}),
+            id=str(data.get("id") or new_id()),
+        )
+
+
+@dataclass
+class Stack:
+    """A named set of at most one component per type, referenced by component name."""
+
+    name: str
+    components: dict[ComponentType, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {t.value: n for t, n in sorted(self.components.items(), key=lambda i: i[0].value)}
+
+    @classmethod
+    def from_dict(cls, name: str, data: dict[str, Any]) -> Stack:
+        return cls(name=name, components={ComponentType(t): str(n) for t, n in data.items()})
+
+    def uses(self, type_: ComponentType, name: str) -> bool:
+        return self.components.get(type_) == name
+
+
+@dataclass(frozen=True)
+class FlavorRecord:
+    """A custom flavor registered in a profile: where its class lives."""
+
+    type: ComponentType
+    name: str
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type.value, "name": self.name, "source": self.source}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FlavorRecord:
+        return cls(type=ComponentType(data["type"]), name=str(data["name"]),
+                   source=str(data["source"]))
+
+
+STORE_TYPES = ("local", "sql", "rest")
+
+
+@dataclass
+class ProfileConfig:
+    """A profile as the global configuration knows it: its store and its active stack."""
+
+    name: str
+    store_type: str
+    store_url: str
+    active_stack: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "store_type": self.store_type,
+            "store_url": self.store_url,
+            "active_stack": self.active_stack,
+        }
+        if self.options:
+            data["options"] = dict(self.options)
+        return data
+
+    @classmethod
+    def from_dict(cls, name: str, data: dict[str, Any]) -> ProfileConfig:
+        return cls(
+            name=name,
+            store_type=str(data["store_type"]),
+            store_url=str(data["store_url"]),
+            active_stack=None if data.get("active_stack") is None else str(data["active_stack"]),
+            options=dict(data.get("options") or {}),
+        )

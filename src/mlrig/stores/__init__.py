@@ -1,0 +1,93 @@
+"""Store backends. Each lives in its own module and is imported only when a profile uses it,
+so that the CLI never imports SQL or HTTP libraries for a local profile."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from mlrig.exceptions import InputError
+from mlrig.models import STORE_TYPES, ProfileConfig
+from mlrig.stores.base import Store
+
+ENV_DEFAULT_STORE_TYPE = "MLRIG_DEFAULT_STORE_TYPE"
+
+
+def default_store_type(env: Mapping[str, str] | None = None) -> str:
+    env = os.environ if env is None else env
+    value = env.get(ENV_DEFAULT_STORE_TYPE) or "local"
+    return normalize_store_type(value, source=ENV_DEFAULT_STORE_TYPE)
+
+
+def normalize_store_type(value: str, source: str = "--store-type") -> str:
+    normalized = value.strip().lower()
+    if normalized not in STORE_TYPES:
+        raise InputError(
+            f"Invalid store type '{value}' ({source}); choose one of: {', '.join(STORE_TYPES)}."
+        )
+    return normalized
+
+
+def profile_dir(config_dir: Path, profile_name: str) -> Path:
+    return config_dir / "profiles" / profile_name
+
+
+def default_url(store_type: str, config_dir: Path, profile_name: str) -> str:
+    directory = profile_dir(config_dir, profile_name)
+    if store_type == "local":
+        return directory.resolve().as_uri()
+    if store_type == "sql":
+        return f"sqlite:///{directory.resolve() / 'mlrig.db'}"
+    raise InputError(f"Store URL missing for profile '{profile_name}' (store type {store_type}).",
+                     hint="Give it with --url.")
+
+
+def canonical_url(store_type: str, url: str) -> str:
+    """Validate a user-given URL for a store type and return its canonical form."""
+    if store_type == "local":
+        from mlrig.stores.local import path_from_url, url_from_path
+
+        return url_from_path(path_from_url(url))
+    if store_type == "sql":
+        from mlrig.stores.sql_url import canonical_sql_url
+
+        return canonical_sql_url(url)
+    if store_type == "rest":
+        if not (url.startswith("http://") or url.startswith("https://")) or url.endswith("/"):
+            raise InputError(
+                f"Invalid URL for store type `rest`: {url} "
+                "(use http:// or https:// without a trailing '/')."
+            )
+        return url
+    raise InputError(f"Invalid store type '{store_type}'.")
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password replaced by ``***``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    creds, at, host = rest.rpartition("@")
+    if ":" not in creds:
+        return url
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***{at}{host}"
+
+
+def open_store(profile: ProfileConfig) -> Store:
+    """Open (not initialise) the store of a profile."""
+    if profile.store_type == "local":
+        from mlrig.stores.local import LocalStore
+
+        return LocalStore(profile.store_url)
+    if profile.store_type == "sql":
+        from mlrig.stores.sql import SqlStore
+
+        return SqlStore(profile.store_url, options=profile.options)
+    from mlrig.exceptions import StoreError
+
+    raise StoreError(
+        f"Profile '{profile.name}' uses the store type '{profile.store_type}', "
+        "which this version of mlrig cannot open."
+    )

@@ -1,0 +1,68 @@
+"""Integrity checks and messages shared by every store implementation."""
+
+from __future__ import annotations
+
+from mlrig.exceptions import AlreadyExistsError, InUseError, NotFoundError
+from mlrig.models import Component, ComponentType, FlavorRecord, Stack
+from mlrig.stores.base import StoreView
+
+
+def component_exists_error(type_: ComponentType, name: str) -> AlreadyExistsError:
+    return AlreadyExistsError(
+        f"A component of type '{type_.value}' with the name '{name}' already exists."
+    )
+
+
+def component_missing_error(type_: ComponentType, name: str) -> NotFoundError:
+    return NotFoundError(f"No {type_.display_name} with the name '{name}' is registered.")
+
+
+def stack_exists_error(name: str) -> AlreadyExistsError:
+    return AlreadyExistsError(f"A stack with the name '{name}' already exists.")
+
+
+def stack_missing_error(name: str) -> NotFoundError:
+    return NotFoundError(f"Stack '{name}' does not exist.")
+
+
+def flavor_exists_error(flavor: FlavorRecord) -> AlreadyExistsError:
+    return AlreadyExistsError(
+        f"The flavor '{flavor.name}' for the component type '{flavor.type.value}' "
+        "is already registered in this profile."
+    )
+
+
+def flavor_missing_error(type_: ComponentType, name: str) -> NotFoundError:
+    return NotFoundError(
+        f"No custom flavor '{name}' for the component type '{type_.value}' is registered "
+        "in this profile."
+    )
+
+
+def check_stack_references(view: StoreView, stack: Stack) -> None:
+    """Every component a stack names must exist."""
+    for type_, name in stack.components.items():
+        if view.get_component(type_, name) is None:
+            raise NotFoundError(
+                f"Stack '{stack.name}' refers to the {type_.display_name} '{name}', "
+                "which is not registered."
+            )
+
+
+def check_component_unused(view: StoreView, type_: ComponentType, name: str) -> None:
+    users = view.stacks_using(type_, name)
+    if users:
+        names = ", ".join(f"'{s}'" for s in sorted(users))
+        raise InUseError(
+            f"The {type_.display_name} '{name}' is part of the stack(s) {names} and "
+            "cannot be removed.",
+            hint="Delete those stacks or give them another component first.",
+        )
+
+
+def stacks_using(stacks: list[Stack], type_: ComponentType, name: str) -> list[str]:
+    return [s.name for s in stacks if s.uses(type_, name)]
+
+
+def component_key(component: Component) -> tuple[ComponentType, str]:
+    return component.type, component.name

@@ -1,0 +1,394 @@
+"""The local store: one profile as human-readable YAML files in one directory.
+
+Layout of a store root (the path of its ``file://`` URL)::
+
+    store.yaml                       marker: format version; its presence means "a store"
+    stacks.yaml                      every stack: {name: {component_type: component_name}}
+    flavors.yaml                     custom flavors registered in this profile
+    components/<type>/<name>.yaml    one file per component (id, flavor, config)
+    .lock                            flock target; readers share it, writers hold it alone
+    .journal.yaml                    only during a multi-file commit (redo log)
+
+A transaction buffers its writes. At commit, a single-file change is one atomic replace; a
+change of several files first writes all of them to ``.journal.yaml`` (atomically: that is
+the commit point), then applies them and removes the journal. Whoever next opens the store
+finds an interrupted journal and finishes it, so every commit is all-or-nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from mlrig.exceptions import CorruptFileError, InputError, StoreError
+from mlrig.fsutil import (
+    FileLock,
+    atomic_write,
+    dump_yaml,
+    ensure_dir,
+    read_yaml_mapping,
+    remove_file,
+)
+from mlrig.models import Component, ComponentType, FlavorRecord, Stack
+from mlrig.names import validate_name
+from mlrig.stores import integrity
+
+FORMAT_VERSION = 1
+_MARKER = "store.yaml"
+_STACKS = "stacks.yaml"
+_FLAVORS = "flavors.yaml"
+_JOURNAL = ".journal.yaml"
+_COMPONENTS = "components"
+
+
+def path_from_url(url: str) -> Path:
+    """``file:///abs/path`` or a plain path -> an absolute path."""
+    if "\x00" in url:
+        raise InputError("Invalid URL for store type `local`: it contains a NUL character.")
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        if parsed.netloc not in ("", "localhost"):
+            raise InputError(
+                f"Invalid URL for store type `local`: {url} (a file URL must not name a host)."
+            )
+        raw = unquote(parsed.path)
+    elif parsed.scheme == "" or (len(parsed.scheme) == 1 and os.name == "nt"):
+        raw = url
+    else:
+        raise InputError(
+            f"Invalid URL for store type `local`: {url} (use a path or a file:// URL)."
+        )
+    if not raw:
+        raise InputError("Invalid URL for store type `local`: the path is empty.")
+    return Path(raw).expanduser().resolve()
+
+
+def url_from_path(path: Path) -> str:
+    return path.resolve().as_uri()
+
+
+class LocalStore:
+    """A profile kept as YAML files under one directory."""
+
+    type = "local"
+
+    def __init__(self, url: str) -> None:
+        self.root = path_from_url(url)
+        self.url = url_from_path(self.root)
+        self._lock = FileLock(self.root / ".lock")
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def is_initialized(self) -> bool:
+        return (self.root / _MARKER).is_file()
+
+    def initialize(self) -> None:
+        ensure_dir(self.root)
+        with self._lock.exclusive():
+            if self.is_initialized():
+                self._check_marker()
+                return
+            if not (self.root / _STACKS).exists():
+                atomic_write(self.root / _STACKS, dump_yaml(_stacks_doc({})))
+            atomic_write(
+                self.root / _MARKER,
+                dump_yaml({"version": FORMAT_VERSION, "kind": "mlrig-local-store"}),
+            )
+
+    def destroy(self) -> None:
+        if self.root.exists():
+            shutil.rmtree(self.root)
+
+    def close(self) -> None:
+        return None
+
+    # -- access --------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def read(self) -> Iterator[LocalView]:
+        self._require_store()
+        if (self.root / _JOURNAL).exists():
+            with self._lock.exclusive():
+                self._recover()
+        with self._lock.shared():
+            yield LocalView(self.root)
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[LocalTransaction]:
+        self._require_store()
+        with self._lock.exclusive():
+            self._check_marker()
+            self._recover()
+            txn = LocalTransaction(self.root)
+            yield txn
+            txn.commit()
+
+    # -- internals -----------------------------------------------------------------------
+    def _require_store(self) -> None:
+        if not self.is_initialized():
+            raise StoreError(
+                f"No mlrig store found at '{self.root}' (its {_MARKER} is missing).",
+                hint="Restore the directory, or delete the profile and create it again.",
+            )
+
+    def _check_marker(self) -> None:
+        read_yaml_mapping(self.root / _MARKER, FORMAT_VERSION, "store marker")
+
+    def _recover(self) -> None:
+        """Finish a multi-file commit that a crashed process left half applied."""
+        journal_path = self.root / _JOURNAL
+        doc = read_yaml_mapping(journal_path, FORMAT_VERSION, "store journal")
+        if doc is None:
+            return
+        writes = doc.get("writes")
+        if not isinstance(writes, dict):
+            raise CorruptFileError(f"The store journal '{journal_path}' is malformed.")
+        _apply(self.root, writes)
+        remove_file(journal_path)
+
+
+def _stacks_doc(stacks: dict[str, Any]) -> dict[str, Any]:
+    return {"version": FORMAT_VERSION, "stacks": stacks}
+
+
+def _component_rel(type_: ComponentType, name: str) -> str:
+    validate_name("component", name)
+    return f"{_COMPONENTS}/{type_.value}/{name}.yaml"
+
+
+def _apply(root: Path, writes: dict[str, str | None]) -> None:
+    for rel, content in writes.items():
+        target = root / rel
+        if not target.resolve().is_relative_to(root):
+            raise CorruptFileError(f"Refusing to write outside the store: '{target}'.")
+        if content is None:
+            remove_file(target)
+        else:
+            atomic_write(target, content)
+
+
+class LocalView:
+    """Reads of a local store (inside the store's lock)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._stacks: dict[str, Stack] | None = None
+        self._flavors: list[FlavorRecord] | None = None
+
+    # stacks
+    def _load_stacks(self) -> dict[str, Stack]:
+        if self._stacks is None:
+            path = self.root / _STACKS
+            doc = read_yaml_mapping(path, FORMAT_VERSION, "stack index") or _stacks_doc({})
+            raw = doc.get("stacks") or {}
+            try:
+                self._stacks = {
+                    str(name): Stack.from_dict(str(name), comps or {})
+                    for name, comps in raw.items()
+                }
+            except (AttributeError, ValueError, TypeError) as exc:
+                raise CorruptFileError(
+                    f"The stack index '{path}' is malformed ({exc}); "
+                    "mlrig will not overwrite it."
+                ) from None
+        return self._stacks
+
+    def get_stack(self, name: str) -> Stack | None:
+        return self._load_stacks().get(name)
+
+    def list_stacks(self) -> list[Stack]:
+        return list(self._load_stacks().values())
+
+    def stacks_using(self, type_: ComponentType, name: str) -> list[str]:
+        return integrity.stacks_using(self.list_stacks(), type_, name)
+
+    # components
+    def _read_component(self, rel: str) -> Component | None:
+        path = self.root / rel
+        doc = read_yaml_mapping(path, FORMAT_VERSION, "component file")
+        if doc is None:
+            return None
+        try:
+            return Component.from_dict(doc)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise CorruptFileError(
+                f"The component file '{path}' is malformed ({exc}); mlrig will not overwrite it."
+            ) from None
+
+    def get_component(self, type_: ComponentType, name: str) -> Component | None:
+        return self._read_component(_component_rel(type_, name))
+
+    def _component_names(self, type_: ComponentType) -> list[str]:
+        directory = self.root / _COMPONENTS / type_.value
+        try:
+            entries = os.listdir(directory)
+        except FileNotFoundError:
+            return []
+        return sorted(
+            e[: -len(".yaml")] for e in entries if e.endswith(".yaml") and not e.startswith(".")
+        )
+
+    def list_components(self, type_: ComponentType | None = None) -> list[Component]:
+        types = [type_] if type_ is not None else list(ComponentType)
+        result: list[Component] = []
+        for t in types:
+            for name in self._component_names(t):
+                component = self.get_component(t, name)
+                if component is not None:
+                    result.append(component)
+        return result
+
+    # flavors
+    def _load_flavors(self) -> list[FlavorRecord]:
+        if self._flavors is None:
+            path = self.root / _FLAVORS
+            doc = read_yaml_mapping(path, FORMAT_VERSION, "flavor list") or {}
+            try:
+                self._flavors = [FlavorRecord.from_dict(f) for f in doc.get("flavors") or []]
+            except (KeyError, ValueError, TypeError) as exc:
+                raise CorruptFileError(
+                    f"The flavor list '{path}' is malformed ({exc}); mlrig will not overwrite it."
+                ) from None
+        return self._flavors
+
+    def list_flavors(self, type_: ComponentType | None = None) -> list[FlavorRecord]:
+        return [f for f in self._load_flavors() if type_ is None or f.type is type_]
+
+
+class LocalTransaction(LocalView):
+    """A write transaction: buffered changes, committed all at once."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self._components: dict[tuple[ComponentType, str], Component | None] = {}
+        self._stacks_dirty = False
+        self._flavors_dirty = False
+
+    # reads see our own writes
+    def get_component(self, type_: ComponentType, name: str) -> Component | None:
+        key = (type_, name)
+        if key in self._components:
+            return self._components[key]
+        return super().get_component(type_, name)
+
+    def _component_names(self, type_: ComponentType) -> list[str]:
+        names = set(super()._component_names(type_))
+        for (t, n), value in self._components.items():
+            if t is type_:
+                if value is None:
+                    names.discard(n)
+                else:
+                    names.add(n)
+        return sorted(names)
+
+    # components
+    def create_component(self, component: Component) -> None:
+        if self.get_component(component.type, component.name) is not None:
+            raise integrity.component_exists_error(component.type, component.name)
+        self._components[(component.type, component.name)] = component
+
+    def update_component(self, component: Component, old_name: str | None = None) -> None:
+        old = old_name or component.name
+        if self.get_component(component.type, old) is None:
+            raise integrity.component_missing_error(component.type, old)
+        if old != component.name:
+            if self.get_component(component.type, component.name) is not None:
+                raise integrity.component_exists_error(component.type, component.name)
+            self._components[(component.type, old)] = None
+            for stack in self._load_stacks().values():
+                if stack.uses(component.type, old):
+                    stack.components[component.type] = component.name
+                    self._stacks_dirty = True
+        self._components[(component.type, component.name)] = component
+
+    def delete_component(self, type_: ComponentType, name: str) -> None:
+        if self.get_component(type_, name) is None:
+            raise integrity.component_missing_error(type_, name)
+        integrity.check_component_unused(self, type_, name)
+        self._components[(type_, name)] = None
+
+    # stacks
+    def create_stack(self, stack: Stack) -> None:
+        stacks = self._load_stacks()
+        if stack.name in stacks:
+            raise integrity.stack_exists_error(stack.name)
+        integrity.check_stack_references(self, stack)
+        stacks[stack.name] = Stack(stack.name, dict(stack.components))
+        self._stacks_dirty = True
+
+    def update_stack(self, stack: Stack, old_name: str | None = None) -> None:
+        stacks = self._load_stacks()
+        old = old_name or stack.name
+        if old not in stacks:
+            raise integrity.stack_missing_error(old)
+        if old != stack.name and stack.name in stacks:
+            raise integrity.stack_exists_error(stack.name)
+        integrity.check_stack_references(self, stack)
+        if old != stack.name:
+            # keep the position of the stack in the file
+            self._stacks = {
+                (stack.name if k == old else k): (Stack(stack.name, dict(stack.components))
+                                                  if k == old else v)
+                for k, v in stacks.items()
+            }
+        else:
+            stacks[stack.name] = Stack(stack.name, dict(stack.components))
+        self._stacks_dirty = True
+
+    def delete_stack(self, name: str) -> None:
+        stacks = self._load_stacks()
+        if name not in stacks:
+            raise integrity.stack_missing_error(name)
+        del stacks[name]
+        self._stacks_dirty = True
+
+    # flavors
+    def create_flavor(self, flavor: FlavorRecord) -> None:
+        flavors = self._load_flavors()
+        if any(f.type is flavor.type and f.name == flavor.name for f in flavors):
+            raise integrity.flavor_exists_error(flavor)
+        flavors.append(flavor)
+        self._flavors_dirty = True
+
+    def delete_flavor(self, type_: ComponentType, name: str) -> None:
+        flavors = self._load_flavors()
+        kept = [f for f in flavors if not (f.type is type_ and f.name == name)]
+        if len(kept) == len(flavors):
+            raise integrity.flavor_missing_error(type_, name)
+        self._flavors = kept
+        self._flavors_dirty = True
+
+    # commit
+    def pending_writes(self) -> dict[str, str | None]:
+        writes: dict[str, str | None] = {}
+        for (type_, name), component in self._components.items():
+            rel = _component_rel(type_, name)
+            writes[rel] = (
+                None if component is None
+                else dump_yaml({"version": FORMAT_VERSION, **component.to_dict()})
+            )
+        if self._stacks_dirty:
+            stacks = {s.name: s.to_dict() for s in self._load_stacks().values()}
+            writes[_STACKS] = dump_yaml(_stacks_doc(stacks))
+        if self._flavors_dirty:
+            writes[_FLAVORS] = dump_yaml(
+                {"version": FORMAT_VERSION,
+                 "flavors": [f.to_dict() for f in self._load_flavors()]}
+            )
+        return writes
+
+    def commit(self) -> None:
+        writes = self.pending_writes()
+        if not writes:
+            return
+        if len(writes) == 1:
+            _apply(self.root, writes)
+            return
+        journal = self.root / _JOURNAL
+        atomic_write(journal, dump_yaml({"version": FORMAT_VERSION, "writes": writes}))
+        _apply(self.root, writes)
+        remove_file(journal)
+
