@@ -116,7 +116,7 @@ class Client:
         self.cwd = Path(cwd) if cwd is not None else Path.cwd()
         self._on_event = on_event or log_event
         self._stores: dict[str, Store] = {}
-        self._repo: Repository | None | bool = False  # False = not looked up yet
+        self._repo: Repository | bool | None = False  # False = not looked up yet
         self._config: GlobalConfig | None = None
 
     # ------------------------------------------------------------------ events

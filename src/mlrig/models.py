@@ -50,7 +50,7 @@ class ComponentType(str, enum.Enum):
     def plural(self) -> str:
         if self is ComponentType.CONTAINER_REGISTRY:
             return "container_registries"
-        return self.value + "s"
+        return f"{self.value}s"
 
     @property
     def short_option(self) -> str:

@@ -11,6 +11,8 @@ built-ins; a profile flavor that shadows a built-in is allowed and reported as a
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import importlib
 import json
 from collections.abc import Iterable
@@ -57,7 +59,7 @@ class FlavorSpec:
     source: str
     origin: str
 
-    def load(self) -> type[Flavor]:
+    def load(self) -> builtins.type[Flavor]:
         return load_flavor_class(self.source, expected_type=self.type)
 
 
@@ -179,10 +181,8 @@ def _prepare(flavor: type[Flavor], values: dict[str, Any]) -> dict[str, Any]:
             and value[:1] in ("[", "{")
             and info.annotation not in (str, str | None)
         ):
-            try:
+            with contextlib.suppress(json.JSONDecodeError):
                 value = json.loads(value)
-            except json.JSONDecodeError:
-                pass
         prepared[key] = value
     return prepared
 

@@ -44,8 +44,6 @@ class Flavor:
         secret: set[str] = set()
         for name, info in cls.CONFIG.model_fields.items():
             extra = info.json_schema_extra
-            if isinstance(extra, dict) and extra.get("secret"):
-                secret.add(name)
-            elif info.annotation is SecretStr:
+            if (isinstance(extra, dict) and extra.get("secret")) or info.annotation is SecretStr:
                 secret.add(name)
         return frozenset(secret)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.config import JsonDict
 
 from mlrig.flavors.base import Flavor
 from mlrig.models import ComponentType
 
-_SECRET = {"secret": True}
+_SECRET: JsonDict = {"secret": True}
 
 
 class _Config(BaseModel):

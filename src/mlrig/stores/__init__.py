@@ -48,13 +48,13 @@ def canonical_url(store_type: str, url: str) -> str:
     if store_type == "local":
         from mlrig.stores.local import path_from_url, url_from_path
 
-        return url_from_path(path_from_url(url))
+        return str(url_from_path(path_from_url(url)))
     if store_type == "sql":
         from mlrig.stores.sql_url import canonical_sql_url
 
         return canonical_sql_url(url)
     if store_type == "rest":
-        if not (url.startswith("http://") or url.startswith("https://")) or url.endswith("/"):
+        if not url.startswith(("http://", "https://")) or url.endswith("/"):
             raise InputError(
                 f"Invalid URL for store type `rest`: {url} "
                 "(use http:// or https:// without a trailing '/')."
@@ -82,9 +82,10 @@ def open_store(profile: ProfileConfig) -> Store:
 
         return LocalStore(profile.store_url)
     if profile.store_type == "sql":
-        from mlrig.stores.sql import SqlStore
+        from mlrig.stores.sql import SqlStore  # type: ignore[import-not-found, unused-ignore]
 
-        return SqlStore(profile.store_url, options=profile.options)
+        store: Store = SqlStore(profile.store_url, options=profile.options)
+        return store
     from mlrig.exceptions import StoreError
 
     raise StoreError(

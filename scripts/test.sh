@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs and runs all of it: ruff, mypy, pytest.
+# This is the second command of README.md, and exactly what CI runs (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+echo "== ruff"
+python3 -m ruff check src tests bench
+echo "== mypy"
+python3 -m mypy
+echo "== pytest"
+python3 -m pytest -n 2 -q "$@"

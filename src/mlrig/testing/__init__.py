@@ -1,0 +1,1 @@
+"""Test helpers shipped with mlrig, so that plugin stores can run the same contract suite."""

@@ -1,0 +1,212 @@
+"""The store contract: every store implementation must pass these tests.
+
+Use it from a test module by subclassing and providing a ``store`` fixture that yields a new,
+initialised, empty store::
+
+    import pytest
+    from mlrig.testing.contract import StoreContract
+
+    class TestMyStore(StoreContract):
+        @pytest.fixture
+        def store(self, tmp_path):
+            s = MyStore(...)
+            s.initialize()
+            yield s
+            s.close()
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mlrig.exceptions import AlreadyExistsError, InUseError, NotFoundError
+from mlrig.models import Component, ComponentType, FlavorRecord, Stack
+
+O, M, A = ComponentType.ORCHESTRATOR, ComponentType.METADATA_STORE, ComponentType.ARTIFACT_STORE
+
+
+def _component(type_: ComponentType, name: str, **config: Any) -> Component:
+    flavor = {O: "local", M: "sqlite", A: "local"}.get(type_, "default")
+    return Component(type_, name, flavor, dict(config))
+
+
+def _basic(store: Any, names: tuple[str, str, str] = ("o", "m", "a")) -> Stack:
+    with store.write() as txn:
+        txn.create_component(_component(O, names[0]))
+        txn.create_component(_component(M, names[1], uri="/tmp/m.db"))
+        txn.create_component(_component(A, names[2], path="/tmp/a"))
+        stack = Stack("s", {O: names[0], M: names[1], A: names[2]})
+        txn.create_stack(stack)
+    return stack
+
+
+class StoreContract:
+    """Behaviour shared by every store. Subclasses provide the ``store`` fixture."""
+
+    def test_initialized(self, store: Any) -> None:
+        assert store.is_initialized()
+        store.initialize()  # idempotent
+        with store.read() as view:
+            assert view.list_stacks() == []
+            assert view.list_components() == []
+
+    def test_component_round_trip(self, store: Any) -> None:
+        component = Component(A, "lake", "s3", {"path": "s3://b/p", "nested": {"k": [1, 2]}})
+        with store.write() as txn:
+            txn.create_component(component)
+        with store.read() as view:
+            loaded = view.get_component(A, "lake")
+        assert loaded == component
+        with store.read() as view:
+            assert view.get_component(A, "nope") is None
+            assert view.get_component(O, "lake") is None
+
+    def test_duplicate_component_refused(self, store: Any) -> None:
+        with store.write() as txn:
+            txn.create_component(_component(O, "x"))
+        with pytest.raises(AlreadyExistsError), store.write() as txn:
+            txn.create_component(_component(O, "x"))
+        with store.write() as txn:  # same name, other type: fine
+            txn.create_component(_component(A, "x", path="/p"))
+
+    def test_list_components_by_type_sorted(self, store: Any) -> None:
+        with store.write() as txn:
+            for name in ("b", "a", "c"):
+                txn.create_component(_component(O, name))
+            txn.create_component(_component(A, "z", path="/p"))
+        with store.read() as view:
+            assert [c.name for c in view.list_components(O)] == ["a", "b", "c"]
+            assert {(c.type, c.name) for c in view.list_components()} == {
+                (O, "a"), (O, "b"), (O, "c"), (A, "z")}
+
+    def test_stack_round_trip(self, store: Any) -> None:
+        stack = _basic(store)
+        with store.read() as view:
+            assert view.get_stack("s") == stack
+            assert [s.name for s in view.list_stacks()] == ["s"]
+            assert view.stacks_using(O, "o") == ["s"]
+            assert view.stacks_using(O, "other") == []
+
+    def test_stack_with_missing_component_refused(self, store: Any) -> None:
+        with pytest.raises(NotFoundError), store.write() as txn:
+            txn.create_stack(Stack("s", {O: "ghost"}))
+        with store.read() as view:
+            assert view.get_stack("s") is None
+
+    def test_duplicate_stack_refused(self, store: Any) -> None:
+        stack = _basic(store)
+        with pytest.raises(AlreadyExistsError), store.write() as txn:
+            txn.create_stack(stack)
+
+    def test_component_in_use_cannot_be_deleted(self, store: Any) -> None:
+        _basic(store)
+        with pytest.raises(InUseError, match="'s'"), store.write() as txn:
+            txn.delete_component(O, "o")
+        with store.write() as txn:
+            txn.delete_stack("s")
+            txn.delete_component(O, "o")
+        with store.read() as view:
+            assert view.get_component(O, "o") is None
+
+    def test_delete_missing(self, store: Any) -> None:
+        with pytest.raises(NotFoundError), store.write() as txn:
+            txn.delete_component(O, "nope")
+        with pytest.raises(NotFoundError), store.write() as txn:
+            txn.delete_stack("nope")
+
+    def test_update_component_config(self, store: Any) -> None:
+        _basic(store)
+        with store.write() as txn:
+            component = txn.get_component(A, "a")
+            assert component is not None
+            component.config["path"] = "/new"
+            txn.update_component(component)
+        with store.read() as view:
+            loaded = view.get_component(A, "a")
+            assert loaded is not None and loaded.config["path"] == "/new"
+
+    def test_rename_component_follows_stacks(self, store: Any) -> None:
+        _basic(store)
+        with store.write() as txn:
+            component = txn.get_component(O, "o")
+            assert component is not None
+            component.name = "o2"
+            txn.update_component(component, old_name="o")
+        with store.read() as view:
+            assert view.get_component(O, "o") is None
+            assert view.get_component(O, "o2") is not None
+            stack = view.get_stack("s")
+            assert stack is not None and stack.components[O] == "o2"
+
+    def test_rename_stack(self, store: Any) -> None:
+        stack = _basic(store)
+        with store.write() as txn:
+            txn.update_stack(Stack("t", dict(stack.components)), old_name="s")
+        with store.read() as view:
+            assert view.get_stack("s") is None
+            assert view.get_stack("t") is not None
+
+    def test_rename_stack_onto_existing_refused(self, store: Any) -> None:
+        stack = _basic(store)
+        with store.write() as txn:
+            txn.create_stack(Stack("t", dict(stack.components)))
+        with pytest.raises(AlreadyExistsError), store.write() as txn:
+            txn.update_stack(Stack("t", dict(stack.components)), old_name="s")
+
+    def test_failed_transaction_changes_nothing(self, store: Any) -> None:
+        _basic(store)
+
+        class Boom(Exception):
+            pass
+
+        with pytest.raises(Boom), store.write() as txn:
+            txn.create_component(_component(O, "new"))
+            txn.delete_stack("s")
+            raise Boom
+        with store.read() as view:
+            assert view.get_component(O, "new") is None
+            assert view.get_stack("s") is not None
+
+    def test_transaction_reads_its_own_writes(self, store: Any) -> None:
+        with store.write() as txn:
+            txn.create_component(_component(O, "o"))
+            assert txn.get_component(O, "o") is not None
+            assert [c.name for c in txn.list_components(O)] == ["o"]
+            txn.delete_component(O, "o")
+            assert txn.get_component(O, "o") is None
+
+    def test_flavors(self, store: Any) -> None:
+        flavor = FlavorRecord(O, "custom", "pkg.mod.Custom")
+        with store.write() as txn:
+            txn.create_flavor(flavor)
+        with store.read() as view:
+            assert view.list_flavors(O) == [flavor]
+            assert view.list_flavors(A) == []
+        with pytest.raises(AlreadyExistsError), store.write() as txn:
+            txn.create_flavor(flavor)
+        with store.write() as txn:
+            txn.delete_flavor(O, "custom")
+        with pytest.raises(NotFoundError), store.write() as txn:
+            txn.delete_flavor(O, "custom")
+
+    def test_unicode_names_and_values(self, store: Any) -> None:
+        component = Component(A, "données-été", "local", {"path": "/tmp/ü/日本"})
+        with store.write() as txn:
+            txn.create_component(component)
+        with store.read() as view:
+            assert view.get_component(A, "données-été") == component
+
+    def test_optional_component_types(self, store: Any) -> None:
+        _basic(store)
+        with store.write() as txn:
+            txn.create_component(Component(ComponentType.ALERTER, "slack", "slack",
+                                           {"slack_token": "t"}))
+            stack = txn.get_stack("s")
+            assert stack is not None
+            stack.components[ComponentType.ALERTER] = "slack"
+            txn.update_stack(stack)
+        with store.read() as view:
+            stack = view.get_stack("s")
+            assert stack is not None and stack.components[ComponentType.ALERTER] == "slack"
