@@ -13,14 +13,12 @@ read; every write re-reads what it changes under a lock.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlrig import context as ctx
-from mlrig import flavors as flavor_registry
 from mlrig.config.global_config import GlobalConfig, GlobalConfigFile, config_dir
 from mlrig.config.repository import Repository, RepositoryConfig, find_repository
 from mlrig.events import INFO, WARNING, EventSink, log_event
@@ -51,6 +49,9 @@ from mlrig.stores import (
     profile_dir,
 )
 from mlrig.stores.base import Store, StoreView
+
+if TYPE_CHECKING:
+    from mlrig.flavors import FlavorSpec
 
 DEFAULT = "default"
 SECRET_MASK = "********"
@@ -410,6 +411,8 @@ class Client:
         self._stores.pop(name, None)
         own_dir = profile_dir(self.config_dir, name).resolve()
         if own_dir.is_dir() and self._store_lives_in(profile, own_dir):
+            import shutil
+
             shutil.rmtree(own_dir, ignore_errors=True)
 
     @staticmethod
@@ -488,15 +491,20 @@ class Client:
             self.set_stack(name)
         return stack
 
+    def check_stack_exists(self, name: str, profile: str | None = None) -> None:
+        """Raise unless ``name`` is a stack of the profile (the active one by default)."""
+        profile_name = profile or self.active_profile_name
+        with self.store(profile_name).read() as view:
+            if view.get_stack(name) is None:
+                raise NotFoundError(
+                    f"Stack '{name}' does not exist in profile '{profile_name}'.",
+                    hint="Run 'mlrig stack list'.",
+                )
+
     def set_stack(self, name: str, global_: bool = False) -> SetResult:
         """Make a stack active for the active profile, in the narrowest persistent scope."""
         profile = self.profile_choice()
-        with self.store(profile.name).read() as view:
-            if view.get_stack(name) is None:
-                raise NotFoundError(
-                    f"Stack '{name}' does not exist in profile '{profile.name}'.",
-                    hint="Run 'mlrig stack list'.",
-                )
+        self.check_stack_exists(name, profile.name)
         shadow = next(
             (s for s in ctx.stack_settings(self._scope_inputs(), profile.name)
              if s.scope in (ctx.FLAG, ctx.ENVIRONMENT)),
@@ -554,6 +562,8 @@ class Client:
 
     # ------------------------------------------------------------------ components
     def flavor_class(self, view: StoreView, type_: ComponentType, flavor: str) -> Any:
+        from mlrig import flavors as flavor_registry
+
         spec = flavor_registry.resolve(type_, flavor, view.list_flavors(type_))
         return spec.load()
 
@@ -644,7 +654,9 @@ class Client:
         return {k: (SECRET_MASK if k in secret and v is not None else v)
                 for k, v in component.config.items()}
 
-    def list_flavors(self, type_: TypeLike) -> list[flavor_registry.FlavorSpec]:
+    def list_flavors(self, type_: TypeLike) -> list[FlavorSpec]:
+        from mlrig import flavors as flavor_registry
+
         ctype = component_type(type_)
         with self.store().read() as view:
             records = view.list_flavors(ctype)
@@ -673,9 +685,9 @@ class Client:
         config = self.config()
         profile = self.profile_choice(strict=False)
         profile_exists = profile.name in config.profiles
-        stack = self.stack_choice(strict=False, profile=profile.name) if profile_exists else None
+        stack = self.stack_choice(strict=False, profile=profile.name)
         stack_exists: bool | None = None
-        if stack is not None:
+        if stack is not None and profile_exists:
             with self.store(profile.name).read() as view:
                 stack_exists = view.get_stack(stack.name) is not None
         repo = self.repository()
@@ -696,6 +708,8 @@ class Client:
 
 
 def validate_config_values(flavor_cls: Any, values: dict[str, Any], label: str) -> dict[str, Any]:
+    from mlrig import flavors as flavor_registry
+
     return flavor_registry.validate_config(flavor_cls, values, label)
 
 

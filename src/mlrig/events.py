@@ -7,15 +7,15 @@ them on the ``mlrig`` logger by default.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 INFO, WARNING = "info", "warning"
 
 EventSink = Callable[[str, str], None]
 
-_logger = logging.getLogger("mlrig")
-
-
 def log_event(level: str, message: str) -> None:
-    _logger.log(logging.WARNING if level == WARNING else logging.INFO, message)
+    """The default sink: the ``mlrig`` logger (imported only when used)."""
+    import logging
+
+    logging.getLogger("mlrig").log(logging.WARNING if level == WARNING else logging.INFO,
+                                   message)

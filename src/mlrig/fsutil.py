@@ -38,8 +38,10 @@ def ensure_dir(path: Path, mode: int = PRIVATE_DIR_MODE) -> Path:
     return path
 
 
-def atomic_write(path: Path, data: str | bytes, mode: int = PRIVATE_FILE_MODE) -> None:
-    """Replace ``path`` with ``data`` atomically and durably."""
+def atomic_write(path: Path, data: str | bytes, mode: int = PRIVATE_FILE_MODE,
+                 durable: bool = True) -> None:
+    """Replace ``path`` with ``data`` atomically (and durably, unless ``durable`` is off:
+    for caches that may be lost)."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
     directory = path.parent
     ensure_dir(directory)
@@ -48,14 +50,16 @@ def atomic_write(path: Path, data: str | bytes, mode: int = PRIVATE_FILE_MODE) -
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.chmod(tmp_name, mode)
         os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise
-    fsync_dir(directory)
+    if durable:
+        fsync_dir(directory)
 
 
 def fsync_dir(directory: Path) -> None:
@@ -203,15 +207,67 @@ def parse_yaml(text: str, path: Path | str) -> Any:
         ) from None
 
 
-def read_yaml_mapping(path: Path, expected_version: int, what: str) -> dict[str, Any] | None:
+def _signature(path: Path) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_mtime_ns, st.st_size, st.st_ino]
+
+
+def _cache_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.cache.json")
+
+
+def _read_cache(path: Path, signature: list[int]) -> dict[str, Any] | None:
+    import json
+
+    try:
+        cached = json.loads(_cache_path(path).read_bytes())
+    except (OSError, ValueError):
+        return None
+    if isinstance(cached, dict) and cached.get("signature") == signature:
+        data = cached.get("data")
+        if isinstance(data, dict):
+            return data
+    return None
+
+
+def _write_cache(path: Path, signature: list[int] | None, data: Any) -> None:
+    """Best effort: remember the parsed content of ``path`` as of ``signature``."""
+    import json
+
+    if signature is None:
+        return
+    try:
+        encoded = json.dumps({"signature": signature, "data": data}, allow_nan=False)
+        if json.loads(encoded)["data"] != data:
+            return  # not faithfully representable in JSON (dates, int keys, ...)
+        atomic_write(_cache_path(path), encoded, durable=False)
+    except (TypeError, ValueError, OSError, StoreError):
+        return
+
+
+def read_yaml_mapping(path: Path, expected_version: int, what: str,
+                      cached: bool = False) -> dict[str, Any] | None:
     """Load a versioned mlrig YAML file; ``None`` if absent.
 
     The file must be a mapping with an integer ``version`` no newer than ``expected_version``.
+    With ``cached``, a JSON copy of the parsed content, keyed by the file's (mtime, size,
+    inode), is used when it matches: it spares hot commands the YAML parser. The YAML file
+    stays the one source of truth; the copy is rebuilt whenever the signature differs.
     """
-    text = read_text(path)
-    if text is None:
-        return None
-    data = parse_yaml(text, path)
+    signature = _signature(path) if cached else None
+    data: Any = None
+    if signature is not None:
+        data = _read_cache(path, signature)
+    if data is None:
+        text = read_text(path)
+        if text is None:
+            return None
+        data = parse_yaml(text, path)
+        if cached and isinstance(data, dict) and _signature(path) == signature:
+            _write_cache(path, signature, data)
     if not isinstance(data, dict):
         raise CorruptFileError(
             f"The {what} '{path}' is empty or not a mapping; mlrig will not overwrite it.",
@@ -229,6 +285,19 @@ def read_yaml_mapping(path: Path, expected_version: int, what: str) -> dict[str,
             hint="Upgrade mlrig to use it.",
         )
     return data
+
+
+def remember_parsed(path: Path, data: Any) -> None:
+    """Record ``data`` as the parsed content of ``path`` as it is on disk now."""
+    _write_cache(path, _signature(path), data)
+
+
+def write_yaml(path: Path, data: Any, cached: bool = False,
+               mode: int = PRIVATE_FILE_MODE) -> None:
+    """Atomically write ``data`` as YAML; with ``cached``, also refresh its JSON copy."""
+    atomic_write(path, dump_yaml(data), mode=mode)
+    if cached:
+        remember_parsed(path, data)
 
 
 def dump_yaml(data: Any) -> str:

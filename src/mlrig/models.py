@@ -8,7 +8,6 @@ start-up of read-only commands cheap. Serialisation is explicit (``to_dict``/``f
 from __future__ import annotations
 
 import enum
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +91,8 @@ _SHORT_OPTIONS = {
 
 
 def new_id() -> str:
+    import uuid
+
     return uuid.uuid4().hex
 
 

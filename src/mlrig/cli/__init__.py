@@ -4,8 +4,40 @@ from __future__ import annotations
 
 import sys
 
+_FAST = {("profile", "current"), ("stack", "current")}
+
 
 def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if tuple(args) in _FAST:
+        code = _fast_current(args[0])
+        if code is not None:
+            sys.exit(code)
     from mlrig.cli.app import run
 
-    sys.exit(run(argv))
+    sys.exit(run(args))
+
+
+def _fast_current(what: str) -> int | None:
+    """``mlrig profile current`` / ``mlrig stack current`` without loading click or rich.
+
+    Shell prompts call these on every prompt. The answer comes from the same resolution as
+    every other command (:class:`mlrig.client.Client`); anything unusual (first run, an
+    error) returns ``None`` and the full CLI handles it, with its messages.
+    """
+    from mlrig.client import Client
+    from mlrig.exceptions import MlrigError
+
+    try:
+        client = Client()
+        if not client.global_file.exists():
+            return None
+        if what == "profile":
+            name: str | None = client.profile_choice(strict=False).name
+        else:
+            choice = client.stack_choice(strict=False)
+            name = choice.name if choice else ""
+    except MlrigError:
+        return None
+    sys.stdout.write(f"{name}\n")
+    return 0

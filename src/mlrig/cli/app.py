@@ -58,8 +58,13 @@ class State:
             self._client = Client(profile=self.profile, stack=self.stack, on_event=on_event)
         return self._client
 
-    def banner(self, strict: bool = True) -> None:
-        """The spec's "Running with active profile" lines, on stderr."""
+    def banner(self, strict: bool = True, check_stack: bool | None = None) -> None:
+        """The spec's "Running with active profile" lines, on stderr.
+
+        Then, unless the command is one that repairs a broken choice (``strict=False`` /
+        ``check_stack=False``), a profile or stack named by any scope that does not exist
+        is an error naming that scope: mlrig never silently runs against something else.
+        """
         from mlrig.cli.output import echo_err
 
         client = self.client
@@ -69,11 +74,15 @@ class State:
             echo_err("Running without an active repository root.")
         elif self.verbose:
             echo_err(f"Running with active repository root: {repo.root}")
-        choice = client.profile_choice(strict=strict)
+        choice = client.profile_choice(strict=False)
         scope = choice.scope
         if self.verbose and scope != "flag":
             scope = f"{scope}: {choice.source}"
         echo_err(f"Running with active profile: '{choice.name}' ({scope})")
+        if strict:
+            client.profile_choice(strict=True)
+        if strict if check_stack is None else check_stack:
+            client.stack_choice(strict=True)
 
 
 class LazyGroup(click.Group):

@@ -42,14 +42,18 @@ def print_table(
     title: str | None = None,
     caption: str | None = None,
     center_first: bool = True,
+    fold: bool = False,
 ) -> None:
+    """A heavy-edged table; long cells are cut with … (or folded onto more lines with
+    ``fold``, for values such as paths that must be read whole)."""
     from rich import box
     from rich.console import Console
     from rich.table import Table
 
     table = Table(box=box.HEAVY_EDGE, title=title, caption=caption, show_lines=False)
     for index, column in enumerate(columns):
-        table.add_column(column, justify="center" if index == 0 and center_first else "left")
+        table.add_column(column, justify="center" if index == 0 and center_first else "left",
+                         overflow="fold" if fold else "ellipsis")
     for row in rows:
         table.add_row(*("" if cell is None else str(cell) for cell in row))
     Console(soft_wrap=False, emoji=False, highlight=False).print(table)

@@ -7,7 +7,16 @@ from typing import Any
 import click
 
 from mlrig.cli.app import State, pass_state
-from mlrig.cli.output import echo_err, emit_data, mark, output_option, print_table, warn
+from mlrig.cli.output import (
+    echo_err,
+    emit_data,
+    mark,
+    output_option,
+    print_table,
+    stdout_is_tty,
+    warn,
+)
+from mlrig.cli.shell import detect_shell, eval_hint, export_lines, shell_type_option
 
 STORE_TYPE_HELP = "Store type: local (YAML files), sql (SQLite/PostgreSQL/MySQL) or rest."
 
@@ -67,6 +76,30 @@ def set_(state: State, name: str, global_: bool) -> None:
     if result.shadowed_by is not None:
         warn(f"{result.shadowed_by.describe()} still selects profile "
              f"'{result.shadowed_by.name}' for this command's environment.")
+
+
+@profile.command("use")
+@click.argument("name")
+@click.option("--shell", "for_shell", is_flag=True,
+              help="Print the export line for this shell only (use with eval).")
+@shell_type_option
+@pass_state
+def use(state: State, name: str, for_shell: bool, shell_type: str | None) -> None:
+    """Select a profile: for this shell only with --shell, else like 'profile set'.
+
+    eval "$(mlrig profile use --shell NAME)" sets MLRIG_ACTIVE_PROFILE in this shell (and
+    unsets MLRIG_ACTIVE_STACK, which belonged to the previous profile); other shells and the
+    saved configuration are not touched.
+    """
+    if not for_shell:
+        set_.callback(name=name, global_=False)  # type: ignore[misc]
+        return
+    state.client.get_profile(name)  # must exist
+    shell = detect_shell(shell_type)
+    click.echo(export_lines(shell, {"MLRIG_ACTIVE_PROFILE": name},
+                            ("MLRIG_ACTIVE_STACK",)))
+    if stdout_is_tty():
+        echo_err(eval_hint("profile", name))
 
 
 @profile.command("get")

@@ -32,10 +32,6 @@ def init(state: State, path: Path | None) -> None:
     )
 
 
-def _overrides(choice: dict[str, Any]) -> str:
-    return ", ".join(f"{o['scope']}: '{o['name']}'" for o in choice["overrides"]) or "-"
-
-
 @click.command()
 @output_option
 @pass_state
@@ -46,16 +42,18 @@ def status(state: State, output: str) -> None:
     if output != "table":
         emit_data(output, "status", info)
         return
-    rows = []
+    rows: list[list[Any]] = []
     for what in ("profile", "stack"):
         choice = info[what]
         if choice is None:
-            rows.append([what.upper(), "", "", "not set", "-"])
+            rows.append([what.upper(), "(none)", "", "not set"])
             continue
-        name = choice["name"] + ("" if choice["exists"] is not False else " (missing!)")
-        rows.append([what.upper(), name, choice["scope"], choice["source"], _overrides(choice)])
-    print_table(["", "NAME", "SCOPE", "SET BY", "OVERRIDES"], rows, title="mlrig status",
-                caption=f"repository: {info['repository'] or 'none'} · "
-                f"config: {info['config_path']}", center_first=False)
+        name = choice["name"] + ("" if choice["exists"] is not False else " (MISSING)")
+        rows.append([what.upper(), name, choice["scope"], choice["source"]])
+        rows.extend(["  overrides", o["name"], o["scope"], o["source"]]
+                    for o in choice["overrides"])
+    print_table(["", "NAME", "SCOPE", "SET BY"], rows, title="Active profile and stack",
+                caption=f"repository: {info['repository'] or 'none'}",
+                center_first=False, fold=True)
     for message in info["warnings"]:
         warn(message)

@@ -8,7 +8,8 @@ from typing import Any
 import click
 
 from mlrig.cli.app import State, pass_state
-from mlrig.cli.output import emit_data, mark, output_option, print_table
+from mlrig.cli.output import echo_err, emit_data, mark, output_option, print_table, stdout_is_tty
+from mlrig.cli.shell import detect_shell, eval_hint, export_lines, shell_type_option
 from mlrig.models import ComponentType, Stack
 
 
@@ -59,7 +60,7 @@ def register(state: State, name: str, set_active: bool, **components: str | None
 @pass_state
 def list_(state: State, output: str) -> None:
     """List the stacks of the active profile; 👉 marks the active one."""
-    state.banner()
+    state.banner(check_stack=False)
     client = state.client
     stacks = client.list_stacks()
     choice = client.stack_choice(strict=False)
@@ -117,8 +118,31 @@ def _set(state: State, name: str, global_: bool) -> None:
 @pass_state
 def set_(state: State, name: str, global_: bool) -> None:
     """Activate a stack (in this repository if you are in one, else globally)."""
-    state.banner()
+    state.banner(check_stack=False)
     _set(state, name, global_)
+
+
+@stack.command("use")
+@click.argument("name")
+@click.option("--shell", "for_shell", is_flag=True,
+              help="Print the export line for this shell only (use with eval).")
+@shell_type_option
+@pass_state
+def use(state: State, name: str, for_shell: bool, shell_type: str | None) -> None:
+    """Select a stack: for this shell only with --shell, else like 'stack set'.
+
+    eval "$(mlrig stack use --shell NAME)" sets MLRIG_ACTIVE_STACK in this shell only; the
+    stack must exist in the active profile.
+    """
+    if not for_shell:
+        state.banner(check_stack=False)
+        _set(state, name, global_=False)
+        return
+    state.client.check_stack_exists(name)
+    shell = detect_shell(shell_type)
+    click.echo(export_lines(shell, {"MLRIG_ACTIVE_STACK": name}))
+    if stdout_is_tty():
+        echo_err(eval_hint("stack", name))
 
 
 @stack.command("get")
@@ -147,7 +171,7 @@ def current(state: State) -> None:
 @pass_state
 def delete(state: State, name: str, yes: bool) -> None:
     """Delete a stack (never the active one); its components are kept."""
-    state.banner(strict=False)
+    state.banner(check_stack=False)
     client = state.client
     client.get_stack(name)  # fail before asking if it does not exist
     if not yes:

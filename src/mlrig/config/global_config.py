@@ -9,14 +9,13 @@ Unknown top-level keys are kept when the file is rewritten.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from mlrig.exceptions import CorruptFileError
-from mlrig.fsutil import FileLock, atomic_write, dump_yaml, ensure_dir, read_yaml_mapping
+from mlrig.fsutil import FileLock, ensure_dir, read_yaml_mapping, write_yaml
 from mlrig.models import ProfileConfig
 
 CONFIG_VERSION = 1
@@ -37,11 +36,17 @@ def config_dir(env: Mapping[str, str] | None = None) -> Path:
     return Path(user_config_dir("mlrig", appauthor=False))
 
 
+def _new_user_id() -> str:
+    import uuid
+
+    return str(uuid.uuid4())
+
+
 @dataclass
 class GlobalConfig:
     """The parsed content of ``config.yaml``."""
 
-    user_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    user_id: str = field(default_factory=lambda: _new_user_id())
     active_profile: str | None = None
     profiles: dict[str, ProfileConfig] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -70,7 +75,7 @@ class GlobalConfig:
             active = data.get("active_profile")
             known = {"version", "user_id", "active_profile", "profiles"}
             return cls(
-                user_id=str(data.get("user_id") or uuid.uuid4()),
+                user_id=str(data.get("user_id") or _new_user_id()),
                 active_profile=None if active is None else str(active),
                 profiles=profiles,
                 extra={k: v for k, v in data.items() if k not in known},
@@ -95,14 +100,14 @@ class GlobalConfigFile:
         return self.path.is_file()
 
     def load(self) -> GlobalConfig | None:
-        data = read_yaml_mapping(self.path, CONFIG_VERSION, "global configuration")
+        data = read_yaml_mapping(self.path, CONFIG_VERSION, "global configuration", cached=True)
         if data is None:
             return None
         return GlobalConfig.from_dict(data, self.path)
 
     def save(self, config: GlobalConfig) -> None:
         ensure_dir(self.directory)
-        atomic_write(self.path, dump_yaml(config.to_dict()))
+        write_yaml(self.path, config.to_dict(), cached=True)
 
     def update(self, change: Callable[[GlobalConfig | None], tuple[GlobalConfig, T]]) -> T:
         """Apply ``change`` to the current file content under the lock and save the result.

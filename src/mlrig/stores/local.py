@@ -32,6 +32,7 @@ from mlrig.fsutil import (
     dump_yaml,
     ensure_dir,
     read_yaml_mapping,
+    remember_parsed,
     remove_file,
 )
 from mlrig.models import Component, ComponentType, FlavorRecord, Stack
@@ -182,7 +183,8 @@ class LocalView:
     def _load_stacks(self) -> dict[str, Stack]:
         if self._stacks is None:
             path = self.root / _STACKS
-            doc = read_yaml_mapping(path, FORMAT_VERSION, "stack index") or _stacks_doc({})
+            doc = (read_yaml_mapping(path, FORMAT_VERSION, "stack index", cached=True)
+                   or _stacks_doc({}))
             raw = doc.get("stacks") or {}
             try:
                 self._stacks = {
@@ -386,9 +388,12 @@ class LocalTransaction(LocalView):
             return
         if len(writes) == 1:
             _apply(self.root, writes)
-            return
-        journal = self.root / _JOURNAL
-        atomic_write(journal, dump_yaml({"version": FORMAT_VERSION, "writes": writes}))
-        _apply(self.root, writes)
-        remove_file(journal)
+        else:
+            journal = self.root / _JOURNAL
+            atomic_write(journal, dump_yaml({"version": FORMAT_VERSION, "writes": writes}))
+            _apply(self.root, writes)
+            remove_file(journal)
+        if self._stacks_dirty:
+            stacks = {s.name: s.to_dict() for s in self._load_stacks().values()}
+            remember_parsed(self.root / _STACKS, _stacks_doc(stacks))
 
