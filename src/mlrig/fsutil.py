@@ -30,9 +30,21 @@ PRIVATE_DIR_MODE = 0o700
 
 
 def ensure_dir(path: Path, mode: int = PRIVATE_DIR_MODE) -> Path:
-    """Create ``path`` (and parents) if missing; new directories get ``mode``."""
+    """Create ``path`` (and missing parents) if missing; every new directory gets ``mode``."""
+    if path.is_dir():
+        return path
+    missing: list[Path] = []
+    current = path
+    while not current.exists() and current != current.parent:
+        missing.append(current)
+        current = current.parent
     try:
-        path.mkdir(mode=mode, parents=True, exist_ok=True)
+        for directory in reversed(missing):
+            try:
+                directory.mkdir(mode=mode)
+            except FileExistsError:
+                if not directory.is_dir():
+                    raise
     except OSError as exc:
         raise StoreError(f"Cannot create directory '{path}': {exc.strerror or exc}.") from exc
     return path

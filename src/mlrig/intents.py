@@ -1,0 +1,313 @@
+"""Intents: how an operation that changes several files stays all-or-nothing across a crash.
+
+A stack rename changes the profile's store *and* the pointers to the stack (config.yaml, the
+repository file); a profile rename or copy changes a store directory *and* config.yaml. No
+single file system operation does both, so such an operation first writes an *intent* — a
+small YAML record of what it is about to do — to ``<config dir>/pending/<id>.yaml`` and holds
+an exclusive ``flock`` on it for as long as it runs. Every operation has one *commit point*
+(the store commit for a stack rename, the config.yaml update for profile operations):
+
+* a failure or crash **before** the commit point is rolled back (a moved directory is moved
+  back, a half-built store is removed; nothing else was touched yet);
+* a failure or crash **after** it is rolled forward (the remaining pointers are moved).
+
+When the operation ends normally it deletes its intent. When it raises, the same recovery code
+runs at once; when the process dies, the kernel drops the lock and the next mlrig command
+(:func:`recover_pending`, called when the global configuration is loaded) finds the unlocked
+intent and finishes it. An intent whose lock is held belongs to a live process and is left
+alone. The lock is taken on the temp file *before* it is renamed into place, so no intent is
+ever visible unlocked while its process still runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from mlrig.exceptions import CorruptFileError, MlrigError
+from mlrig.fsutil import PRIVATE_FILE_MODE, dump_yaml, ensure_dir, fsync_dir, parse_yaml
+
+PENDING_DIR = "pending"
+INTENT_VERSION = 1
+
+EventSink = Callable[[str, str], None]
+
+RENAME_STACK = "rename_stack"
+RENAME_PROFILE = "rename_profile"
+CREATE_PROFILE = "create_profile"
+
+
+def pending_dir(config_dir: Path) -> Path:
+    return config_dir / PENDING_DIR
+
+
+@contextlib.contextmanager
+def intent(config_dir: Path, record: dict[str, Any],
+           on_event: EventSink | None = None) -> Iterator[dict[str, Any]]:
+    """Hold an intent for the duration of the block (see the module docstring).
+
+    On an exception the intent is resolved at once (rolled back or forward, depending on how
+    far the operation got) and the exception propagates; if that resolution fails too, the
+    intent file stays for the next command to finish.
+    """
+    directory = ensure_dir(pending_dir(config_dir))
+    record = {"version": INTENT_VERSION, **record}
+    final = directory / f"{uuid.uuid4().hex}.yaml"
+    fd, tmp_name = tempfile.mkstemp(prefix=".intent.", suffix=".tmp", dir=directory)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, dump_yaml(record).encode("utf-8"))
+        os.fsync(fd)
+        os.chmod(tmp_name, PRIVATE_FILE_MODE)
+        os.replace(tmp_name, final)
+        fsync_dir(directory)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise
+    try:
+        yield record
+    except BaseException:
+        try:
+            resolve(config_dir, record, on_event)
+        except Exception:
+            os.close(fd)  # the next command finishes it
+            raise
+        _forget(final, fd)
+        raise
+    _forget(final, fd)
+
+
+def _forget(path: Path, fd: int) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    fsync_dir(path.parent)
+    os.close(fd)
+
+
+def recover_pending(config_dir: Path, on_event: EventSink | None = None) -> int:
+    """Finish the intents of operations whose process died; returns how many were finished.
+
+    Cheap when there is nothing to do (one ``stat``); called on every load of the global
+    configuration.
+    """
+    directory = pending_dir(config_dir)
+    try:
+        names = sorted(n for n in os.listdir(directory) if n.endswith(".yaml"))
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+    finished = 0
+    for name in names:
+        path = directory / name
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except FileNotFoundError:
+            continue
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    continue  # a live process owns it
+                raise
+            if not path.exists():
+                continue  # finished by its owner between listdir and flock
+            text = path.read_text(encoding="utf-8")
+            record = parse_yaml(text, path) if text.strip() else None
+            if not isinstance(record, dict) or not isinstance(record.get("op"), str):
+                raise CorruptFileError(
+                    f"The pending operation record '{path}' is malformed.",
+                    hint="Check the profiles with 'mlrig profile list' and remove the file.",
+                )
+            if record.get("version", 0) > INTENT_VERSION:
+                continue  # written by a newer mlrig; leave it to that one
+            resolve(config_dir, record, on_event)
+            path.unlink()
+            fsync_dir(directory)
+            finished += 1
+        finally:
+            os.close(fd)
+    return finished
+
+
+# ---------------------------------------------------------------------------- resolution
+def resolve(config_dir: Path, record: dict[str, Any], on_event: EventSink | None) -> None:
+    """Roll an interrupted operation back or forward, whichever keeps everything consistent.
+
+    Every step is idempotent: resolution may itself be interrupted and run again.
+    """
+    op = record.get("op")
+    if op == RENAME_STACK:
+        _resolve_rename_stack(config_dir, record, on_event)
+    elif op == RENAME_PROFILE:
+        _resolve_rename_profile(config_dir, record, on_event)
+    elif op == CREATE_PROFILE:
+        _resolve_create_profile(config_dir, record, on_event)
+    else:
+        raise CorruptFileError(f"Unknown pending operation '{op}' in {pending_dir(config_dir)}.")
+
+
+def _say(on_event: EventSink | None, message: str) -> None:
+    if on_event is not None:
+        on_event("warning", message)
+
+
+def _global_file(config_dir: Path) -> Any:
+    from mlrig.config.global_config import GlobalConfigFile
+
+    return GlobalConfigFile(config_dir)
+
+
+def move_stack_pointers(config_dir: Path, profile: str, old: str, new: str,
+                        repo_root: str | None) -> list[str]:
+    """Point every scope mlrig owns that names stack ``old`` of ``profile`` at ``new``.
+
+    Returns the files changed.
+    """
+    from mlrig.config.global_config import GlobalConfig
+    from mlrig.config.repository import Repository
+
+    changed: list[str] = []
+    gfile = _global_file(config_dir)
+
+    def change(current: GlobalConfig | None) -> tuple[GlobalConfig | None, bool]:
+        if current is None:
+            return current, False
+        target = current.profiles.get(profile)
+        if target is None or target.active_stack != old:
+            return current, False
+        target.active_stack = new
+        return current, True
+
+    if gfile.exists() and _update_if(gfile, change):
+        changed.append(str(gfile.path))
+    if repo_root:
+        repo = Repository(Path(repo_root))
+        if repo.exists():
+            with repo.lock.exclusive():
+                current = repo.load()
+                needs = current.active_profile == profile and current.active_stack == old
+            if needs:
+                repo.update(stack=new, set_stack=True)
+                changed.append(str(repo.path))
+    return changed
+
+
+def _update_if(gfile: Any, change: Callable[[Any], tuple[Any, bool]]) -> bool:
+    """Like GlobalConfigFile.update, but does not rewrite the file when nothing changed."""
+    ensure_dir(gfile.directory)
+    with gfile.lock.exclusive():
+        current = gfile.load()
+        new, changed = change(current)
+        if changed:
+            gfile.save(new)
+        return bool(changed)
+
+
+def _stack_names(config_dir: Path, profile: str) -> set[str] | None:
+    from mlrig.stores import open_store
+
+    gfile = _global_file(config_dir)
+    config = gfile.load()
+    if config is None or profile not in config.profiles:
+        return None
+    store = open_store(config.profiles[profile])
+    try:
+        with store.read() as view:
+            return {s.name for s in view.list_stacks()}
+    finally:
+        store.close()
+
+
+def _resolve_rename_stack(config_dir: Path, record: dict[str, Any],
+                          on_event: EventSink | None) -> None:
+    profile, old, new = str(record["profile"]), str(record["old"]), str(record["new"])
+    names = _stack_names(config_dir, profile)
+    if names is None or new not in names or old in names:
+        return  # the store commit did not happen: nothing else was touched
+    changed = move_stack_pointers(config_dir, profile, old, new, record.get("repo_root"))
+    if changed:
+        _say(on_event, f"Finished the interrupted rename of stack '{old}' to '{new}' "
+                       f"(profile '{profile}'): updated {', '.join(changed)}.")
+
+
+def _resolve_rename_profile(config_dir: Path, record: dict[str, Any],
+                            on_event: EventSink | None) -> None:
+    from mlrig.config.repository import Repository
+
+    old, new = str(record["old"]), str(record["new"])
+    config = _global_file(config_dir).load()
+    profiles = config.profiles if config is not None else {}
+    if new in profiles and old not in profiles:
+        # committed: roll forward (the repository pointer)
+        repo_root = record.get("repo_root")
+        if repo_root:
+            repo = Repository(Path(repo_root))
+            if repo.exists() and repo.load().active_profile == old:
+                repo.update(profile=new, set_profile=True)
+                _say(on_event, f"Finished the interrupted rename of profile '{old}' to "
+                               f"'{new}': updated {repo.path}.")
+        return
+    # not committed: roll back the directory move, if it happened
+    old_dir, new_dir = record.get("old_dir"), record.get("new_dir")
+    if old_dir and new_dir and old in profiles:
+        source, target = Path(new_dir), Path(old_dir)
+        if source.exists() and not target.exists():
+            os.rename(source, target)
+            fsync_dir(target.parent)
+            _say(on_event, f"Rolled back the interrupted rename of profile '{old}' to "
+                           f"'{new}'.")
+
+
+def _resolve_create_profile(config_dir: Path, record: dict[str, Any],
+                            on_event: EventSink | None) -> None:
+    name, url = str(record["name"]), str(record["url"])
+    config = _global_file(config_dir).load()
+    profile = config.profiles.get(name) if config is not None else None
+    staging = record.get("staging")
+    if staging:
+        remove_path(Path(staging))
+    if profile is not None and profile.store_url == url:
+        return  # committed
+    rolled_back = False
+    final_path = record.get("final_path")
+    if final_path and Path(final_path).exists():
+        remove_path(Path(final_path))
+        rolled_back = True
+    if record.get("in_place"):
+        from mlrig.models import ProfileConfig
+        from mlrig.stores import open_store
+
+        store = open_store(ProfileConfig(name, str(record["store_type"]), url))
+        try:
+            if store.is_initialized():
+                store.destroy()
+                rolled_back = True
+        except MlrigError:
+            raise
+        finally:
+            store.close()
+    if rolled_back:
+        _say(on_event, f"Removed the store of the interrupted creation of profile '{name}'.")
+
+
+def remove_path(path: Path) -> None:
+    """Remove a directory tree or a file (and SQLite's side files), if present."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+        fsync_dir(path.parent)
+        return
+    for candidate in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm",
+                                                                       "-journal"))):
+        with contextlib.suppress(FileNotFoundError):
+            candidate.unlink()
+    fsync_dir(path.parent)

@@ -1,0 +1,273 @@
+"""The export/import bundle: one versioned YAML document for a stack or a whole profile.
+
+A stack bundle (``kind: mlrig-stack``)::
+
+    format_version: 1
+    kind: mlrig-stack
+    mlrig_version: 0.1.0
+    secrets_included: false
+    stack:
+      name: dev
+      components: {artifact_store: lake, metadata_store: default, orchestrator: default}
+    components:
+    - type: artifact_store
+      name: lake
+      flavor: s3
+      id: 5d62...
+      config: {path: s3://bucket/prefix, region: eu-west-1}
+      omitted_secrets: [secret]
+    flavors:                      # custom flavors the components use (profile flavors only)
+    - {type: orchestrator, name: airflow, source: my_pkg.flavors.AirflowOrchestrator}
+
+A profile bundle (``kind: mlrig-profile``) has ``profile: {name, active_stack}`` and
+``stacks: [{name, components}]`` instead of ``stack``, and holds every component and every
+custom flavor of the profile.
+
+Secret attributes (fields a flavor marks secret) are left out unless asked for; the names of
+the ones left out are listed in ``omitted_secrets`` so that an import can say what is missing.
+Parsing is strict: a bundle is untrusted input, every name is validated like a name typed on
+the command line and every reference is checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlrig.exceptions import CorruptFileError, InputError
+from mlrig.models import Component, ComponentType, FlavorRecord, Stack
+from mlrig.names import validate_name
+
+BUNDLE_FORMAT_VERSION = 1
+STACK_KIND = "mlrig-stack"
+PROFILE_KIND = "mlrig-profile"
+KINDS = (STACK_KIND, PROFILE_KIND)
+
+
+@dataclass
+class BundleComponent:
+    component: Component
+    omitted_secrets: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "type": self.component.type.value,
+            "name": self.component.name,
+            "flavor": self.component.flavor,
+            "id": self.component.id,
+            "config": dict(self.component.config),
+        }
+        if self.omitted_secrets:
+            data["omitted_secrets"] = sorted(self.omitted_secrets)
+        return data
+
+
+@dataclass
+class Bundle:
+    """The content of an export: stacks, the components they use, custom flavors."""
+
+    kind: str
+    components: list[BundleComponent]
+    flavors: list[FlavorRecord]
+    stacks: list[Stack]
+    profile_name: str | None = None
+    active_stack: str | None = None
+    secrets_included: bool = False
+    mlrig_version: str | None = None
+
+    @property
+    def stack(self) -> Stack:
+        """The stack of a stack bundle."""
+        return self.stacks[0]
+
+    def to_document(self) -> dict[str, Any]:
+        from mlrig import __version__
+
+        doc: dict[str, Any] = {
+            "format_version": BUNDLE_FORMAT_VERSION,
+            "kind": self.kind,
+            "mlrig_version": __version__,
+            "secrets_included": self.secrets_included,
+        }
+        if self.kind == PROFILE_KIND:
+            doc["profile"] = {"name": self.profile_name, "active_stack": self.active_stack}
+            doc["stacks"] = [_stack_dict(s) for s in self.stacks]
+        else:
+            doc["stack"] = _stack_dict(self.stack)
+        doc["components"] = [c.to_dict() for c in self.components]
+        doc["flavors"] = [f.to_dict() for f in self.flavors]
+        return doc
+
+    def component(self, type_: ComponentType, name: str) -> BundleComponent | None:
+        return next((c for c in self.components
+                     if c.component.type is type_ and c.component.name == name), None)
+
+
+def _stack_dict(stack: Stack) -> dict[str, Any]:
+    return {"name": stack.name, "components": stack.to_dict()}
+
+
+# ---------------------------------------------------------------------------- writing
+def dump_bundle(bundle: Bundle) -> str:
+    from mlrig.fsutil import dump_yaml
+
+    return dump_yaml(bundle.to_document())
+
+
+def write_bundle(bundle: Bundle, path: Path) -> None:
+    """Write atomically; a bundle holding secrets is private to the user (0600)."""
+    from mlrig.fsutil import atomic_write
+
+    mode = 0o600 if bundle.secrets_included else 0o644
+    if path.is_dir():
+        raise InputError(f"Cannot export to '{path}': it is a directory.")
+    atomic_write(path, dump_bundle(bundle), mode=mode)
+
+
+# ---------------------------------------------------------------------------- reading
+def read_bundle(path: Path) -> Bundle:
+    from mlrig.fsutil import parse_yaml, read_text
+
+    text = read_text(path)
+    if text is None:
+        raise InputError(f"The file '{path}' does not exist.")
+    return parse_bundle(parse_yaml(text, path), str(path))
+
+
+def _fail(source: str, problem: str) -> CorruptFileError:
+    return CorruptFileError(f"The bundle '{source}' is not valid: {problem}.")
+
+
+def parse_bundle(data: Any, source: str = "<bundle>") -> Bundle:
+    """Validate a parsed document and turn it into a :class:`Bundle`."""
+    if not isinstance(data, dict):
+        raise _fail(source, "it is not a mapping")
+    version = data.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise _fail(source, "'format_version' is missing (is this an mlrig export?)")
+    if version > BUNDLE_FORMAT_VERSION:
+        raise CorruptFileError(
+            f"The bundle '{source}' has format version {version}, newer than this mlrig "
+            f"supports ({BUNDLE_FORMAT_VERSION}).",
+            hint="Upgrade mlrig to import it.",
+        )
+    kind = data.get("kind")
+    if kind not in KINDS:
+        raise _fail(source, f"unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
+    try:
+        components = [_parse_component(c) for c in _list(data, "components")]
+        flavors = [_parse_flavor(f) for f in _list(data, "flavors")]
+        if kind == STACK_KIND:
+            raw_stack = data.get("stack")
+            stacks = [_parse_stack(raw_stack)]
+            profile_name, active_stack = None, None
+        else:
+            stacks = [_parse_stack(s) for s in _list(data, "stacks")]
+            profile = data.get("profile") or {}
+            if not isinstance(profile, dict):
+                raise ValueError("'profile' is not a mapping")
+            profile_name = _opt_name("profile", profile.get("name"))
+            active_stack = _opt_name("stack", profile.get("active_stack"))
+    except (InputError, ValueError, TypeError, KeyError) as exc:
+        raise _fail(source, str(exc).rstrip(".")) from None
+    bundle = Bundle(
+        kind=str(kind), components=components, flavors=flavors, stacks=stacks,
+        profile_name=profile_name, active_stack=active_stack,
+        secrets_included=bool(data.get("secrets_included", False)),
+        mlrig_version=str(data["mlrig_version"]) if data.get("mlrig_version") else None,
+    )
+    _check_references(bundle, source)
+    return bundle
+
+
+def _list(data: dict[str, Any], key: str) -> list[Any]:
+    value = data.get(key) or []
+    if not isinstance(value, list):
+        raise _fail("<bundle>", f"'{key}' is not a list")
+    return value
+
+
+def _opt_name(kind: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"the {kind} name {value!r} is not a string")
+    return validate_name(kind, value)
+
+
+def _parse_component(raw: Any) -> BundleComponent:
+    if not isinstance(raw, dict):
+        raise ValueError("a component entry is not a mapping")
+    type_ = ComponentType.parse(str(raw["type"]))
+    name = validate_name("component", str(raw["name"]))
+    flavor = raw.get("flavor")
+    if not isinstance(flavor, str) or not flavor:
+        raise ValueError(f"the {type_.display_name} '{name}' has no flavor")
+    config = raw.get("config") or {}
+    if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
+        raise ValueError(f"the config of the {type_.display_name} '{name}' is not a mapping")
+    omitted = raw.get("omitted_secrets") or []
+    if not isinstance(omitted, list) or not all(isinstance(k, str) for k in omitted):
+        raise ValueError(f"'omitted_secrets' of the {type_.display_name} '{name}' is not a "
+                         "list of names")
+    raw_id = raw.get("id")
+    component = Component(type_, name, flavor, dict(config))
+    if isinstance(raw_id, str) and raw_id:
+        component.id = raw_id
+    return BundleComponent(component, list(omitted))
+
+
+def _parse_flavor(raw: Any) -> FlavorRecord:
+    if not isinstance(raw, dict):
+        raise ValueError("a flavor entry is not a mapping")
+    type_ = ComponentType.parse(str(raw["type"]))
+    name = validate_name("flavor", str(raw["name"]))
+    source = raw.get("source")
+    if not isinstance(source, str) or not source:
+        raise ValueError(f"the flavor '{name}' has no source")
+    return FlavorRecord(type_, name, source)
+
+
+def _parse_stack(raw: Any) -> Stack:
+    if not isinstance(raw, dict):
+        raise ValueError("a stack entry is not a mapping")
+    name = validate_name("stack", str(raw["name"]))
+    comps = raw.get("components") or {}
+    if not isinstance(comps, dict):
+        raise ValueError(f"the components of stack '{name}' are not a mapping")
+    parts = {ComponentType.parse(str(t)): validate_name("component", str(n))
+             for t, n in comps.items()}
+    return Stack(name, parts)
+
+
+def _check_references(bundle: Bundle, source: str) -> None:
+    from mlrig.models import MANDATORY_TYPES
+
+    seen: set[tuple[ComponentType, str]] = set()
+    for entry in bundle.components:
+        key = (entry.component.type, entry.component.name)
+        if key in seen:
+            raise _fail(source, f"the {key[0].display_name} '{key[1]}' appears twice")
+        seen.add(key)
+    flavor_keys: set[tuple[ComponentType, str]] = set()
+    for flavor in bundle.flavors:
+        if (flavor.type, flavor.name) in flavor_keys:
+            raise _fail(source, f"the flavor '{flavor.name}' ({flavor.type.value}) appears "
+                                "twice")
+        flavor_keys.add((flavor.type, flavor.name))
+    names: set[str] = set()
+    for stack in bundle.stacks:
+        if stack.name in names:
+            raise _fail(source, f"the stack '{stack.name}' appears twice")
+        names.add(stack.name)
+        for type_, name in stack.components.items():
+            if (type_, name) not in seen:
+                raise _fail(source, f"stack '{stack.name}' uses the {type_.display_name} "
+                                    f"'{name}', which the bundle does not contain")
+        missing = [t.display_name for t in MANDATORY_TYPES if t not in stack.components]
+        if missing:
+            raise _fail(source, f"stack '{stack.name}' lacks a mandatory component "
+                                f"({', '.join(missing)})")
+    if bundle.active_stack is not None and bundle.active_stack not in names:
+        raise _fail(source, f"the active stack '{bundle.active_stack}' is not in the bundle")

@@ -1,0 +1,169 @@
+"""URLs and credentials of SQL stores: validation, canonical form, password sources.
+
+Kept apart from :mod:`mlrig.stores.sql` so that checking a URL stays cheap: SQLAlchemy's URL
+parser is imported inside the functions that need it, and nothing here connects anywhere.
+
+Canonical URLs name their driver: ``postgresql://`` becomes ``postgresql+psycopg://``,
+``mysql://`` becomes ``mysql+pymysql://`` (and ``mariadb://`` ``mariadb+pymysql://``), and a
+SQLite path becomes absolute.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlrig.exceptions import InputError, StoreError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+
+#: profile options a SQL profile understands (``ProfileConfig.options``)
+PASSWORD_ENV = "password_env"
+PASSWORD_FILE = "password_file"
+SQL_OPTIONS = (PASSWORD_ENV, PASSWORD_FILE)
+
+#: backend -> driver used when the URL names none
+DEFAULT_DRIVERS = {"sqlite": "pysqlite", "postgresql": "psycopg", "mysql": "pymysql",
+                   "mariadb": "pymysql"}
+#: drivers that only work with asyncio engines, which mlrig does not use
+_ASYNC_DRIVERS = {"asyncpg", "psycopg_async", "aiomysql", "asyncmy", "aiosqlite"}
+#: Python packages that provide a driver, for the "missing driver" hint
+DRIVER_PACKAGES = {"psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary",
+                   "pymysql": "PyMySQL", "mysqldb": "mysqlclient", "pg8000": "pg8000",
+                   "mariadbconnector": "mariadb", "mysqlconnector": "mysql-connector-python"}
+
+
+def mask(url: str) -> str:
+    from mlrig.stores import mask_url
+
+    return mask_url(url)
+
+
+def parse(url: str) -> URL:
+    """Parse with SQLAlchemy; a clear error if it cannot (or if SQLAlchemy is missing)."""
+    try:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+    except ImportError as exc:
+        raise StoreError(
+            f"SQL stores need SQLAlchemy, which is not installed ({exc}).",
+            hint="Install it with: python3 -m pip install 'mlrig[sql]'",
+        ) from None
+    try:
+        return make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise InputError(f"Invalid URL for store type `sql`: {mask(url)} ({exc}).") from None
+
+
+def canonical_sql_url(url: str) -> str:
+    """Validate a user-given SQL URL and return its canonical form (see the module doc)."""
+    if "\x00" in url:
+        raise InputError("Invalid URL for store type `sql`: it contains a NUL character.")
+    parsed = parse(url.strip())
+    backend = parsed.get_backend_name()
+    if backend == "postgres":  # a common spelling SQLAlchemy itself no longer accepts
+        backend = "postgresql"
+    if backend not in DEFAULT_DRIVERS:
+        raise InputError(
+            f"Invalid URL for store type `sql`: {mask(url)} (the database '{backend}' is not "
+            "supported; use sqlite:///PATH, postgresql+psycopg://... or mysql+pymysql://...)."
+        )
+    driver = parsed.get_driver_name() if "+" in parsed.drivername else DEFAULT_DRIVERS[backend]
+    if driver in _ASYNC_DRIVERS:
+        raise InputError(
+            f"Invalid URL for store type `sql`: {mask(url)} (the driver '{driver}' is for "
+            f"asyncio; use {backend}+{DEFAULT_DRIVERS[backend]}://...)."
+        )
+    parsed = parsed.set(drivername=f"{backend}+{driver}")
+    if backend == "sqlite":
+        database = parsed.database or ""
+        if database in ("", ":memory:") or database.startswith("file:"):
+            raise InputError(
+                f"Invalid URL for store type `sql`: {mask(url)} (a profile needs a SQLite "
+                "file: sqlite:///relative/path.db or sqlite:////absolute/path.db)."
+            )
+        path = Path(database).expanduser().absolute()
+        parsed = parsed.set(drivername="sqlite", database=str(path))
+    else:
+        if not parsed.database:
+            raise InputError(
+                f"Invalid URL for store type `sql`: {mask(url)} (name the database: "
+                f"{backend}+{driver}://USER@HOST/DATABASE)."
+            )
+        if not parsed.host and "host" not in parsed.query and "unix_socket" not in parsed.query:
+            raise InputError(
+                f"Invalid URL for store type `sql`: {mask(url)} (name the server: "
+                f"{backend}+{driver}://USER@HOST[:PORT]/DATABASE)."
+            )
+    return parsed.render_as_string(hide_password=False)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URL (``None`` for other databases)."""
+    if not url.startswith(("sqlite:", "sqlite+")):
+        return None
+    database = parse(url).database
+    return Path(database) if database and database != ":memory:" else None
+
+
+def validate_options(url: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """Check the options of a SQL profile; return them with a password file made absolute."""
+    unknown = sorted(set(options) - set(SQL_OPTIONS))
+    if unknown:
+        raise InputError(f"Unknown option(s) for a SQL store: {', '.join(unknown)}.")
+    given = [k for k in SQL_OPTIONS if options.get(k)]
+    if len(given) > 1:
+        raise InputError("Give the password with --password-env or --password-file, not both.")
+    if given and parse(url).password is not None:
+        raise InputError(
+            f"The URL {mask(url)} already contains a password; remove it from the URL to read "
+            f"the password from {'a variable' if given[0] == PASSWORD_ENV else 'a file'}."
+        )
+    result = {k: options[k] for k in given}
+    if PASSWORD_ENV in result:
+        variable = str(result[PASSWORD_ENV])
+        if not variable.replace("_", "").isalnum() or variable[0].isdigit():
+            raise InputError(f"Invalid environment variable name for --password-env: "
+                             f"'{variable}'.")
+        result[PASSWORD_ENV] = variable
+    if PASSWORD_FILE in result:
+        result[PASSWORD_FILE] = str(Path(str(result[PASSWORD_FILE])).expanduser().absolute())
+    if given and url.startswith("sqlite"):
+        raise InputError("A SQLite store has no password; --password-env/--password-file are "
+                         "for PostgreSQL and MySQL stores.")
+    return result
+
+
+def resolve_password(url: str, options: Mapping[str, Any], env: Mapping[str, str],
+                     warn: Any = None) -> str | None:
+    """The password a profile's options point to (``None`` if they name no source)."""
+    variable = options.get(PASSWORD_ENV)
+    if variable:
+        value = env.get(str(variable))
+        if value is None:
+            raise StoreError(
+                f"Cannot connect to the SQL store at {mask(url)}: the environment variable "
+                f"{variable}, which holds its password, is not set."
+            )
+        return value
+    file_name = options.get(PASSWORD_FILE)
+    if file_name:
+        path = Path(str(file_name))
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+            with path.open(encoding="utf-8") as handle:
+                value = handle.read()
+        except OSError as exc:
+            raise StoreError(
+                f"Cannot connect to the SQL store at {mask(url)}: cannot read its password "
+                f"file '{path}' ({exc.strerror or exc})."
+            ) from None
+        if mode & 0o077 and warn is not None and os.name == "posix":
+            warn(f"The password file '{path}' has mode {mode:o}; others can read it "
+                 f"(fix: chmod 600 '{path}').")
+        return value.rstrip("\r\n")
+    return None

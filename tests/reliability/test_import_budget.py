@@ -1,0 +1,101 @@
+"""Import budget: the commands prompts and scripts call most import nothing heavy.
+
+Each command runs in a fresh interpreter (a subprocess: the test process has imported
+everything already) through the same entry point as the ``mlrig`` executable; the wrapper
+then writes ``sorted(sys.modules)`` to a file, so the command's own output is untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.reliability._support import env_for
+
+# SQL, HTTP and server libraries: none of them belongs on a local profile's read path
+FORBIDDEN = ("sqlalchemy", "alembic", "psycopg", "psycopg2", "pymysql", "httpx", "requests",
+             "fastapi", "uvicorn", "starlette", "urllib3", "mlrig.stores.sql", "mlrig.server")
+
+WRAPPER = """
+import json, sys
+out = sys.argv[1]
+sys.argv = ["mlrig", *sys.argv[2:]]
+from mlrig.cli import main
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+with open(out, "w") as handle:
+    json.dump({"code": code, "modules": sorted(sys.modules)}, handle)
+"""
+
+
+def modules_imported_by(config_dir: Path, tmp_path: Path, *args: str) -> list[str]:
+    out = tmp_path / "modules.json"
+    proc = subprocess.run(
+        [sys.executable, "-c", WRAPPER, str(out), *args], capture_output=True, text=True,
+        env=env_for(config_dir), cwd=tmp_path, timeout=60,
+    )
+    assert out.exists(), proc.stderr
+    data = json.loads(out.read_text())
+    assert data["code"] in (0, None), proc.stderr
+    return list(data["modules"])
+
+
+def heavy(modules: list[str]) -> list[str]:
+    return sorted(m for m in modules if m.split(".")[0] in FORBIDDEN or any(
+        m == f or m.startswith(f + ".") for f in FORBIDDEN))
+
+
+@pytest.fixture
+def local_profile(config_dir: Path, tmp_path: Path) -> Path:
+    """A config dir whose default profile (local store) exists, with a second stack."""
+    from tests.reliability._support import client
+
+    c = client(config_dir)
+    c.config()
+    c.register_component("artifact_store", "lake", "local", {"path": str(tmp_path / "lake")})
+    c.register_stack("dev", {"orchestrator": "default", "metadata_store": "default",
+                             "artifact_store": "lake"})
+    return config_dir
+
+
+@pytest.mark.parametrize("args", [
+    ("profile", "list"),
+    ("stack", "list"),
+    ("stack", "list", "-o", "json"),
+    ("stack", "describe"),
+    ("profile", "current"),
+    ("stack", "current"),
+    ("--help",),
+])
+def test_read_commands_on_a_local_profile_import_no_sql_http_or_server(
+        local_profile: Path, tmp_path: Path, args: tuple[str, ...]) -> None:
+    modules = modules_imported_by(local_profile, tmp_path, *args)
+    assert "mlrig.cli" in modules  # the wrapper really ran the CLI
+    assert heavy(modules) == []
+
+
+def test_first_run_creating_the_default_profile_imports_no_sql(config_dir: Path,
+                                                              tmp_path: Path) -> None:
+    assert not config_dir.exists()
+    modules = modules_imported_by(config_dir, tmp_path, "profile", "list")
+    assert (config_dir / "config.yaml").is_file()
+    assert heavy(modules) == []
+
+
+def test_the_check_itself_sees_a_heavy_import(local_profile: Path, tmp_path: Path) -> None:
+    """Guard against a wrapper that silently stops observing imports."""
+    out = tmp_path / "modules.json"
+    pytest.importorskip("sqlalchemy")
+    code = WRAPPER.replace("from mlrig.cli import main",
+                           "import sqlalchemy\nfrom mlrig.cli import main")
+    subprocess.run([sys.executable, "-c", code, str(out), "profile", "list"],
+                   env=env_for(local_profile), cwd=tmp_path, capture_output=True, timeout=60)
+    assert "sqlalchemy" in heavy(json.loads(out.read_text())["modules"])
