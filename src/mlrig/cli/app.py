@@ -142,7 +142,9 @@ def run(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or os.environ.get("MLRIG_DEBUG", "") not in ("", "0", "false")
     try:
-        cli.main(args=args, prog_name="mlrig", standalone_mode=False)
+        returned = cli.main(args=args, prog_name="mlrig", standalone_mode=False)
+        if isinstance(returned, int) and not isinstance(returned, bool):
+            return returned  # click returns the code of an Exit instead of raising it
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.Abort:

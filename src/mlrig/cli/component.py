@@ -77,10 +77,10 @@ def make_group(type_: ComponentType) -> click.Group:
         if not components:
             warn(f"No {plural} registered.")
             return
-        keys = sorted({k for d in data for k in d["config"]})
-        rows = [[mark(d["active"]), d["name"], d["flavor"], d["id"],
-                 *[_cell(d["config"].get(k)) for k in keys]] for d in data]
-        print_table(["ACTIVE", "NAME", "FLAVOR", "ID", *[k.upper() for k in keys]], rows)
+        rows = [[mark(d["active"]), d["name"], d["flavor"], d["id"][:8],
+                 "\n".join(f"{k}={_cell(v)}" for k, v in d["config"].items())]
+                for d in data]
+        print_table(["ACTIVE", "NAME", "FLAVOR", "ID", "CONFIGURATION"], rows, fold=True)
 
     @group.command("describe", help=f"Show the configuration of a {display}.")
     @click.argument("name", required=False)

@@ -1,0 +1,549 @@
+"""Reshaping what a profile holds: update, rename and copy stacks and components, register
+and delete custom flavors, export and import stacks.
+
+These are methods of :class:`mlrig.client.Client` (through :class:`LifecycleMixin`). The
+rules they follow:
+
+* every change that touches several objects is **one store transaction** (a component rename
+  rewrites the stacks that use it in the same commit; a copy or an import creates its
+  flavors, components and stack together or not at all);
+* a rename **moves every pointer mlrig owns** (the profile's active stack in config.yaml, the
+  current repository's active stack) and warns about the ones it can't (``MLRIG_ACTIVE_STACK``);
+  the pointers are moved after the store commit under an intent (:mod:`mlrig.intents`), so a
+  crash in between is finished by the next command;
+* a same-named but different component in a target profile is a conflict, never silently
+  replaced (see :mod:`mlrig.transfer_plan`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from mlrig import flavors as flavor_registry
+from mlrig.exceptions import AlreadyExistsError, InputError, InUseError, NotFoundError
+from mlrig.models import Component, ComponentType, FlavorRecord, Stack, new_id
+from mlrig.names import validate_name
+from mlrig.portability import STACK_KIND, Bundle, BundleComponent, read_bundle, write_bundle
+from mlrig.stores.base import StoreView
+from mlrig.transfer_plan import (
+    CREATE,
+    RENAME,
+    REUSE,
+    SecretValues,
+    SourceComponent,
+    TransferPlan,
+    plan_transfer,
+)
+
+if TYPE_CHECKING:
+    from mlrig.client import Client
+
+TypeLike = ComponentType | str
+RESERVED_ATTRIBUTES = ("name", "id", "uuid", "type", "flavor")
+
+
+def _client(obj: object) -> Client:
+    return cast("Client", obj)
+
+
+def _type(value: TypeLike) -> ComponentType:
+    return value if isinstance(value, ComponentType) else ComponentType.parse(value)
+
+
+@dataclass
+class RenameResult:
+    """What a rename did: the files whose pointers it moved, what it could not move."""
+
+    old: str
+    new: str
+    updated: list[str] = field(default_factory=list)
+    not_updated: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Snapshot:
+    """Stacks with their components and custom flavors, read from one profile."""
+
+    stacks: list[Stack]
+    components: list[SourceComponent]
+    flavors: list[FlavorRecord]
+
+
+def snapshot_of(view: StoreView, stacks: list[Stack],
+                components: list[Component] | None = None,
+                all_flavors: bool = False) -> Snapshot:
+    """The components the stacks use (or ``components``) and the custom flavors they need."""
+    if components is None:
+        components = []
+        for stack in stacks:
+            for type_, name in sorted(stack.components.items(), key=lambda i: i[0].value):
+                component = view.get_component(type_, name)
+                if component is None:
+                    raise NotFoundError(
+                        f"Stack '{stack.name}' refers to the {type_.display_name} '{name}', "
+                        "which is not registered.")
+                if component not in components:
+                    components.append(component)
+    records = view.list_flavors()
+    if not all_flavors:
+        used = {(c.type, c.flavor) for c in components}
+        records = [f for f in records if (f.type, f.name) in used]
+    return Snapshot(stacks, [SourceComponent(c) for c in components], records)
+
+
+class LifecycleMixin:
+    """Stack, component and flavor lifecycle; mixed into :class:`mlrig.client.Client`."""
+
+    # ================================================================== stacks
+    def update_stack(self, name: str | None,
+                     components: Mapping[TypeLike, str | None]) -> Stack:
+        """Replace the given component slots of a stack (the active one by default)."""
+        c = _client(self)
+        parts = {_type(t): validate_name("component", n) for t, n in components.items()
+                 if n is not None}
+        if not parts:
+            raise InputError("Nothing to update: give at least one component option "
+                             "(for example -a ARTIFACT_STORE).")
+        profile = c.profile_choice().name
+        target = name or c.active_stack_name
+        with c.store(profile).write() as txn:
+            stack = txn.get_stack(target)
+            if stack is None:
+                raise NotFoundError(f"Stack `{target}` cannot be updated as it does not exist.")
+            updated = Stack(target, {**stack.components, **parts})
+            txn.update_stack(updated)
+        c._say(f"Updated stack with name '{target}'.")
+        return updated
+
+    def remove_stack_components(self, name: str | None,
+                                types: Iterable[TypeLike]) -> tuple[Stack, list[ComponentType]]:
+        """Take optional components out of a stack; returns the stack and what was removed."""
+        c = _client(self)
+        wanted = [_type(t) for t in types]
+        if not wanted:
+            raise InputError("Nothing to remove: name at least one optional component type.")
+        mandatory = [t.display_name for t in wanted if t.mandatory]
+        if mandatory:
+            raise InputError(
+                f"The {', '.join(mandatory)} of a stack cannot be removed: every stack needs "
+                "an orchestrator, a metadata store and an artifact store.",
+                hint="Replace it with 'mlrig stack update' instead.",
+            )
+        profile = c.profile_choice().name
+        target = name or c.active_stack_name
+        with c.store(profile).write() as txn:
+            stack = txn.get_stack(target)
+            if stack is None:
+                raise NotFoundError(f"Stack `{target}` cannot be updated as it does not exist.")
+            removed = [t for t in wanted if t in stack.components]
+            parts = {t: n for t, n in stack.components.items() if t not in removed}
+            updated = Stack(target, parts)
+            if removed:
+                txn.update_stack(updated)
+        for type_ in wanted:
+            if type_ not in removed:
+                c._warn(f"Stack '{target}' has no {type_.display_name}; nothing to remove.")
+        return updated, removed
+
+    def rename_stack(self, old: str, new: str) -> RenameResult:
+        """Rename a stack of the active profile and move every pointer mlrig owns to it."""
+        from mlrig import context as ctx
+        from mlrig.intents import RENAME_STACK, intent, move_stack_pointers
+
+        c = _client(self)
+        validate_name("stack", new)
+        profile = c.profile_choice().name
+        store = c.store(profile)
+        with store.read() as view:
+            if view.get_stack(old) is None:
+                raise NotFoundError(f"Stack `{old}` cannot be renamed as it does not exist.")
+            if view.get_stack(new) is not None:
+                raise AlreadyExistsError(
+                    f"Stack `{new}` already exists. Please choose a different name.")
+        if old == new:
+            return RenameResult(old, new)
+        repo = c.repository()
+        record = {"op": RENAME_STACK, "profile": profile, "old": old, "new": new,
+                  "repo_root": str(repo.root) if repo is not None else None}
+        result = RenameResult(old, new)
+        with intent(c.config_dir, record, c._on_event):
+            with store.write() as txn:
+                stack = txn.get_stack(old)
+                if stack is None:
+                    raise NotFoundError(
+                        f"Stack `{old}` cannot be renamed as it does not exist.")
+                txn.update_stack(Stack(new, dict(stack.components)), old_name=old)
+            # the commit point: from here on the rename is finished, even after a crash
+            result.updated = move_stack_pointers(c.config_dir, profile, old, new,
+                                                 record["repo_root"])
+        c._config = None
+        for setting in ctx.stack_settings(c._scope_inputs(), profile):
+            if setting.name == old and setting.scope in (ctx.FLAG, ctx.ENVIRONMENT):
+                result.not_updated.append(setting.describe())
+                c._warn(f"The {setting.scope} scope ({setting.source}) still names the stack "
+                        f"'{old}', which is now called '{new}'; update it.")
+        c._say(f"Renamed stack '{old}' to '{new}'.")
+        return result
+
+    def _profiles_for_copy(self, from_profile: str | None,
+                           to_profile: str | None) -> tuple[str, str]:
+        c = _client(self)
+        config = c.config()
+        active = (c.profile_choice().name
+                  if from_profile is None or to_profile is None else "")
+        source = from_profile or active
+        target = to_profile or active
+        if source not in config.profiles:
+            raise NotFoundError(f"Unable to find source profile '{source}'.",
+                                hint="Run 'mlrig profile list'.")
+        if target not in config.profiles:
+            raise NotFoundError(f"Unable to find target profile '{target}'.",
+                                hint="Run 'mlrig profile list'.")
+        return source, target
+
+    def copy_stack(self, source: str, target: str, from_profile: str | None = None,
+                   to_profile: str | None = None, rename_conflicts: bool = False,
+                   dry_run: bool = False) -> TransferPlan:
+        """Copy a stack, with the components and custom flavors it uses, in one transaction.
+
+        Identical components in the target are reused; a same-named, differently configured
+        one is a conflict unless ``rename_conflicts``.
+        """
+        c = _client(self)
+        validate_name("stack", target)
+        src_profile, dst_profile = self._profiles_for_copy(from_profile, to_profile)
+        with c.store(src_profile).read() as view:
+            stack = view.get_stack(source)
+            if stack is None:
+                raise NotFoundError(f"Stack `{source}` cannot be copied as it does not exist.")
+            snap = snapshot_of(view, [stack])
+        new_stack = Stack(target, dict(stack.components))
+
+        def plan_in(view: StoreView) -> TransferPlan:
+            if view.get_stack(target) is not None:
+                raise AlreadyExistsError(
+                    f"Can't copy stack as a stack with the name '{target}' already exists "
+                    f"in profile '{dst_profile}'.")
+            return plan_transfer(view, snap.components, snap.flavors, [new_stack],
+                                 rename_conflicts=rename_conflicts)
+
+        if dry_run:
+            with c.store(dst_profile).read() as view:
+                return plan_in(view)
+        with c.store(dst_profile).write() as txn:
+            plan = plan_in(txn)
+            plan.raise_if_refused()
+            plan.apply(txn)
+        self._report(plan, dst_profile)
+        return plan
+
+    def _report(self, plan: TransferPlan, profile: str) -> None:
+        c = _client(self)
+        for a in plan.actions:
+            if a.kind == "flavor" and a.action == CREATE:
+                assert a.type is not None
+                c._say(f"Registered flavor '{a.name}' for the component type "
+                       f"'{a.type.value}' ({a.detail}).")
+            elif a.kind == "component" and a.type is not None:
+                if a.action == CREATE:
+                    c._say(f"Registered stack component with type '{a.type.value}' and name "
+                           f"'{a.name}'.")
+                elif a.action == RENAME:
+                    c._warn(f"The {a.type.display_name} '{a.source_name}' exists in profile "
+                            f"'{profile}' with a different configuration; registered the copy "
+                            f"as '{a.name}'.")
+                elif a.action == REUSE:
+                    c._say(f"Reusing the {a.type.display_name} '{a.name}' of profile "
+                           f"'{profile}' ({a.detail}).")
+            elif a.kind == "stack" and a.action == CREATE:
+                c._say(f"Registered stack with name '{a.name}'.")
+
+    # ------------------------------------------------------------------ export / import
+    def _bundle_components(self, view: StoreView, components: list[SourceComponent],
+                           include_secrets: bool) -> list[BundleComponent]:
+        c = _client(self)
+        result: list[BundleComponent] = []
+        for entry in components:
+            comp = entry.component
+            if include_secrets:
+                result.append(BundleComponent(comp))
+                continue
+            try:
+                secret = c.flavor_class(view, comp.type, comp.flavor).secret_fields()
+            except (InputError, NotFoundError) as exc:
+                raise InputError(
+                    f"Cannot tell which attributes of the {comp.type.display_name} "
+                    f"'{comp.name}' are secret: {exc.message}",
+                    hint="Make its flavor importable, or export with --include-secrets.",
+                ) from None
+            kept = {k: v for k, v in comp.config.items() if k not in secret}
+            omitted = [k for k, v in comp.config.items() if k in secret and v is not None]
+            result.append(BundleComponent(
+                Component(comp.type, comp.name, comp.flavor, kept, id=comp.id), omitted))
+        return result
+
+    def stack_bundle(self, name: str | None = None, include_secrets: bool = False) -> Bundle:
+        """The export of a stack (the active one by default) as a :class:`Bundle`."""
+        c = _client(self)
+        target = name or c.active_stack_name
+        with c.store().read() as view:
+            stack = view.get_stack(target)
+            if stack is None:
+                raise NotFoundError(f"Stack '{target}' does not exist.")
+            snap = snapshot_of(view, [stack])
+            components = self._bundle_components(view, snap.components, include_secrets)
+        return Bundle(STACK_KIND, components, snap.flavors, [stack],
+                      secrets_included=include_secrets)
+
+    def export_stack(self, name: str, path: str | Path | None = None,
+                     include_secrets: bool = False) -> Path:
+        """Write a stack bundle to ``path`` (default ``<name>.yaml`` in the working dir)."""
+        c = _client(self)
+        bundle = self.stack_bundle(name, include_secrets)
+        target = c.cwd / (Path(path).expanduser() if path else Path(f"{name}.yaml"))
+        write_bundle(bundle, target)
+        c._say(f"Exported stack '{name}' to file '{target}'.")
+        return target
+
+    def plan_stack_import(self, source: str | Path | Bundle, name: str | None = None,
+                          rename_conflicts: bool = False,
+                          secrets: SecretValues | None = None) -> tuple[Bundle, TransferPlan]:
+        """What ``import_stack`` would do, without changing anything."""
+        c = _client(self)
+        bundle, stack = self._stack_from(source, name)
+        with c.store().read() as view:
+            plan = plan_transfer(view, _sources(bundle), bundle.flavors, [stack],
+                                 rename_conflicts=rename_conflicts, validate=True,
+                                 secrets=secrets)
+        return bundle, plan
+
+    def import_stack(self, source: str | Path | Bundle, name: str | None = None,
+                     rename_conflicts: bool = False,
+                     secrets: SecretValues | None = None) -> TransferPlan:
+        """Register a stack from a bundle, with its components and flavors, all at once."""
+        c = _client(self)
+        bundle, stack = self._stack_from(source, name)
+        profile = c.profile_choice().name
+        with c.store(profile).write() as txn:
+            plan = plan_transfer(txn, _sources(bundle), bundle.flavors, [stack],
+                                 rename_conflicts=rename_conflicts, validate=True,
+                                 secrets=secrets)
+            plan.raise_if_refused()
+            plan.apply(txn)
+        self._report(plan, profile)
+        return plan
+
+    def _stack_from(self, source: str | Path | Bundle,
+                    name: str | None) -> tuple[Bundle, Stack]:
+        c = _client(self)
+        if isinstance(source, Bundle):
+            bundle = source
+        else:
+            bundle = read_bundle(c.cwd / Path(source).expanduser())
+        if bundle.kind != STACK_KIND:
+            raise InputError(
+                f"'{source}' holds a whole profile ({bundle.kind}), not a stack.",
+                hint="Import it with 'mlrig profile import'.")
+        stack_name = validate_name("stack", name) if name else bundle.stack.name
+        return bundle, Stack(stack_name, dict(bundle.stack.components))
+
+    # ================================================================== components
+    def update_component(self, type_: TypeLike, name: str,
+                         values: Mapping[str, Any]) -> Component:
+        """Set attributes of a component; the merged config is validated by its flavor."""
+        c = _client(self)
+        ctype = _type(type_)
+        _refuse_reserved(values, ctype, name)
+        if not values:
+            raise InputError("Nothing to update: give attributes as --key=value.")
+        with c.store().write() as txn:
+            component = _existing(txn, ctype, name)
+            cls = c.flavor_class(txn, ctype, component.flavor)
+            merged = {**component.config, **values}
+            config = flavor_registry.validate_config(cls, merged,
+                                                     f"{ctype.display_name} '{name}'")
+            updated = Component(ctype, name, component.flavor, config, id=component.id)
+            txn.update_component(updated)
+        c._say(f"Updated stack component with type '{ctype.value}' and name '{name}'.")
+        return updated
+
+    def remove_component_attributes(self, type_: TypeLike, name: str,
+                                    attributes: Iterable[str]) -> Component:
+        """Reset optional attributes (ones with a default) of a component to their default."""
+        c = _client(self)
+        ctype = _type(type_)
+        wanted = [a.lstrip("-").replace("-", "_") for a in attributes]
+        if not wanted:
+            raise InputError("Nothing to remove: name at least one attribute.")
+        with c.store().write() as txn:
+            component = _existing(txn, ctype, name)
+            cls = c.flavor_class(txn, ctype, component.flavor)
+            fields = cls.CONFIG.model_fields
+            for attribute in wanted:
+                if attribute not in fields:
+                    raise InputError(
+                        f"'{attribute}' is not an attribute of the {ctype.display_name} "
+                        f"flavor '{component.flavor}'.",
+                        hint=f"Its attributes: {', '.join(sorted(fields)) or 'none'}.")
+                if fields[attribute].is_required():
+                    raise InputError(
+                        f"Cannot remove the required attribute '{attribute}' of the "
+                        f"{ctype.display_name} '{name}': only optional attributes (those "
+                        "with a default) can be removed.",
+                        hint=f"Change it with 'mlrig {ctype.cli_name} update {name} "
+                             f"--{attribute}=VALUE'.")
+            kept = {k: v for k, v in component.config.items() if k not in wanted}
+            config = flavor_registry.validate_config(cls, kept,
+                                                     f"{ctype.display_name} '{name}'")
+            updated = Component(ctype, name, component.flavor, config, id=component.id)
+            txn.update_component(updated)
+        c._say(f"Updated stack component with type '{ctype.value}' and name '{name}'.")
+        return updated
+
+    def rename_component(self, type_: TypeLike, old: str, new: str) -> tuple[Component,
+                                                                               list[str]]:
+        """Rename a component; every stack using it follows in the same transaction."""
+        c = _client(self)
+        ctype = _type(type_)
+        validate_name(ctype.display_name, new)
+        with c.store().write() as txn:
+            component = _existing(txn, ctype, old)
+            if old == new:
+                return component, []
+            if txn.get_component(ctype, new) is not None:
+                raise AlreadyExistsError(
+                    f"A component of type '{ctype.value}' with the name '{new}' already "
+                    "exists. Please choose a different name.")
+            stacks = sorted(txn.stacks_using(ctype, old))
+            renamed = Component(ctype, new, component.flavor, dict(component.config),
+                                id=component.id)
+            txn.update_component(renamed, old_name=old)
+        for stack in stacks:
+            c._say(f"Stack '{stack}' now uses the {ctype.display_name} '{new}'.")
+        return renamed, stacks
+
+    def copy_component(self, type_: TypeLike, source: str, target: str,
+                       from_profile: str | None = None,
+                       to_profile: str | None = None) -> Component:
+        """Copy a component under a new name (and a new id), possibly to another profile."""
+        c = _client(self)
+        ctype = _type(type_)
+        validate_name(ctype.display_name, target)
+        src_profile, dst_profile = self._profiles_for_copy(from_profile, to_profile)
+        with c.store(src_profile).read() as view:
+            original = view.get_component(ctype, source)
+            if original is None:
+                raise NotFoundError(
+                    f"No {ctype.display_name} with the name '{source}' is registered in "
+                    f"profile '{src_profile}'.")
+            copy = Component(ctype, target, original.flavor, dict(original.config),
+                             id=new_id())
+            snap = snapshot_of(view, [], [copy])
+        with c.store(dst_profile).write() as txn:
+            if txn.get_component(ctype, target) is not None:
+                raise AlreadyExistsError(
+                    f"A component of type '{ctype.value}' with the name '{target}' already "
+                    f"exists in profile '{dst_profile}'.")
+            plan = plan_transfer(txn, snap.components, snap.flavors, [])
+            plan.raise_if_refused(rename_hint=False)
+            plan.apply(txn)
+        self._report(plan, dst_profile)
+        return copy
+
+    # ================================================================== flavors
+    def register_flavor(self, type_: TypeLike, source: str) -> FlavorRecord:
+        """Register a custom flavor (a :class:`~mlrig.flavors.base.Flavor` subclass given by
+        its dotted path) in the active profile."""
+        c = _client(self)
+        ctype = _type(type_)
+        normalized = source.strip().replace(":", ".")
+        cls = flavor_registry.load_flavor_class(normalized, expected_type=ctype)
+        flavor_name = validate_name("flavor", str(cls.FLAVOR))
+        record = FlavorRecord(ctype, flavor_name, normalized)
+        with c.store().write() as txn:
+            if any(f.name == flavor_name for f in txn.list_flavors(ctype)):
+                raise AlreadyExistsError(
+                    f"The flavor '{flavor_name}' for the component type '{ctype.value}' "
+                    "is already registered in this profile.",
+                    hint=f"Delete it first with 'mlrig {ctype.cli_name} flavor delete "
+                         f"{flavor_name}'.")
+            users = sorted(x.name for x in txn.list_components(ctype)
+                           if x.flavor == flavor_name)
+            txn.create_flavor(record)
+        if flavor_registry.is_builtin(ctype, flavor_name):
+            origin = "built-in"
+        elif any(s.type is ctype and s.name == flavor_name
+                 for s in flavor_registry.plugin_specs_all()):
+            origin = "plugin"
+        else:
+            origin = ""
+        if origin:
+            c._warn(f"The custom flavor '{flavor_name}' overrides the {origin} flavor of the "
+                    f"same name for {ctype.plural.replace('_', ' ')} in this profile"
+                    + (f"; it now applies to {', '.join(repr(u) for u in users)}." if users
+                       else "."))
+        return record
+
+    def delete_flavor(self, type_: TypeLike, name: str) -> None:
+        """Delete a custom flavor of the active profile that no component uses."""
+        c = _client(self)
+        ctype = _type(type_)
+        with c.store().write() as txn:
+            if not any(f.name == name for f in txn.list_flavors(ctype)):
+                if flavor_registry.is_builtin(ctype, name):
+                    raise InputError(
+                        f"'{name}' is a built-in flavor of {ctype.plural.replace('_', ' ')}; "
+                        "only flavors registered in a profile can be deleted.")
+                raise NotFoundError(
+                    f"No custom flavor '{name}' for the component type '{ctype.value}' is "
+                    "registered in this profile.",
+                    hint=f"Run 'mlrig {ctype.cli_name} flavor list'.")
+            users = sorted(x.name for x in txn.list_components(ctype) if x.flavor == name)
+            if users:
+                raise InUseError(
+                    f"The flavor '{name}' cannot be deleted: the {ctype.display_name}(s) "
+                    f"{', '.join(repr(u) for u in users)} use it.",
+                    hint=f"Delete those first ('mlrig {ctype.cli_name} delete NAME').")
+            txn.delete_flavor(ctype, name)
+
+    def explain_component_type(self, type_: TypeLike) -> dict[str, Any]:
+        """What a component type is for, and the flavors available for it."""
+        c = _client(self)
+        ctype = _type(type_)
+        flavors = []
+        for spec in c.list_flavors(ctype):
+            try:
+                cls = spec.load()
+                description = cls.DESCRIPTION
+                fields = {name: {"required": info.is_required(),
+                                 "secret": name in cls.secret_fields(),
+                                 "description": info.description or ""}
+                          for name, info in cls.CONFIG.model_fields.items()}
+            except (InputError, NotFoundError) as exc:
+                description, fields = f"(cannot be loaded: {exc.message})", {}
+            flavors.append({"flavor": spec.name, "origin": spec.origin, "source": spec.source,
+                            "description": description, "attributes": fields})
+        return {"type": ctype.value, "mandatory": ctype.mandatory, "flavors": flavors}
+
+
+def _sources(bundle: Bundle) -> list[SourceComponent]:
+    return [SourceComponent(b.component, list(b.omitted_secrets)) for b in bundle.components]
+
+
+def _existing(view: StoreView, type_: ComponentType, name: str) -> Component:
+    component = view.get_component(type_, name)
+    if component is None:
+        raise NotFoundError(f"No {type_.display_name} with the name '{name}' is registered.")
+    return component
+
+
+def _refuse_reserved(values: Mapping[str, Any], type_: ComponentType, name: str) -> None:
+    for key in RESERVED_ATTRIBUTES:
+        if key in values:
+            hint = (f"Use 'mlrig {type_.cli_name} rename {name} NEW_NAME'." if key == "name"
+                    else None)
+            raise InputError(f"Cannot update mandatory property '{key}' of the "
+                             f"{type_.display_name} '{name}'.", hint=hint)

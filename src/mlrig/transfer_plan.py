@@ -1,0 +1,322 @@
+"""Planning a transfer of stacks, components and custom flavors into a profile's store.
+
+``stack copy``, ``stack import``, ``profile copy`` and ``profile import`` all do the same
+thing: bring a set of stacks, the components they use and the custom flavors those use into a
+target store. :func:`plan_transfer` decides, against a read of the target, what happens to
+each object, without writing anything:
+
+* **create** — the target has nothing by that name;
+* **reuse** — the target has an *identical* component (same id, or same flavor and same
+  config; secret attributes left out of a bundle are not compared) or the same flavor record;
+* **rename** — the target has a same-named but different component and renaming was asked for:
+  it is created as ``name-2`` (``-3``, ...), or an identical ``name-2`` is reused;
+* **conflict** — anything else (a different component and no renaming, a stack name that is
+  taken, a flavor name that means something else in the target): the transfer is refused.
+
+:meth:`TransferPlan.apply` then performs the creations inside *one* store transaction, so a
+transfer happens completely or not at all. The plan is also what ``--dry-run`` prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlrig import flavors as flavor_registry
+from mlrig.exceptions import AlreadyExistsError, InputError, MlrigError
+from mlrig.models import Component, ComponentType, FlavorRecord, Stack, new_id
+from mlrig.stores.base import StoreTransaction, StoreView
+
+CREATE, REUSE, RENAME, CONFLICT = "create", "reuse", "rename", "conflict"
+MAX_RENAME_ATTEMPTS = 1000
+
+SecretValues = Mapping[tuple[ComponentType, str], Mapping[str, str]]
+
+
+@dataclass(frozen=True)
+class Action:
+    """What happens to one object; ``name`` is its name in the target."""
+
+    action: str
+    kind: str  # flavor | component | stack
+    type: ComponentType | None
+    name: str
+    source_name: str
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "kind": self.kind,
+            "type": self.type.value if self.type is not None else None,
+            "name": self.name,
+            "source_name": self.source_name,
+            "detail": self.detail,
+        }
+
+
+@dataclass
+class SourceComponent:
+    """A component to transfer and the secret attributes its source left out."""
+
+    component: Component
+    omitted_secrets: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TransferPlan:
+    actions: list[Action] = field(default_factory=list)
+    new_flavors: list[FlavorRecord] = field(default_factory=list)
+    new_components: list[Component] = field(default_factory=list)
+    new_stacks: list[Stack] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    names: dict[tuple[ComponentType, str], str] = field(default_factory=dict)
+    sources: dict[tuple[ComponentType, str], str] = field(default_factory=dict)
+
+    @property
+    def conflicts(self) -> list[Action]:
+        return [a for a in self.actions if a.action == CONFLICT]
+
+    @property
+    def ok(self) -> bool:
+        return not self.conflicts and not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "actions": [a.to_dict() for a in self.actions],
+            "problems": list(self.problems),
+        }
+
+    def raise_if_refused(self, rename_hint: bool = True) -> None:
+        """Raise one error describing every conflict and problem."""
+        if self.ok:
+            return
+        parts = [f"{_label(a)}: {a.detail}" for a in self.conflicts] + self.problems
+        component_conflict = any(a.kind == "component" for a in self.conflicts)
+        hint = None
+        if component_conflict and rename_hint:
+            hint = ("Use --rename-conflicts to create the differing components under new "
+                    "names, or rename them in the target first.")
+        error_cls: type[MlrigError] = AlreadyExistsError if self.conflicts else InputError
+        raise error_cls("Nothing was changed: " + "; ".join(parts) + ".", hint=hint)
+
+    def apply(self, txn: StoreTransaction) -> None:
+        """Create everything the plan creates, inside the caller's transaction."""
+        for flavor in self.new_flavors:
+            txn.create_flavor(flavor)
+        for component in self.new_components:
+            txn.create_component(component)
+        for stack in self.new_stacks:
+            txn.create_stack(stack)
+
+
+def _label(action: Action) -> str:
+    if action.kind == "stack":
+        return f"stack '{action.source_name}'"
+    if action.kind == "flavor":
+        assert action.type is not None
+        return f"flavor '{action.source_name}' ({action.type.value})"
+    assert action.type is not None
+    return f"{action.type.display_name} '{action.source_name}'"
+
+
+def same_config(existing: Mapping[str, Any], incoming: Mapping[str, Any],
+                ignore: Iterable[str] = ()) -> bool:
+    skip = set(ignore)
+    left = {k: v for k, v in existing.items() if k not in skip}
+    right = {k: v for k, v in incoming.items() if k not in skip}
+    return left == right
+
+
+def plan_transfer(
+    target: StoreView,
+    components: list[SourceComponent],
+    flavors: list[FlavorRecord],
+    stacks: list[Stack],
+    *,
+    rename_conflicts: bool = False,
+    validate: bool = False,
+    secrets: SecretValues | None = None,
+) -> TransferPlan:
+    """Decide what a transfer into ``target`` does (see the module docstring).
+
+    ``flavors`` are the source's *custom* flavor records the components need. With
+    ``validate`` every created component's config is checked against its flavor's schema in
+    the target (for imports: a bundle is untrusted), ``secrets`` filling in secret attributes
+    the bundle left out.
+    """
+    plan = TransferPlan()
+    source_custom = {(f.type, f.name): f for f in flavors}
+    target_records = list(target.list_flavors())
+    target_flavors = {(f.type, f.name): f for f in target_records}
+    existing_components = target.list_components()
+    used_ids = {c.id for c in existing_components}
+
+    # -- flavors
+    for record in flavors:
+        current = target_flavors.get((record.type, record.name))
+        if current is not None:
+            if current.source == record.source:
+                plan.actions.append(Action(REUSE, "flavor", record.type, record.name,
+                                           record.name, "same source"))
+            else:
+                plan.actions.append(Action(
+                    CONFLICT, "flavor", record.type, record.name, record.name,
+                    f"the target has a flavor of that name with the source "
+                    f"'{current.source}', not '{record.source}'"))
+            continue
+        users = [c.name for c in existing_components
+                 if c.type is record.type and c.flavor == record.name]
+        if users:
+            plan.actions.append(Action(
+                CONFLICT, "flavor", record.type, record.name, record.name,
+                "registering it would change the flavor of the existing "
+                f"{record.type.display_name}(s) {', '.join(repr(u) for u in sorted(users))}"))
+            continue
+        plan.new_flavors.append(record)
+        shadows = " (overrides the flavor of the same name mlrig provides)" if _provided(
+            record.type, record.name) else ""
+        plan.actions.append(Action(CREATE, "flavor", record.type, record.name, record.name,
+                                   record.source + shadows))
+    records_after = target_records + plan.new_flavors
+
+    # -- components
+    incoming_names = {(c.component.type, c.component.name) for c in components}
+    taken: set[tuple[ComponentType, str]] = set()
+    for entry in components:
+        comp = entry.component
+        key = (comp.type, comp.name)
+        existing = target.get_component(comp.type, comp.name)
+        if existing is None:
+            _create(plan, entry, comp.name, used_ids, taken, CREATE, "")
+            continue
+        if _identical(existing, entry):
+            why = "same id" if existing.id == comp.id else "identical configuration"
+            plan.names[key] = comp.name
+            plan.actions.append(Action(REUSE, "component", comp.type, comp.name, comp.name,
+                                       why))
+            continue
+        if not rename_conflicts:
+            plan.names[key] = comp.name
+            plan.actions.append(Action(
+                CONFLICT, "component", comp.type, comp.name, comp.name,
+                "the target has a component of that name that is configured differently"))
+            continue
+        for n in range(2, MAX_RENAME_ATTEMPTS):
+            candidate = f"{comp.name}-{n}"
+            if (comp.type, candidate) in incoming_names or (comp.type, candidate) in taken:
+                continue
+            other = target.get_component(comp.type, candidate)
+            if other is None:
+                _create(plan, entry, candidate, used_ids, taken, RENAME,
+                        f"'{comp.name}' is taken by a differently configured component")
+                break
+            if _identical(other, entry):
+                plan.names[key] = candidate
+                plan.actions.append(Action(REUSE, "component", comp.type, candidate,
+                                           comp.name, "identical configuration"))
+                break
+        else:  # pragma: no cover - a thousand differing copies
+            plan.problems.append(f"no free name for the {comp.type.display_name} "
+                                 f"'{comp.name}'")
+
+    # -- flavors of the created components must mean the same thing in the target
+    for comp in plan.new_components:
+        if (comp.type, comp.flavor) in source_custom:
+            continue
+        record = target_flavors.get((comp.type, comp.flavor))
+        if record is not None:
+            plan.actions.append(Action(
+                CONFLICT, "flavor", comp.type, comp.flavor, comp.flavor,
+                f"the target profile has its own flavor '{comp.flavor}' ({record.source}), "
+                f"which the {comp.type.display_name} '{comp.name}' does not use"))
+
+    if validate:
+        _validate(plan, components, records_after, secrets or {})
+
+    # -- stacks
+    existing_stacks = {s.name for s in target.list_stacks()}
+    for stack in stacks:
+        parts = {t: plan.names.get((t, n), n) for t, n in stack.components.items()}
+        if stack.name in existing_stacks:
+            plan.actions.append(Action(CONFLICT, "stack", None, stack.name, stack.name,
+                                       "a stack with that name already exists"))
+            continue
+        renamed = [f"{t.display_name} '{n}' as '{parts[t]}'" for t, n in
+                   stack.components.items() if parts[t] != n]
+        plan.new_stacks.append(Stack(stack.name, parts))
+        plan.actions.append(Action(CREATE, "stack", None, stack.name, stack.name,
+                                   ("uses " + ", ".join(renamed)) if renamed else ""))
+    return plan
+
+
+def _provided(type_: ComponentType, name: str) -> bool:
+    if flavor_registry.is_builtin(type_, name):
+        return True
+    return any(s.type is type_ and s.name == name for s in flavor_registry.plugin_specs_all())
+
+
+def _identical(existing: Component, entry: SourceComponent) -> bool:
+    comp = entry.component
+    return existing.id == comp.id or (
+        existing.flavor == comp.flavor
+        and same_config(existing.config, comp.config, entry.omitted_secrets)
+    )
+
+
+def _create(plan: TransferPlan, entry: SourceComponent, name: str, used_ids: set[str],
+            taken: set[tuple[ComponentType, str]], action: str, detail: str) -> None:
+    comp = entry.component
+    component_id = comp.id if comp.id not in used_ids else new_id()
+    used_ids.add(component_id)
+    taken.add((comp.type, name))
+    plan.names[(comp.type, comp.name)] = name
+    plan.sources[(comp.type, name)] = comp.name
+    plan.new_components.append(
+        Component(comp.type, name, comp.flavor, dict(comp.config), id=component_id))
+    plan.actions.append(Action(action, "component", comp.type, name, comp.name, detail))
+
+
+def _validate(plan: TransferPlan, components: list[SourceComponent],
+              records: list[FlavorRecord], secrets: SecretValues) -> None:
+    by_source = {(e.component.type, e.component.name): e for e in components}
+    for key in secrets:
+        if key not in by_source:
+            plan.problems.append(
+                f"--secret names the {key[0].display_name} '{key[1]}', which is not in "
+                "the bundle")
+    for comp in plan.new_components:
+        type_ = comp.type
+        src_key = (type_, plan.sources[(type_, comp.name)])
+        entry = by_source[src_key]
+        label = f"{type_.display_name} '{entry.component.name}'"
+        try:
+            cls = flavor_registry.resolve(type_, comp.flavor, records).load()
+        except MlrigError as exc:
+            plan.problems.append(f"{label}: {exc.message.rstrip('.')}")
+            continue
+        values = dict(comp.config)
+        supplied = dict(secrets.get(src_key, {}))
+        fields = cls.CONFIG.model_fields
+        unknown = [f for f in supplied if f not in fields]
+        if unknown:
+            plan.problems.append(f"{label}: --secret names unknown attribute(s) "
+                                 f"{', '.join(repr(u) for u in unknown)}")
+            continue
+        values.update(supplied)
+        missing = [f for f in entry.omitted_secrets
+                   if f not in values and f in fields and fields[f].is_required()]
+        if missing:
+            cli_type = type_.cli_name
+            plan.problems.append(
+                f"{label} needs the secret attribute(s) "
+                f"{', '.join(repr(m) for m in missing)}, which the bundle leaves out "
+                f"(give each with --secret {cli_type}/{entry.component.name}/"
+                f"{missing[0]}=VALUE, or export with --include-secrets)")
+            continue
+        try:
+            comp.config = flavor_registry.validate_config(cls, values, label)
+        except InputError as exc:
+            plan.problems.append(exc.message.rstrip("."))
