@@ -39,6 +39,7 @@ def _active_name(client: Any, type_: ComponentType) -> str | None:
 
 def make_group(type_: ComponentType) -> click.Group:
     display, plural = type_.display_name, type_.plural.replace("_", " ")
+    a_display = ("an " if display[0] in "aeiou" else "a ") + display
 
     @click.group(name=type_.cli_name, help=f"Commands to interact with {plural}.")
     def group() -> None:
@@ -47,7 +48,7 @@ def make_group(type_: ComponentType) -> click.Group:
     @group.command(
         "register",
         context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-        help=f"Register a {display}. Attributes are given as --key=value; "
+        help=f"Register {a_display}. Attributes are given as --key=value; "
         "a value @FILE is read from FILE.",
     )
     @click.argument("name")
@@ -82,7 +83,7 @@ def make_group(type_: ComponentType) -> click.Group:
                 for d in data]
         print_table(["ACTIVE", "NAME", "FLAVOR", "ID", "CONFIGURATION"], rows, fold=True)
 
-    @group.command("describe", help=f"Show the configuration of a {display}.")
+    @group.command("describe", help=f"Show the configuration of {a_display}.")
     @click.argument("name", required=False)
     @output_option
     @_show_secrets
@@ -127,7 +128,7 @@ def make_group(type_: ComponentType) -> click.Group:
             return
         click.echo(f"Active {display}: '{name}'")
 
-    @group.command("delete", help=f"Delete a {display} that no stack uses.")
+    @group.command("delete", help=f"Delete {a_display} that no stack uses.")
     @click.argument("name")
     @pass_state
     def delete(state: State, name: str) -> None:
