@@ -144,7 +144,12 @@ _mlrig_pg_start() {
 if [[ -n "${MLRIG_TEST_POSTGRES_URL:-}" ]]; then
     _mlrig_pg_log "MLRIG_TEST_POSTGRES_URL is set; using that server"
 elif [[ "$_mlrig_pg_sourced" == "1" ]]; then
-    _mlrig_pg_start || return 1
+    if ! _mlrig_pg_start; then
+        if [[ -n "${CI:-}" ]]; then
+            return 1
+        fi
+        _mlrig_pg_log "continuing without PostgreSQL: its tests will be skipped (in CI they fail)"
+    fi
     trap '_mlrig_pg_stop' EXIT
     trap '_mlrig_pg_stop; trap - EXIT; exit 130' INT
     trap '_mlrig_pg_stop; trap - EXIT; exit 143' TERM

@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
+# a throwaway PostgreSQL on loopback for the SQL store tests (stopped when this script exits)
+source scripts/start-postgres.sh
+
 echo "== ruff"
 python3 -m ruff check src tests bench
 echo "== mypy"

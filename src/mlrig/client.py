@@ -12,6 +12,7 @@ read; every write re-reads what it changes under a lock.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from mlrig.exceptions import (
     NotFoundError,
 )
 from mlrig.fsutil import ensure_dir
+from mlrig.lifecycle import LifecycleMixin
 from mlrig.models import (
     MANDATORY_TYPES,
     Component,
@@ -39,6 +41,8 @@ from mlrig.models import (
     new_id,
 )
 from mlrig.names import validate_name
+from mlrig.profile_lifecycle import ProfileLifecycleMixin
+from mlrig.store_migration import StoreMigrationMixin
 from mlrig.stores import (
     canonical_url,
     default_store_type,
@@ -47,6 +51,7 @@ from mlrig.stores import (
     normalize_store_type,
     open_store,
     profile_dir,
+    store_options,
 )
 from mlrig.stores.base import Store, StoreView
 
@@ -94,7 +99,7 @@ class SetResult:
     shadowed_by: ctx.Setting | None = None
 
 
-class Client:
+class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
     """Entry point to profiles, stacks, components and flavors."""
 
     def __init__(
@@ -131,6 +136,9 @@ class Client:
     def config(self, reload: bool = False) -> GlobalConfig:
         """The global configuration, created with the default profile on first use."""
         if self._config is None or reload:
+            from mlrig.intents import recover_pending
+
+            recover_pending(self.config_dir, self._on_event)  # finish a crashed rename/copy
             loaded = self.global_file.load()
             if loaded is None or not loaded.profiles:
                 loaded = self._create_initial_config()
@@ -143,7 +151,11 @@ class Client:
                 return current, current  # another process was faster
             config = current or GlobalConfig()
             self._say("Creating default profile...")
-            profile = self._new_profile_config(DEFAULT, "local", None)
+            # MLRIG_DEFAULT_STORE_TYPE applies to the default profile too (as in ZenML);
+            # a rest store needs a URL, so that choice falls back to local here
+            store_type = default_store_type(self.env)
+            profile = self._new_profile_config(
+                DEFAULT, store_type if store_type != "rest" else "local", None)
             self._initialize_profile_store(profile)
             config.profiles[DEFAULT] = profile
             config.active_profile = DEFAULT
@@ -251,7 +263,8 @@ class Client:
         """The store of a profile (the active one by default)."""
         name = profile or self.active_profile_name
         if name not in self._stores:
-            self._stores[name] = open_store(self._profile(name))
+            self._stores[name] = open_store(self._profile(name), env=self.env,
+                                            on_event=self._on_event)
         return self._stores[name]
 
     def close(self) -> None:
@@ -272,7 +285,7 @@ class Client:
     def _initialize_profile_store(self, profile: ProfileConfig) -> None:
         """Create the profile's store, or attach to the one already at its URL."""
         self._say(f"Initializing profile `{profile.name}`...")
-        store = open_store(profile)
+        store = open_store(profile, env=self.env, on_event=self._on_event)
         try:
             if store.is_initialized():
                 with store.read() as view:
@@ -350,8 +363,14 @@ class Client:
         return info.to_dict()
 
     def create_profile(
-        self, name: str, store_type: str | None = None, url: str | None = None
+        self, name: str, store_type: str | None = None, url: str | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> ProfileConfig:
+        """Create a profile and its store, or attach to the store already at ``url``.
+
+        ``options`` are store options kept with the profile (SQL: ``password_env`` or
+        ``password_file``, where the database password comes from at connect time).
+        """
         self.config()  # make sure the default profile exists first
         validate_name("profile", name)
         chosen_type = normalize_store_type(store_type) if store_type else default_store_type(
@@ -359,11 +378,20 @@ class Client:
         if name in self.config().profiles:
             raise AlreadyExistsError(f"Profile '{name}' already exists.")
         profile = self._new_profile_config(name, chosen_type, url)
+        profile.options = store_options(profile.store_type, profile.store_url, options)
+        own_dir = profile_dir(self.config_dir, name)
+        had_dir = own_dir.exists()
 
         def change(config: GlobalConfig) -> ProfileConfig:
             if name in config.profiles:
                 raise AlreadyExistsError(f"Profile '{name}' already exists.")
-            self._initialize_profile_store(profile)
+            try:
+                self._initialize_profile_store(profile)
+            except BaseException:
+                if not had_dir:  # leave nothing behind (the store removed its own files)
+                    with contextlib.suppress(OSError):
+                        own_dir.rmdir()
+                raise
             config.profiles[name] = profile
             return profile
 

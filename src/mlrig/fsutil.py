@@ -16,7 +16,6 @@ import contextlib
 import errno
 import fcntl
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,6 +53,8 @@ def atomic_write(path: Path, data: str | bytes, mode: int = PRIVATE_FILE_MODE,
                  durable: bool = True) -> None:
     """Replace ``path`` with ``data`` atomically (and durably, unless ``durable`` is off:
     for caches that may be lost)."""
+    import tempfile
+
     payload = data.encode("utf-8") if isinstance(data, str) else data
     directory = path.parent
     ensure_dir(directory)

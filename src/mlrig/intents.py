@@ -25,14 +25,11 @@ import contextlib
 import errno
 import fcntl
 import os
-import shutil
-import tempfile
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from mlrig.exceptions import CorruptFileError, MlrigError
+from mlrig.exceptions import CorruptFileError
 from mlrig.fsutil import PRIVATE_FILE_MODE, dump_yaml, ensure_dir, fsync_dir, parse_yaml
 
 PENDING_DIR = "pending"
@@ -58,6 +55,9 @@ def intent(config_dir: Path, record: dict[str, Any],
     far the operation got) and the exception propagates; if that resolution fails too, the
     intent file stays for the next command to finish.
     """
+    import tempfile
+    import uuid
+
     directory = ensure_dir(pending_dir(config_dir))
     record = {"version": INTENT_VERSION, **record}
     final = directory / f"{uuid.uuid4().hex}.yaml"
@@ -292,8 +292,6 @@ def _resolve_create_profile(config_dir: Path, record: dict[str, Any],
             if store.is_initialized():
                 store.destroy()
                 rolled_back = True
-        except MlrigError:
-            raise
         finally:
             store.close()
     if rolled_back:
@@ -303,6 +301,8 @@ def _resolve_create_profile(config_dir: Path, record: dict[str, Any],
 def remove_path(path: Path) -> None:
     """Remove a directory tree or a file (and SQLite's side files), if present."""
     if path.is_dir() and not path.is_symlink():
+        import shutil
+
         shutil.rmtree(path, ignore_errors=True)
         fsync_dir(path.parent)
         return

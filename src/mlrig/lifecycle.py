@@ -22,24 +22,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from mlrig import flavors as flavor_registry
 from mlrig.exceptions import AlreadyExistsError, InputError, InUseError, NotFoundError
 from mlrig.models import Component, ComponentType, FlavorRecord, Stack, new_id
 from mlrig.names import validate_name
-from mlrig.portability import STACK_KIND, Bundle, BundleComponent, read_bundle, write_bundle
-from mlrig.stores.base import StoreView
-from mlrig.transfer_plan import (
-    CREATE,
-    RENAME,
-    REUSE,
-    SecretValues,
-    SourceComponent,
-    TransferPlan,
-    plan_transfer,
-)
 
 if TYPE_CHECKING:
     from mlrig.client import Client
+    from mlrig.portability import Bundle, BundleComponent
+    from mlrig.stores.base import StoreView
+    from mlrig.transfer_plan import SecretValues, SourceComponent, TransferPlan
+
+# Heavier modules (the flavor registry, the bundle format, the planner) are imported by the
+# methods that need them: the Client is on every command's start-up path.
 
 TypeLike = ComponentType | str
 RESERVED_ATTRIBUTES = ("name", "id", "uuid", "type", "flavor")
@@ -76,6 +70,8 @@ def snapshot_of(view: StoreView, stacks: list[Stack],
                 components: list[Component] | None = None,
                 all_flavors: bool = False) -> Snapshot:
     """The components the stacks use (or ``components``) and the custom flavors they need."""
+    from mlrig.transfer_plan import SourceComponent
+
     if components is None:
         components = []
         for stack in stacks:
@@ -160,11 +156,11 @@ class LifecycleMixin:
         with store.read() as view:
             if view.get_stack(old) is None:
                 raise NotFoundError(f"Stack `{old}` cannot be renamed as it does not exist.")
+            if old == new:
+                return RenameResult(old, new)
             if view.get_stack(new) is not None:
                 raise AlreadyExistsError(
                     f"Stack `{new}` already exists. Please choose a different name.")
-        if old == new:
-            return RenameResult(old, new)
         repo = c.repository()
         record = {"op": RENAME_STACK, "profile": profile, "old": old, "new": new,
                   "repo_root": str(repo.root) if repo is not None else None}
@@ -204,7 +200,7 @@ class LifecycleMixin:
                                 hint="Run 'mlrig profile list'.")
         return source, target
 
-    def copy_stack(self, source: str, target: str, from_profile: str | None = None,
+    def copy_stack(self, source: str, target: str, *, from_profile: str | None = None,
                    to_profile: str | None = None, rename_conflicts: bool = False,
                    dry_run: bool = False) -> TransferPlan:
         """Copy a stack, with the components and custom flavors it uses, in one transaction.
@@ -212,6 +208,8 @@ class LifecycleMixin:
         Identical components in the target are reused; a same-named, differently configured
         one is a conflict unless ``rename_conflicts``.
         """
+        from mlrig.transfer_plan import plan_transfer
+
         c = _client(self)
         validate_name("stack", target)
         src_profile, dst_profile = self._profiles_for_copy(from_profile, to_profile)
@@ -241,6 +239,8 @@ class LifecycleMixin:
         return plan
 
     def _report(self, plan: TransferPlan, profile: str) -> None:
+        from mlrig.transfer_plan import CREATE, RENAME, REUSE
+
         c = _client(self)
         for a in plan.actions:
             if a.kind == "flavor" and a.action == CREATE:
@@ -260,10 +260,14 @@ class LifecycleMixin:
                            f"'{profile}' ({a.detail}).")
             elif a.kind == "stack" and a.action == CREATE:
                 c._say(f"Registered stack with name '{a.name}'.")
+        for note in plan.notes:
+            c._warn(note)
 
     # ------------------------------------------------------------------ export / import
     def _bundle_components(self, view: StoreView, components: list[SourceComponent],
                            include_secrets: bool) -> list[BundleComponent]:
+        from mlrig.portability import BundleComponent
+
         c = _client(self)
         result: list[BundleComponent] = []
         for entry in components:
@@ -287,6 +291,8 @@ class LifecycleMixin:
 
     def stack_bundle(self, name: str | None = None, include_secrets: bool = False) -> Bundle:
         """The export of a stack (the active one by default) as a :class:`Bundle`."""
+        from mlrig.portability import STACK_KIND, Bundle
+
         c = _client(self)
         target = name or c.active_stack_name
         with c.store().read() as view:
@@ -301,17 +307,20 @@ class LifecycleMixin:
     def export_stack(self, name: str, path: str | Path | None = None,
                      include_secrets: bool = False) -> Path:
         """Write a stack bundle to ``path`` (default ``<name>.yaml`` in the working dir)."""
+        from mlrig.portability import write_bundle
+
         c = _client(self)
         bundle = self.stack_bundle(name, include_secrets)
         target = c.cwd / (Path(path).expanduser() if path else Path(f"{name}.yaml"))
         write_bundle(bundle, target)
-        c._say(f"Exported stack '{name}' to file '{target}'.")
         return target
 
-    def plan_stack_import(self, source: str | Path | Bundle, name: str | None = None,
+    def plan_stack_import(self, source: str | Path | Bundle, name: str | None = None, *,
                           rename_conflicts: bool = False,
                           secrets: SecretValues | None = None) -> tuple[Bundle, TransferPlan]:
         """What ``import_stack`` would do, without changing anything."""
+        from mlrig.transfer_plan import plan_transfer
+
         c = _client(self)
         bundle, stack = self._stack_from(source, name)
         with c.store().read() as view:
@@ -320,10 +329,12 @@ class LifecycleMixin:
                                  secrets=secrets)
         return bundle, plan
 
-    def import_stack(self, source: str | Path | Bundle, name: str | None = None,
+    def import_stack(self, source: str | Path | Bundle, name: str | None = None, *,
                      rename_conflicts: bool = False,
                      secrets: SecretValues | None = None) -> TransferPlan:
         """Register a stack from a bundle, with its components and flavors, all at once."""
+        from mlrig.transfer_plan import plan_transfer
+
         c = _client(self)
         bundle, stack = self._stack_from(source, name)
         profile = c.profile_choice().name
@@ -338,6 +349,8 @@ class LifecycleMixin:
 
     def _stack_from(self, source: str | Path | Bundle,
                     name: str | None) -> tuple[Bundle, Stack]:
+        from mlrig.portability import STACK_KIND, Bundle, read_bundle
+
         c = _client(self)
         if isinstance(source, Bundle):
             bundle = source
@@ -354,6 +367,8 @@ class LifecycleMixin:
     def update_component(self, type_: TypeLike, name: str,
                          values: Mapping[str, Any]) -> Component:
         """Set attributes of a component; the merged config is validated by its flavor."""
+        from mlrig import flavors as flavor_registry
+
         c = _client(self)
         ctype = _type(type_)
         _refuse_reserved(values, ctype, name)
@@ -373,6 +388,8 @@ class LifecycleMixin:
     def remove_component_attributes(self, type_: TypeLike, name: str,
                                     attributes: Iterable[str]) -> Component:
         """Reset optional attributes (ones with a default) of a component to their default."""
+        from mlrig import flavors as flavor_registry
+
         c = _client(self)
         ctype = _type(type_)
         wanted = [a.lstrip("-").replace("-", "_") for a in attributes]
@@ -425,10 +442,12 @@ class LifecycleMixin:
             c._say(f"Stack '{stack}' now uses the {ctype.display_name} '{new}'.")
         return renamed, stacks
 
-    def copy_component(self, type_: TypeLike, source: str, target: str,
+    def copy_component(self, type_: TypeLike, source: str, target: str, *,
                        from_profile: str | None = None,
                        to_profile: str | None = None) -> Component:
         """Copy a component under a new name (and a new id), possibly to another profile."""
+        from mlrig.transfer_plan import plan_transfer
+
         c = _client(self)
         ctype = _type(type_)
         validate_name(ctype.display_name, target)
@@ -457,6 +476,8 @@ class LifecycleMixin:
     def register_flavor(self, type_: TypeLike, source: str) -> FlavorRecord:
         """Register a custom flavor (a :class:`~mlrig.flavors.base.Flavor` subclass given by
         its dotted path) in the active profile."""
+        from mlrig import flavors as flavor_registry
+
         c = _client(self)
         ctype = _type(type_)
         normalized = source.strip().replace(":", ".")
@@ -489,6 +510,8 @@ class LifecycleMixin:
 
     def delete_flavor(self, type_: TypeLike, name: str) -> None:
         """Delete a custom flavor of the active profile that no component uses."""
+        from mlrig import flavors as flavor_registry
+
         c = _client(self)
         ctype = _type(type_)
         with c.store().write() as txn:
@@ -530,6 +553,8 @@ class LifecycleMixin:
 
 
 def _sources(bundle: Bundle) -> list[SourceComponent]:
+    from mlrig.transfer_plan import SourceComponent
+
     return [SourceComponent(b.component, list(b.omitted_secrets)) for b in bundle.components]
 
 

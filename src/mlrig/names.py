@@ -25,7 +25,9 @@ def validate_name(kind: str, name: str) -> str:
             f"Invalid {kind} name '{shown}': it is {len(name)} characters long, "
             f"the limit is {MAX_NAME_LENGTH}."
         )
-    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+    # surrogatepass: an undecodable byte of argv arrives as a lone surrogate; it is refused
+    # below as an invisible character instead of failing to encode here
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
         raise InputError(
             f"Invalid {kind} name '{shown}': it takes more than {MAX_NAME_BYTES} bytes in UTF-8."
         )

@@ -192,13 +192,13 @@ def _opt_name(kind: str, value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ValueError(f"the {kind} name {value!r} is not a string")
+        raise TypeError(f"the {kind} name {value!r} is not a string")
     return validate_name(kind, value)
 
 
 def _parse_component(raw: Any) -> BundleComponent:
     if not isinstance(raw, dict):
-        raise ValueError("a component entry is not a mapping")
+        raise TypeError("a component entry is not a mapping")
     type_ = ComponentType.parse(str(raw["type"]))
     name = validate_name("component", str(raw["name"]))
     flavor = raw.get("flavor")
@@ -220,7 +220,7 @@ def _parse_component(raw: Any) -> BundleComponent:
 
 def _parse_flavor(raw: Any) -> FlavorRecord:
     if not isinstance(raw, dict):
-        raise ValueError("a flavor entry is not a mapping")
+        raise TypeError("a flavor entry is not a mapping")
     type_ = ComponentType.parse(str(raw["type"]))
     name = validate_name("flavor", str(raw["name"]))
     source = raw.get("source")
@@ -231,11 +231,11 @@ def _parse_flavor(raw: Any) -> FlavorRecord:
 
 def _parse_stack(raw: Any) -> Stack:
     if not isinstance(raw, dict):
-        raise ValueError("a stack entry is not a mapping")
+        raise TypeError("a stack entry is not a mapping")
     name = validate_name("stack", str(raw["name"]))
     comps = raw.get("components") or {}
     if not isinstance(comps, dict):
-        raise ValueError(f"the components of stack '{name}' are not a mapping")
+        raise TypeError(f"the components of stack '{name}' are not a mapping")
     parts = {ComponentType.parse(str(t)): validate_name("component", str(n))
              for t, n in comps.items()}
     return Stack(name, parts)

@@ -8,6 +8,8 @@ each object, without writing anything:
 * **create** — the target has nothing by that name;
 * **reuse** — the target has an *identical* component (same id, or same flavor and same
   config; secret attributes left out of a bundle are not compared) or the same flavor record;
+  a component whose id the target knows under another name is that component: it is reused
+  under its name in the target (so copies back and forth do not multiply components);
 * **rename** — the target has a same-named but different component and renaming was asked for:
   it is created as ``name-2`` (``-3``, ...), or an identical ``name-2`` is reused;
 * **conflict** — anything else (a different component and no renaming, a stack name that is
@@ -71,6 +73,7 @@ class TransferPlan:
     new_components: list[Component] = field(default_factory=list)
     new_stacks: list[Stack] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     names: dict[tuple[ComponentType, str], str] = field(default_factory=dict)
     sources: dict[tuple[ComponentType, str], str] = field(default_factory=dict)
 
@@ -87,6 +90,7 @@ class TransferPlan:
             "ok": self.ok,
             "actions": [a.to_dict() for a in self.actions],
             "problems": list(self.problems),
+            "notes": list(self.notes),
         }
 
     def raise_if_refused(self, rename_hint: bool = True) -> None:
@@ -153,6 +157,7 @@ def plan_transfer(
     target_flavors = {(f.type, f.name): f for f in target_records}
     existing_components = target.list_components()
     used_ids = {c.id for c in existing_components}
+    by_id = {(c.type, c.id): c for c in existing_components}
 
     # -- flavors
     for record in flavors:
@@ -189,8 +194,16 @@ def plan_transfer(
         comp = entry.component
         key = (comp.type, comp.name)
         existing = target.get_component(comp.type, comp.name)
+        same = by_id.get((comp.type, comp.id))
+        if existing is None and same is not None:
+            # the same component (same id) under another name in the target: use it
+            plan.names[key] = same.name
+            plan.actions.append(Action(REUSE, "component", comp.type, same.name, comp.name,
+                                       f"same id, named '{same.name}' there"))
+            continue
         if existing is None:
-            _create(plan, entry, comp.name, used_ids, taken, CREATE, "")
+            _create(plan, entry, comp.name, used_ids=used_ids, taken=taken, action=CREATE,
+                    detail="")
             continue
         if _identical(existing, entry):
             why = "same id" if existing.id == comp.id else "identical configuration"
@@ -210,8 +223,8 @@ def plan_transfer(
                 continue
             other = target.get_component(comp.type, candidate)
             if other is None:
-                _create(plan, entry, candidate, used_ids, taken, RENAME,
-                        f"'{comp.name}' is taken by a differently configured component")
+                _create(plan, entry, candidate, used_ids=used_ids, taken=taken, action=RENAME,
+                        detail=f"'{comp.name}' is taken by a differently configured component")
                 break
             if _identical(other, entry):
                 plan.names[key] = candidate
@@ -226,11 +239,11 @@ def plan_transfer(
     for comp in plan.new_components:
         if (comp.type, comp.flavor) in source_custom:
             continue
-        record = target_flavors.get((comp.type, comp.flavor))
-        if record is not None:
+        own = target_flavors.get((comp.type, comp.flavor))
+        if own is not None:
             plan.actions.append(Action(
                 CONFLICT, "flavor", comp.type, comp.flavor, comp.flavor,
-                f"the target profile has its own flavor '{comp.flavor}' ({record.source}), "
+                f"the target profile has its own flavor '{comp.flavor}' ({own.source}), "
                 f"which the {comp.type.display_name} '{comp.name}' does not use"))
 
     if validate:
@@ -266,7 +279,7 @@ def _identical(existing: Component, entry: SourceComponent) -> bool:
     )
 
 
-def _create(plan: TransferPlan, entry: SourceComponent, name: str, used_ids: set[str],
+def _create(plan: TransferPlan, entry: SourceComponent, name: str, *, used_ids: set[str],
             taken: set[tuple[ComponentType, str]], action: str, detail: str) -> None:
     comp = entry.component
     component_id = comp.id if comp.id not in used_ids else new_id()
@@ -320,3 +333,9 @@ def _validate(plan: TransferPlan, components: list[SourceComponent],
             comp.config = flavor_registry.validate_config(cls, values, label)
         except InputError as exc:
             plan.problems.append(exc.message.rstrip("."))
+            continue
+        left_out = [f for f in entry.omitted_secrets if f not in values]
+        if left_out:
+            plan.notes.append(f"The {label} is created without its secret attribute(s) "
+                              f"{', '.join(repr(f) for f in left_out)} (left out of the "
+                              f"bundle); set them with 'mlrig {type_.cli_name} update'.")

@@ -65,7 +65,7 @@ def check_profiles(stdout: str, expected: list[list[str]], config_dir: Path) -> 
     rows = parse_table(stdout)
     assert rows[0] == PROFILE_HEADER
     assert len(rows) - 1 == len(expected)
-    for row, want in zip(rows[1:], expected):
+    for row, want in zip(rows[1:], expected, strict=True):
         url = row[3]
         assert url.startswith("file:///"), url
         assert str(config_dir)[: len(url) - len("file://") - 1] in url or url.endswith("…")

@@ -69,7 +69,7 @@ def check_final_state(config_dir: Path, expected: dict[str, Any]) -> None:
     assert config.active_profile in expected["set_profiles"]
     assert config.active_profile in config.profiles
     assert config.profiles["default"].active_stack in expected["set_stacks"]
-    for name, profile in config.profiles.items():
+    for name in config.profiles:
         store = c.store(name)
         assert store.is_initialized(), name
         with store.read() as view:

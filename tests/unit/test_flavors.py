@@ -12,7 +12,8 @@ def test_every_builtin_loads_and_matches_its_table_entry() -> None:
     for spec in flavors.builtin_specs():
         cls = spec.load()
         assert issubclass(cls, Flavor)
-        assert (cls.TYPE, cls.FLAVOR) == (spec.type, spec.name)
+        assert cls.TYPE is spec.type
+        assert spec.name == cls.FLAVOR
         assert spec.origin == flavors.BUILT_IN
 
 
@@ -60,14 +61,14 @@ def test_invalid_configs(values: dict[str, str], match: str) -> None:
 
 
 def test_unknown_flavor() -> None:
-    with pytest.raises(NotFoundError, match="There is no flavor 'nope'.*Available: local"):
+    with pytest.raises(NotFoundError, match=r"There is no flavor 'nope'.*Available: local"):
         flavors.resolve(ComponentType.ORCHESTRATOR, "nope", [])
 
 
 def test_profile_flavor_wins_over_builtin() -> None:
     record = FlavorRecord(ComponentType.ORCHESTRATOR, "local", "x.y.Local")
-    assert flavors.resolve(ComponentType.ORCHESTRATOR, "local", [record]).origin == \
-        flavors.PROFILE
+    resolved = flavors.resolve(ComponentType.ORCHESTRATOR, "local", [record])
+    assert resolved.origin == flavors.PROFILE
 
 
 @pytest.mark.parametrize("source", ["nodots", "mlrig.models.ComponentType", "no.such.Module"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -78,7 +79,7 @@ class State:
         scope = choice.scope
         if self.verbose and scope != "flag":
             scope = f"{scope}: {choice.source}"
-        echo_err(f"Running with active profile: '{choice.name}' ({scope})")
+        echo_err(f"Running with active profile: '{_shown_name(choice.name)}' ({scope})")
         if strict:
             client.profile_choice(strict=True)
         if strict if check_stack is None else check_stack:
@@ -134,8 +135,29 @@ def cli(ctx: click.Context, profile: str | None, stack: str | None, debug: bool,
     ctx.obj = State(profile, stack, debug, verbose)
 
 
+_LONG_QUOTED = re.compile(r"'([^']{257,})'")
+
+
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """One bounded line; control, invisible and undecodable characters (from untrusted
+    names) are shown escaped, so an error message can neither inject terminal sequences nor
+    fail to encode, and a huge quoted value is shortened."""
+    text = _LONG_QUOTED.sub(lambda m: f"'{m.group(1)[:60]}...' ({len(m.group(1))} characters)",
+                            text)
+    return _printable(" ".join(text.split()))
+
+
+def _printable(text: str) -> str:
+    return "".join(
+        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+        for ch in text
+    )
+
+
+def _shown_name(name: str) -> str:
+    """An untrusted name (from a flag, a variable or a file) for a banner: escaped, bounded."""
+    shown = _printable(name)
+    return shown if len(shown) <= 100 else f"{shown[:60]}... ({len(name)} characters)"
 
 
 def run(argv: list[str] | None = None) -> int:

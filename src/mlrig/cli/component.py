@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from mlrig.cli.app import State, pass_state
-from mlrig.cli.args import parse_attributes
+from mlrig.cli.args import AttributeCommand, parse_attributes
 from mlrig.cli.output import emit_data, mark, output_option, print_table, warn
 from mlrig.models import Component, ComponentType
 
@@ -46,7 +46,7 @@ def make_group(type_: ComponentType) -> click.Group:
         pass
 
     @group.command(
-        "register",
+        "register", cls=AttributeCommand,
         context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
         help=f"Register {a_display}. Attributes are given as --key=value; "
         "a value @FILE is read from FILE.",
@@ -153,6 +153,9 @@ def make_group(type_: ComponentType) -> click.Group:
         print_table(["FLAVOR", "SOURCE", "ORIGIN"],
                     [[d["flavor"], d["source"], d["origin"]] for d in data], center_first=False)
 
+    from mlrig.cli.component_lifecycle import add_commands
+
+    add_commands(group, flavor, type_)  # update, remove-attribute, rename, copy, explain, ...
     return group
 
 

@@ -6,7 +6,7 @@ import inspect
 
 import click
 
-from mlrig.cli.app import cli
+from mlrig.cli.app import _COMPONENT_GROUPS, cli
 
 HEADER = """# CLI reference
 
@@ -51,13 +51,10 @@ def _document(command: click.Command, ctx: click.Context, level: int, out: list[
             if sub is None or sub.hidden:
                 continue
             sub_ctx = click.Context(sub, info_name=name, parent=ctx)
-            if level == 2 and name.endswith(("-store", "-registry", "-operator", "-manager",
-                                             "-deployer", "-tracker", "-validator")) or (
-                    level == 2 and name in ("orchestrator", "alerter", "annotator")):
-                if name != _SHOWN_COMPONENT:
-                    out.append(f"{'#' * (level + 1)} `{sub_ctx.command_path}`\n")
-                    out.append(f"Same commands as `mlrig {_SHOWN_COMPONENT}`.\n")
-                    continue
+            if level == 2 and name in _COMPONENT_GROUPS and name != _SHOWN_COMPONENT:
+                out.append(f"{'#' * (level + 1)} `{sub_ctx.command_path}`\n")
+                out.append(f"Same commands as `mlrig {_SHOWN_COMPONENT}`.\n")
+                continue
             _document(sub, sub_ctx, min(level + 1, 6), out)
 
 

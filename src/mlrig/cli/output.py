@@ -38,7 +38,9 @@ def emit_data(fmt: str, key: str, data: Any) -> None:
 
 def print_table(
     columns: Sequence[str],
+    /,
     rows: Sequence[Sequence[Any]],
+    *,
     title: str | None = None,
     caption: str | None = None,
     center_first: bool = True,

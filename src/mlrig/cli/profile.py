@@ -26,16 +26,53 @@ def profile() -> None:
     """Manage profiles: isolated stores of stacks, components and flavors."""
 
 
+def password_options(func: Any) -> Any:
+    """``--password-env`` / ``--password-file``: where a SQL store's password comes from."""
+    func = click.option(
+        "--password-file", "password_file", metavar="PATH",
+        help="SQL store: read the database password from this file at connect time.",
+    )(func)
+    return click.option(
+        "--password-env", "password_env", metavar="VAR",
+        help="SQL store: read the database password from this environment variable at "
+        "connect time (keep it out of the URL and config.yaml).",
+    )(func)
+
+
 @profile.command("create")
 @click.argument("name")
 @click.option("--url", "-u", help="Store URL (default: a store inside the config directory).")
 @click.option("--store-type", "-t", "store_type", help=STORE_TYPE_HELP)
+@password_options
 @pass_state
-def create(state: State, name: str, url: str | None, store_type: str | None) -> None:
+def create(state: State, name: str, *, url: str | None, store_type: str | None,
+           password_env: str | None, password_file: str | None) -> None:
     """Create a profile and initialise its store (or attach to an existing store)."""
     state.banner(strict=False)
-    state.client.create_profile(name, store_type=store_type, url=url)
+    state.client.create_profile(name, store_type=store_type, url=url,
+                                options={"password_env": password_env,
+                                         "password_file": password_file})
     click.echo(f"Profile '{name}' successfully created.")
+
+
+@profile.command("migrate")
+@click.argument("name")
+@click.option("--to-store-type", "-t", "to_store_type", required=True,
+              type=click.Choice(["local", "sql"], case_sensitive=False),
+              help="The store type to move the profile to.")
+@click.option("--url", "-u", help="URL of the new store (default: the default place of that "
+              "store type in the config directory).")
+@password_options
+@pass_state
+def migrate(state: State, name: str, *, to_store_type: str, url: str | None,
+            password_env: str | None, password_file: str | None) -> None:
+    """Move a profile with all its stacks, components and flavors to another store."""
+    state.banner(strict=False)
+    result = state.client.migrate_profile(
+        name, to_store_type, url=url,
+        options={"password_env": password_env, "password_file": password_file})
+    click.echo(f"Profile '{name}' migrated to the {result.new_store_type} store at "
+               f"{result.new_url}.")
 
 
 @profile.command("list")
@@ -153,3 +190,12 @@ def explain() -> None:
     from mlrig.cli.explain import PROFILE_EXPLANATION
 
     click.echo(PROFILE_EXPLANATION)
+
+
+def _add_lifecycle_commands() -> None:
+    from mlrig.cli.profile_lifecycle import add_commands
+
+    add_commands(profile)  # rename, copy, export, import
+
+
+_add_lifecycle_commands()

@@ -185,3 +185,12 @@ def delete(state: State, name: str, yes: bool) -> None:
             raise click.exceptions.Exit(1)
     client.delete_stack(name)
     click.echo(f"Deleted stack '{name}'.")
+
+
+def _add_lifecycle_commands() -> None:
+    from mlrig.cli.stack_lifecycle import add_commands
+
+    add_commands(stack, component_options)  # update, remove-component, rename, copy, ...
+
+
+_add_lifecycle_commands()

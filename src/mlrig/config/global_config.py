@@ -46,7 +46,7 @@ def _new_user_id() -> str:
 class GlobalConfig:
     """The parsed content of ``config.yaml``."""
 
-    user_id: str = field(default_factory=lambda: _new_user_id())
+    user_id: str = field(default_factory=_new_user_id)
     active_profile: str | None = None
     profiles: dict[str, ProfileConfig] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)

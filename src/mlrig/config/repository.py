@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mlrig.exceptions import CorruptFileError, InputError
-from mlrig.fsutil import FileLock, atomic_write, dump_yaml, ensure_dir, read_yaml_mapping
+from mlrig.fsutil import FileLock, atomic_write, ensure_dir, read_yaml_mapping, write_yaml
 
 REPO_DIR = ".mlrig"
 REPO_CONFIG_VERSION = 1
@@ -46,7 +46,8 @@ class Repository:
         return self.path.is_file()
 
     def load(self) -> RepositoryConfig:
-        data = read_yaml_mapping(self.path, REPO_CONFIG_VERSION, "repository configuration")
+        data = read_yaml_mapping(self.path, REPO_CONFIG_VERSION, "repository configuration",
+                                 cached=True)
         if data is None:
             return RepositoryConfig()
         profile, stack = data.get("active_profile"), data.get("active_stack")
@@ -60,8 +61,12 @@ class Repository:
 
     def save(self, config: RepositoryConfig) -> None:
         ensure_dir(self.config_dir, mode=0o755)
+        ignore = self.config_dir / ".gitignore"
+        if not ignore.exists():
+            # the pinned choice may be committed; the lock and read caches are local
+            atomic_write(ignore, "config.lock\n.*.cache.json\n", mode=0o644)
         with self.lock.exclusive():
-            atomic_write(self.path, dump_yaml(config.to_dict()), mode=0o644)
+            write_yaml(self.path, config.to_dict(), cached=True, mode=0o644)
 
     def update(self, profile: str | None = None, stack: str | None = None,
                *, set_profile: bool = False, set_stack: bool = False) -> RepositoryConfig:
@@ -73,7 +78,7 @@ class Repository:
                 current.active_profile = profile
             if set_stack:
                 current.active_stack = stack
-            atomic_write(self.path, dump_yaml(current.to_dict()), mode=0o644)
+            write_yaml(self.path, current.to_dict(), cached=True, mode=0o644)
             return current
 
 

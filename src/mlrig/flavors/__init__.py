@@ -166,7 +166,16 @@ def validate_config(flavor: type[Flavor], values: dict[str, Any],
             f"Invalid configuration for {component_label} (flavor '{flavor.FLAVOR}'): "
             f"{problems}."
         ) from None
-    return dict(model.model_dump(mode="json", exclude_none=True))
+    result = dict(model.model_dump(mode="json", exclude_none=True))
+    # JSON mode dumps SecretStr as "**********": keep the real value (masking is the job
+    # of the outputs, and the stored value must be the one given)
+    from pydantic import SecretStr
+
+    for key in result:
+        field_value = getattr(model, key, None)
+        if isinstance(field_value, SecretStr):
+            result[key] = field_value.get_secret_value()
+    return result
 
 
 def _prepare(flavor: type[Flavor], values: dict[str, Any]) -> dict[str, Any]:

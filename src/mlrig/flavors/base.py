@@ -39,11 +39,16 @@ class Flavor:
 
     @classmethod
     def secret_fields(cls) -> frozenset[str]:
-        from pydantic import SecretStr
+        from typing import get_args
+
+        from pydantic import SecretBytes, SecretStr
 
         secret: set[str] = set()
         for name, info in cls.CONFIG.model_fields.items():
             extra = info.json_schema_extra
-            if (isinstance(extra, dict) and extra.get("secret")) or info.annotation is SecretStr:
+            # SecretStr itself, or inside Optional/Union (``SecretStr | None``)
+            types = {info.annotation, *get_args(info.annotation)}
+            if (isinstance(extra, dict) and extra.get("secret")) or types & {SecretStr,
+                                                                            SecretBytes}:
                 secret.add(name)
         return frozenset(secret)

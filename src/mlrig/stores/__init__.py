@@ -6,10 +6,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from mlrig.exceptions import InputError
 from mlrig.models import STORE_TYPES, ProfileConfig
 from mlrig.stores.base import Store
+
+if TYPE_CHECKING:
+    from mlrig.events import EventSink
 
 ENV_DEFAULT_STORE_TYPE = "MLRIG_DEFAULT_STORE_TYPE"
 
@@ -63,6 +67,21 @@ def canonical_url(store_type: str, url: str) -> str:
     raise InputError(f"Invalid store type '{store_type}'.")
 
 
+def store_options(store_type: str, url: str, options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Validate the store options of a new profile (only SQL stores take any)."""
+    given = {k: v for k, v in (options or {}).items() if v not in (None, "")}
+    if store_type == "sql":
+        from mlrig.stores.sql_url import validate_options
+
+        return validate_options(url, given)
+    if given:
+        raise InputError(
+            f"The option(s) {', '.join(sorted(given))} apply to SQL stores only, not to "
+            f"store type `{store_type}`."
+        )
+    return {}
+
+
 def mask_url(url: str) -> str:
     """The URL with any password replaced by ``***``."""
     scheme, sep, rest = url.partition("://")
@@ -75,16 +94,22 @@ def mask_url(url: str) -> str:
     return f"{scheme}://{user}:***{at}{host}"
 
 
-def open_store(profile: ProfileConfig) -> Store:
-    """Open (not initialise) the store of a profile."""
+def open_store(profile: ProfileConfig, *, env: Mapping[str, str] | None = None,
+               on_event: EventSink | None = None) -> Store:
+    """Open (not initialise) the store of a profile.
+
+    ``env`` is where a SQL profile's ``password_env`` is looked up (default: ``os.environ``);
+    ``on_event`` receives what the store announces (e.g. a schema upgrade).
+    """
     if profile.store_type == "local":
         from mlrig.stores.local import LocalStore
 
         return LocalStore(profile.store_url)
     if profile.store_type == "sql":
-        from mlrig.stores.sql import SqlStore  # type: ignore[import-not-found, unused-ignore]
+        from mlrig.stores.sql import SqlStore
 
-        store: Store = SqlStore(profile.store_url, options=profile.options)
+        store: Store = SqlStore(profile.store_url, options=profile.options, env=env,
+                                on_event=on_event)
         return store
     from mlrig.exceptions import StoreError
 

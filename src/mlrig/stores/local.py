@@ -115,12 +115,14 @@ class LocalStore:
             with self._lock.exclusive():
                 self._recover()
         with self._lock.shared():
+            self._require_store()  # again: the store may have moved while we waited
             yield LocalView(self.root)
 
     @contextlib.contextmanager
     def write(self) -> Iterator[LocalTransaction]:
         self._require_store()
         with self._lock.exclusive():
+            self._require_store()  # again: a profile rename may have moved it meanwhile
             self._check_marker()
             self._recover()
             txn = LocalTransaction(self.root)

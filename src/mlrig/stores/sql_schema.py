@@ -11,6 +11,8 @@ Names are compared byte for byte on every database (``utf8mb4_bin`` on MySQL/Mar
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
@@ -22,7 +24,7 @@ STORE_KIND = "mlrig-sql-store"
 STORE_ROW_ID = 1
 
 # the table options every migration uses as well
-TABLE_OPTIONS = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin",
+TABLE_OPTIONS: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin",
                  "mariadb_charset": "utf8mb4", "mariadb_collate": "utf8mb4_bin"}
 
 NAME = sa.String(255)

@@ -118,6 +118,9 @@ def validate_options(url: str, options: Mapping[str, Any]) -> dict[str, Any]:
     given = [k for k in SQL_OPTIONS if options.get(k)]
     if len(given) > 1:
         raise InputError("Give the password with --password-env or --password-file, not both.")
+    if given and url.startswith("sqlite"):
+        raise InputError("A SQLite store has no password; --password-env/--password-file are "
+                         "for PostgreSQL and MySQL stores.")
     if given and parse(url).password is not None:
         raise InputError(
             f"The URL {mask(url)} already contains a password; remove it from the URL to read "
@@ -132,9 +135,6 @@ def validate_options(url: str, options: Mapping[str, Any]) -> dict[str, Any]:
         result[PASSWORD_ENV] = variable
     if PASSWORD_FILE in result:
         result[PASSWORD_FILE] = str(Path(str(result[PASSWORD_FILE])).expanduser().absolute())
-    if given and url.startswith("sqlite"):
-        raise InputError("A SQLite store has no password; --password-env/--password-file are "
-                         "for PostgreSQL and MySQL stores.")
     return result
 
 

@@ -6,6 +6,8 @@ Revises:
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
@@ -16,7 +18,7 @@ branch_labels = None
 depends_on = None
 
 # frozen copies of what the tables looked like at this revision
-OPTIONS = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin",
+OPTIONS: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin",
            "mariadb_charset": "utf8mb4", "mariadb_collate": "utf8mb4_bin"}
 TEXT = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 

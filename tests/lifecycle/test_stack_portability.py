@@ -1,0 +1,208 @@
+"""stack export / import: the bundle, secrets, conflicts, dry runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlrig.client import Client
+from mlrig.models import ComponentType
+from tests.lifecycle.conftest import contents, dev_stack, make_client, snapshot
+
+A = ComponentType.ARTIFACT_STORE
+
+
+@pytest.fixture
+def dev(client: Client) -> Client:
+    client.register_component("artifact_store", "lake", "s3",
+                              {"path": "s3://bucket/p", "key": "AK", "secret": "SK"})
+    client.register_component("alerter", "slack", "slack", {"slack_token": "xoxb-1",
+                                                            "default_slack_channel_id": "C1"})
+    dev_stack(client, alerter="slack")
+    return client
+
+
+def test_export_writes_a_versioned_bundle_without_secrets(cli, dev: Client,  # type: ignore[no-untyped-def]
+                                                          tmp_path: Path) -> None:
+    result = cli("stack", "export", "dev")
+    assert result.exit_code == 0, result.stderr
+    path = Path.cwd() / "dev.yaml"
+    assert f"Exported stack 'dev' to file '{path}'." in result.stdout
+    doc = yaml.safe_load(path.read_text())
+    assert doc["format_version"] == 1 and doc["kind"] == "mlrig-stack"
+    assert doc["stack"] == {"name": "dev", "components": {
+        "alerter": "slack", "artifact_store": "lake", "metadata_store": "default",
+        "orchestrator": "default"}}
+    by_name = {(c["type"], c["name"]): c for c in doc["components"]}
+    lake = by_name[("artifact_store", "lake")]
+    assert lake["flavor"] == "s3"
+    assert lake["config"] == {"path": "s3://bucket/p", "key": "AK"}
+    assert lake["omitted_secrets"] == ["secret"]
+    assert "SK" not in path.read_text() and "xoxb-1" not in path.read_text()
+    with_secrets = cli("stack", "export", "dev", "-", "--include-secrets")
+    assert with_secrets.exit_code == 0
+    assert yaml.safe_load(with_secrets.stdout)["secrets_included"] is True
+    assert "xoxb-1" in with_secrets.stdout
+    # masked everywhere else too
+    assert "SK" not in cli("artifact-store", "describe", "lake").stdout
+    assert "SK" not in cli("artifact-store", "list").stdout
+    assert "SK" in cli("artifact-store", "list", "--show-secrets", "-o", "json").stdout
+
+
+def test_round_trip_into_another_profile(cli, dev: Client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bundle = tmp_path / "dev.yaml"
+    assert cli("stack", "export", "dev", str(bundle), "--include-secrets").exit_code == 0
+    assert cli("profile", "create", "other").exit_code == 0
+    result = cli("--profile", "other", "stack", "import", str(bundle), "--rename-conflicts")
+    assert result.exit_code == 0, result.stderr
+    other = make_client(profile="other")
+    imported, original = other.get_stack("dev"), dev.get_stack("dev")
+    for type_, name in original.components.items():
+        mine, theirs = dev.get_component(type_, name), other.get_component(
+            type_, imported.components[type_])
+        assert (theirs.flavor, theirs.config) == (mine.flavor, mine.config)
+        if type_ in (A, ComponentType.ALERTER):  # created there: same identity
+            assert theirs.id == mine.id
+    # exporting the import gives the same bundle content
+    again = tmp_path / "again.yaml"
+    assert cli("--profile", "other", "stack", "export", "dev", str(again),
+               "--include-secrets").exit_code == 0
+    first, second = yaml.safe_load(bundle.read_text()), yaml.safe_load(again.read_text())
+    rename = {"default-2": "default"}
+    second["stack"]["components"] = {t: rename.get(n, n)
+                                     for t, n in second["stack"]["components"].items()}
+    for c in second["components"]:
+        if c["type"] == "metadata_store":
+            c["name"] = rename.get(c["name"], c["name"])
+    for doc in (first, second):  # reused components keep the target's own ids
+        for c in doc["components"]:
+            del c["id"]
+    assert first == second
+
+
+def test_dry_run_shows_create_reuse_and_conflict(cli, dev: Client, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                 config_dir: Path) -> None:
+    bundle = tmp_path / "dev.yaml"
+    assert cli("stack", "export", "dev", str(bundle)).exit_code == 0
+    assert cli("artifact-store", "update", "lake", "--region=eu").exit_code == 0
+    doc = yaml.safe_load(bundle.read_text())
+    for c in doc["components"]:
+        c["id"] = "0" * 32  # as if it came from another machine
+    bundle.write_text(yaml.safe_dump(doc))
+    before = snapshot(config_dir)
+    result = cli("stack", "import", "copy", str(bundle), "--dry-run", "-o", "json")
+    assert result.exit_code == 1  # the conflict would refuse the import
+    plan = json.loads(result.stdout)["plan"]
+    actions = {(a["type"], a["source_name"]): a["action"] for a in plan["actions"]}
+    assert actions[("artifact_store", "lake")] == "conflict"  # region differs
+    assert actions[("alerter", "slack")] == "reuse"  # the secret left out is not compared
+    assert actions[("orchestrator", "default")] == "reuse"
+    assert actions[(None, "copy")] == "create"
+    table = cli("stack", "import", "copy", str(bundle), "--dry-run", "--rename-conflicts")
+    assert table.exit_code == 0, table.stderr
+    assert "RENAME" in table.stdout and "lake-2" in table.stdout
+    assert snapshot(config_dir) == before
+    refused = cli("stack", "import", "copy", str(bundle))
+    assert refused.exit_code == 1 and "artifact store 'lake'" in refused.stderr
+    assert snapshot(config_dir) == before
+    done = cli("stack", "import", "copy", str(bundle), "--rename-conflicts")
+    assert done.exit_code == 0, done.stderr
+    assert dev.get_stack("copy").components[A] == "lake-2"
+    assert dev.get_component(A, "lake-2").config == {"path": "s3://bucket/p", "key": "AK"}
+    assert "without its secret attribute(s) 'secret'" in done.stderr
+
+
+def test_import_into_an_empty_place_needs_required_secrets(cli, dev: Client,  # type: ignore[no-untyped-def]
+                                                           tmp_path: Path) -> None:
+    bundle = tmp_path / "dev.yaml"
+    assert cli("stack", "export", "dev", str(bundle)).exit_code == 0
+    assert cli("profile", "create", "other").exit_code == 0
+    other = make_client(profile="other")
+    before = contents(other)
+    args = ("--profile", "other", "stack", "import", str(bundle), "--rename-conflicts")
+    refused = cli(*args)
+    assert refused.exit_code == 1
+    assert "--secret alerter/slack/slack_token=VALUE" in refused.stderr
+    assert contents(other) == before
+    token = tmp_path / "token.txt"
+    token.write_text("xoxb-2\n")
+    bad = cli(*args, "--secret", "alerter/ghost/slack_token=x")
+    assert bad.exit_code == 1 and "alerter 'ghost'" in bad.stderr
+    assert cli(*args, "--secret", "nonsense").exit_code == 2
+    ok = cli(*args, "--secret", f"alerter/slack/slack_token=@{token}")
+    assert ok.exit_code == 0, ok.stderr
+    assert other.get_component("alerter", "slack").config["slack_token"] == "xoxb-2"
+
+
+def test_custom_flavors_travel_with_the_stack(cli, client: Client, plugin: Path,  # type: ignore[no-untyped-def]
+                                              tmp_path: Path) -> None:
+    src = "mlrig_test_plugin.custom.KubeflowOrchestrator"
+    assert cli("orchestrator", "flavor", "register", src).exit_code == 0
+    assert cli("orchestrator", "register", "kf", "-f", "kubeflow", "--host=k8s",
+               "--api_key=k3y").exit_code == 0
+    assert cli("stack", "register", "kube", "-o", "kf", "-m", "default", "-a",
+               "default").exit_code == 0
+    bundle = tmp_path / "kube.yaml"
+    assert cli("stack", "export", "kube", str(bundle)).exit_code == 0
+    doc = yaml.safe_load(bundle.read_text())
+    assert doc["flavors"] == [{"type": "orchestrator", "name": "kubeflow", "source": src}]
+    assert "k3y" not in bundle.read_text()
+    assert cli("profile", "create", "other").exit_code == 0
+    imported = cli("--profile", "other", "stack", "import", str(bundle), "--rename-conflicts")
+    assert imported.exit_code == 0, imported.stderr
+    other = make_client(profile="other")
+    assert [f.name for f in other.list_flavors("orchestrator") if f.origin == "profile"] == [
+        "kubeflow"]
+    assert other.get_component("orchestrator", "kf").config == {"host": "k8s",
+                                                                "namespace": "kubeflow"}
+    # a different class under the same flavor name in the target is a conflict
+    assert cli("profile", "create", "third").exit_code == 0
+    assert cli("--profile", "third", "orchestrator", "flavor", "register",
+               "mlrig_test_plugin.custom.OtherKubeflowOrchestrator").exit_code == 0
+    third = make_client(profile="third")
+    before = contents(third)
+    clash = cli("--profile", "third", "stack", "copy", "kube", "kube", "--from", "default",
+                "--rename-conflicts")
+    assert clash.exit_code == 1 and "flavor 'kubeflow'" in clash.stderr
+    assert contents(third) == before
+
+
+@pytest.mark.parametrize("text, message", [
+    ("just text", "not a mapping"),
+    ("kind: mlrig-stack\n", "'format_version' is missing"),
+    ("format_version: 1\nkind: other\n", "unknown kind"),
+    ("format_version: 1\nkind: mlrig-stack\nstack: {name: s, components: {orchestrator: o}}\n"
+     "components: []\n", "which the bundle does not contain"),
+    ("format_version: 1\nkind: mlrig-stack\nstack: {name: '../x', components: {}}\n",
+     "Invalid stack name"),
+    ("format_version: 1\nkind: mlrig-stack\nstack: {name: s, components: {orchestrator: o,"
+     " metadata_store: m, artifact_store: a}}\ncomponents: [{type: orchestrator, name: o, "
+     "flavor: local}, {type: metadata_store, name: m, flavor: sqlite, config: {uri: x}}, "
+     "{type: artifact_store, name: a, flavor: nope}]\n", "no flavor 'nope'"),
+])
+def test_malformed_bundles_are_refused(cli, client: Client, tmp_path: Path, config_dir: Path,  # type: ignore[no-untyped-def]
+                                       *, text: str, message: str) -> None:
+    bundle = tmp_path / "b.yaml"
+    bundle.write_text(text)
+    before = snapshot(config_dir)
+    result = cli("stack", "import", str(bundle))
+    assert result.exit_code == 1
+    assert message in result.stderr, result.stderr
+    assert snapshot(config_dir) == before
+
+
+def test_import_real_executable_round_trip(mlrig_exe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert mlrig_exe("artifact-store", "register", "lake", "-f", "local",
+                     "--path=/data").exit_code == 0
+    assert mlrig_exe("stack", "register", "dev", "-o", "default", "-m", "default", "-a",
+                     "lake").exit_code == 0
+    exported = mlrig_exe("stack", "export", "dev", cwd=tmp_path)
+    assert exported.exit_code == 0, exported.stderr
+    assert (tmp_path / "dev.yaml").is_file()
+    imported = mlrig_exe("stack", "import", "dev-copy", "dev.yaml", cwd=tmp_path)
+    assert imported.exit_code == 0, imported.stderr
+    described = mlrig_exe("stack", "describe", "dev-copy", "-o", "json")
+    assert json.loads(described.stdout)["stack"]["components"]["artifact_store"] == "lake"

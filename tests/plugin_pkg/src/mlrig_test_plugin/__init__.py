@@ -1,0 +1,1 @@
+"""Flavors for mlrig's tests."""

@@ -1,0 +1,157 @@
+"""Fixtures and helpers for the SQL store tests: real SQLite files and real servers.
+
+PostgreSQL: ``MLRIG_TEST_POSTGRES_URL`` names a server and a database the user may connect
+to, as a user allowed to create databases (``scripts/start-postgres.sh`` starts one and sets
+it). Every test gets a database of its own, created through that URL and dropped after.
+Unset: the PostgreSQL tests are skipped — except in CI (``CI`` set), where they fail.
+MySQL/MariaDB: the same with ``MLRIG_TEST_MYSQL_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PG_ENV = "MLRIG_TEST_POSTGRES_URL"
+MYSQL_ENV = "MLRIG_TEST_MYSQL_URL"
+SERVERS = {"postgresql": PG_ENV, "mysql": MYSQL_ENV}
+
+
+def _server_url(backend: str) -> str:
+    variable = SERVERS[backend]
+    url = os.environ.get(variable)
+    if not url:
+        message = f"{variable} is not set: no {backend} server to test against"
+        if os.environ.get("CI") and backend == "postgresql":
+            pytest.fail(f"{message} (CI must run these tests; see scripts/start-postgres.sh)")
+        pytest.skip(message)
+    return url
+
+
+def _admin_engine(url: str) -> Any:
+    import sqlalchemy as sa
+
+    return sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=_null_pool())
+
+
+def _null_pool() -> Any:
+    from sqlalchemy.pool import NullPool
+
+    return NullPool
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    """The PostgreSQL URL from the environment, checked once to be reachable."""
+    url = _server_url("postgresql")
+    engine = _admin_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except Exception as exc:  # the suite must not silently pass without its server
+        pytest.fail(f"{PG_ENV}={_masked(url)} is not reachable: {exc}")
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def mysql_server_url() -> str:
+    url = _server_url("mysql")
+    engine = _admin_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except Exception as exc:
+        pytest.fail(f"{MYSQL_ENV}={_masked(url)} is not reachable: {exc}")
+    finally:
+        engine.dispose()
+    return url
+
+
+def _masked(url: str) -> str:
+    from mlrig.stores import mask_url
+
+    return mask_url(url)
+
+
+@pytest.fixture
+def fresh_database() -> Iterator[Any]:
+    """``fresh_database(server_url) -> url``: a new, empty database, dropped after the test."""
+    from sqlalchemy.engine import make_url
+
+    created: list[tuple[str, str]] = []
+
+    def make(server_url: str) -> str:
+        name = f"mlrig_t_{uuid.uuid4().hex[:12]}"
+        engine = _admin_engine(server_url)
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql(f"CREATE DATABASE {name}")
+        finally:
+            engine.dispose()
+        created.append((server_url, name))
+        url = make_url(server_url).set(database=name)
+        return url.render_as_string(hide_password=False)
+
+    yield make
+    for server_url, name in created:
+        engine = _admin_engine(server_url)
+        try:
+            with engine.connect() as conn:
+                if engine.dialect.name == "postgresql":
+                    conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                else:
+                    conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_server_url: str, fresh_database: Any) -> str:
+    """The URL of a new, empty PostgreSQL database for this test."""
+    return str(fresh_database(pg_server_url))
+
+
+@pytest.fixture
+def mysql_url(mysql_server_url: str, fresh_database: Any) -> str:
+    return str(fresh_database(mysql_server_url))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """The URL of a SQLite file that does not exist yet (in a directory that does not)."""
+    return f"sqlite:///{tmp_path / 'db' / 'mlrig.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_url(request: pytest.FixtureRequest) -> str:
+    """Each test runs once on a new SQLite file and once on a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    return str(request.getfixturevalue("pg_url"))
+
+
+def with_password(url: str, password: str | None) -> str:
+    """``url`` with another password (``None``: without one)."""
+    from sqlalchemy.engine import URL, make_url
+
+    u = make_url(url)
+    return URL.create(u.drivername, u.username, password, u.host, u.port, u.database,
+                      u.query).render_as_string(hide_password=False)
+
+
+def password_of(url: str) -> str | None:
+    from sqlalchemy.engine import make_url
+
+    password = make_url(url).password
+    return None if password is None else str(password)
+
+
+def quiet(*_: str) -> None:
+    return None
