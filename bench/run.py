@@ -160,6 +160,9 @@ def sql_store_available() -> bool:
     return importlib.util.find_spec("mlrig.stores.sql") is not None
 
 
+_STARTED_SERVERS: list[tuple[str, str]] = []  # (pg_ctl, data dir) of servers we started
+
+
 def postgres_url(allow_start: bool) -> str | None:
     url = os.environ.get("MLRIG_TEST_POSTGRES_URL")
     if url:
@@ -167,15 +170,28 @@ def postgres_url(allow_start: bool) -> str | None:
     script = ROOT / "scripts" / "start-postgres.sh"
     if not allow_start or not script.is_file():
         return None
-    proc = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=180)
+    progress("starting PostgreSQL with scripts/start-postgres.sh")
+    proc = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
         progress(f"start-postgres.sh failed: {proc.stderr.strip()[-300:]}")
         return None
+    stop = re.search(r"stop it with: (\S+pg_ctl) -D (\S+) stop", proc.stdout)
+    if stop:
+        _STARTED_SERVERS.append((stop.group(1), stop.group(2)))
     for line in reversed(proc.stdout.splitlines()):
         match = re.search(r"(postgres(?:ql)?(?:\+\w+)?://\S+)", line)
         if match:
             return match.group(1).strip("'\"")
     return None
+
+
+def stop_started_servers() -> None:
+    for pg_ctl, data in _STARTED_SERVERS:
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*prefix, pg_ctl, "-D", data, "-m", "fast", "-w", "stop"],
+                       capture_output=True, timeout=120)
+        shutil.rmtree(Path(data).parent, ignore_errors=True)
+        progress(f"stopped the PostgreSQL server in {Path(data).parent}")
 
 
 class PostgresDatabases:
@@ -576,6 +592,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for t in targets:
             if t.pg is not None:
                 t.pg.drop_all()
+        stop_started_servers()
         if args.keep:
             progress(f"kept {work}")
         else:

@@ -106,9 +106,14 @@ if [[ -n "${MLRIG_TEST_MYSQL_URL:-}" ]]; then
     _mlrig_my_log "MLRIG_TEST_MYSQL_URL is set; using that server"
 elif [[ "$_mlrig_my_sourced" == "1" ]]; then
     if _mlrig_my_start; then
-        trap '_mlrig_pg_stop 2>/dev/null || true; _mlrig_my_stop' EXIT
-        trap '_mlrig_pg_stop 2>/dev/null || true; _mlrig_my_stop; trap - EXIT; exit 130' INT
-        trap '_mlrig_pg_stop 2>/dev/null || true; _mlrig_my_stop; trap - EXIT; exit 143' TERM
+        # one EXIT trap per shell: stop the PostgreSQL of start-postgres.sh here as well
+        _mlrig_my_cleanup() {
+            if declare -F _mlrig_pg_stop >/dev/null; then _mlrig_pg_stop; fi
+            _mlrig_my_stop
+        }
+        trap '_mlrig_my_cleanup' EXIT
+        trap '_mlrig_my_cleanup; trap - EXIT; exit 130' INT
+        trap '_mlrig_my_cleanup; trap - EXIT; exit 143' TERM
     fi
 else
     set -euo pipefail

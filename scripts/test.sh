@@ -6,8 +6,10 @@ cd "$(dirname "$0")/.."
 
 python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
-# a throwaway PostgreSQL on loopback for the SQL store tests (stopped when this script exits)
+# throwaway database servers on loopback for the SQL store tests, stopped when this script
+# exits: PostgreSQL (installed if missing), and MariaDB/MySQL only if one is installed
 source scripts/start-postgres.sh
+source scripts/start-mariadb.sh
 
 echo "== ruff"
 python3 -m ruff check src tests bench

@@ -146,16 +146,18 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         return self._config
 
     def _create_initial_config(self) -> GlobalConfig:
+        # MLRIG_DEFAULT_STORE_TYPE applies to the default profile too (as in ZenML);
+        # a rest store needs a URL, so that choice falls back to local here
+        store_type = default_store_type(self.env)
+        profile = self._new_profile_config(
+            DEFAULT, store_type if store_type != "rest" else "local", None)
+        had_dir = profile_dir(self.config_dir, DEFAULT).exists()
+
         def change(current: GlobalConfig | None) -> tuple[GlobalConfig, GlobalConfig]:
             if current is not None and current.profiles:
                 return current, current  # another process was faster
             config = current or GlobalConfig()
             self._say("Creating default profile...")
-            # MLRIG_DEFAULT_STORE_TYPE applies to the default profile too (as in ZenML);
-            # a rest store needs a URL, so that choice falls back to local here
-            store_type = default_store_type(self.env)
-            profile = self._new_profile_config(
-                DEFAULT, store_type if store_type != "rest" else "local", None)
             self._initialize_profile_store(profile)
             config.profiles[DEFAULT] = profile
             config.active_profile = DEFAULT
@@ -163,7 +165,21 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             return config, config
 
         ensure_dir(self.config_dir)
-        return self.global_file.update(change)
+        with self._new_store_intent(profile, had_dir):
+            return self.global_file.update(change)
+
+    def _new_store_intent(self, profile: ProfileConfig, had_dir: bool) -> Any:
+        """Covers a new profile's store until config.yaml lists the profile. After a crash
+        in between, the next command removes the half-made store, which a later create of
+        the same name would otherwise attach to (possibly without its default stack)."""
+        from mlrig.intents import CREATE_PROFILE, intent
+
+        own_dir = profile_dir(self.config_dir, profile.name)
+        owned = not had_dir and self._store_lives_in(profile, own_dir.resolve())
+        record = {"op": CREATE_PROFILE, "name": profile.name, "url": profile.store_url,
+                  "store_type": profile.store_type, "staging": None,
+                  "final_path": str(own_dir) if owned else None, "in_place": False}
+        return intent(self.config_dir, record, self._on_event)
 
     def _update_config(self, change: Any) -> Any:
         """Read-modify-write of config.yaml under its lock; refreshes the cache."""
@@ -395,7 +411,8 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             config.profiles[name] = profile
             return profile
 
-        return self._update_config(change)  # type: ignore[no-any-return]
+        with self._new_store_intent(profile, had_dir):
+            return self._update_config(change)  # type: ignore[no-any-return]
 
     def set_profile(self, name: str, global_: bool = False) -> SetResult:
         """Make a profile active in the narrowest persistent scope (or globally)."""
@@ -435,13 +452,19 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
                 raise InUseError(f"Profile '{name}' is the globally active profile.")
             del config.profiles[name]
 
-        self._update_config(change)
-        self._stores.pop(name, None)
-        own_dir = profile_dir(self.config_dir, name).resolve()
-        if own_dir.is_dir() and self._store_lives_in(profile, own_dir):
-            import shutil
+        from mlrig.intents import DELETE_PROFILE, intent, remove_path
 
-            shutil.rmtree(own_dir, ignore_errors=True)
+        own_dir = profile_dir(self.config_dir, name).resolve()
+        owned = own_dir.is_dir() and self._store_lives_in(profile, own_dir)
+        # a crash after the commit (config.yaml) must not leave the store behind: a later
+        # create of the same name would attach to it and bring the deleted data back
+        record = {"op": DELETE_PROFILE, "name": name, "url": profile.store_url,
+                  "dir": str(own_dir) if owned else None}
+        with intent(self.config_dir, record, self._on_event):
+            self._update_config(change)  # the commit point
+            self._stores.pop(name, None)
+            if owned:
+                remove_path(own_dir)
 
     @staticmethod
     def _store_lives_in(profile: ProfileConfig, directory: Path) -> bool:

@@ -228,6 +228,14 @@ def _signature(path: Path) -> list[int] | None:
     return [st.st_mtime_ns, st.st_size, st.st_ino]
 
 
+def _checksum(text: str) -> int:
+    """Part of the cache key: (mtime, size, inode) alone repeat when two quick replaces
+    reuse an inode within one tick of a coarse file-system clock."""
+    import zlib
+
+    return zlib.crc32(text.encode("utf-8"))
+
+
 def _cache_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.cache.json")
 
@@ -267,19 +275,22 @@ def read_yaml_mapping(path: Path, expected_version: int, what: str,
 
     The file must be a mapping with an integer ``version`` no newer than ``expected_version``.
     With ``cached``, a JSON copy of the parsed content, keyed by the file's (mtime, size,
-    inode), is used when it matches: it spares hot commands the YAML parser. The YAML file
-    stays the one source of truth; the copy is rebuilt whenever the signature differs.
+    inode) and a checksum of its text, is used when it matches: it spares hot commands the
+    YAML parser. The YAML file stays the one source of truth; the copy is rebuilt whenever
+    the key differs.
     """
-    signature = _signature(path) if cached else None
+    stat_key = _signature(path) if cached else None
+    signature: list[int] | None = None
     data: Any = None
-    if signature is not None:
+    text = read_text(path)
+    if text is None:
+        return None
+    if stat_key is not None:
+        signature = [*stat_key, _checksum(text)]
         data = _read_cache(path, signature)
     if data is None:
-        text = read_text(path)
-        if text is None:
-            return None
         data = parse_yaml(text, path)
-        if cached and isinstance(data, dict) and _signature(path) == signature:
+        if cached and isinstance(data, dict) and _signature(path) == stat_key:
             _write_cache(path, signature, data)
     if not isinstance(data, dict):
         raise CorruptFileError(
@@ -302,7 +313,13 @@ def read_yaml_mapping(path: Path, expected_version: int, what: str,
 
 def remember_parsed(path: Path, data: Any) -> None:
     """Record ``data`` as the parsed content of ``path`` as it is on disk now."""
-    _write_cache(path, _signature(path), data)
+    stat_key = _signature(path)
+    try:
+        text = read_text(path)
+    except StoreError:
+        return
+    if stat_key is not None and text is not None:
+        _write_cache(path, [*stat_key, _checksum(text)], data)
 
 
 def write_yaml(path: Path, data: Any, cached: bool = False,

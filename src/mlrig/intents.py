@@ -40,6 +40,7 @@ EventSink = Callable[[str, str], None]
 RENAME_STACK = "rename_stack"
 RENAME_PROFILE = "rename_profile"
 CREATE_PROFILE = "create_profile"
+DELETE_PROFILE = "delete_profile"
 
 
 def pending_dir(config_dir: Path) -> Path:
@@ -152,6 +153,8 @@ def resolve(config_dir: Path, record: dict[str, Any], on_event: EventSink | None
         _resolve_rename_profile(config_dir, record, on_event)
     elif op == CREATE_PROFILE:
         _resolve_create_profile(config_dir, record, on_event)
+    elif op == DELETE_PROFILE:
+        _resolve_delete_profile(config_dir, record, on_event)
     else:
         raise CorruptFileError(f"Unknown pending operation '{op}' in {pending_dir(config_dir)}.")
 
@@ -296,6 +299,20 @@ def _resolve_create_profile(config_dir: Path, record: dict[str, Any],
             store.close()
     if rolled_back:
         _say(on_event, f"Removed the store of the interrupted creation of profile '{name}'.")
+
+
+def _resolve_delete_profile(config_dir: Path, record: dict[str, Any],
+                            on_event: EventSink | None) -> None:
+    name, url = str(record["name"]), str(record["url"])
+    config = _global_file(config_dir).load()
+    profile = config.profiles.get(name) if config is not None else None
+    if profile is not None and profile.store_url == url:
+        return  # not committed: the profile and its store are untouched
+    directory = record.get("dir")
+    if directory and Path(directory).exists():
+        remove_path(Path(directory))
+        _say(on_event, f"Finished the interrupted deletion of profile '{name}': removed "
+                       f"{directory}.")
 
 
 def remove_path(path: Path) -> None:

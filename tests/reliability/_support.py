@@ -38,7 +38,9 @@ class Run:
 
 
 def env_for(config_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLRIG_")}
+    """The test's environment (the autouse fixture has cleared the scope variables; a
+    ``store_type`` fixture may have set MLRIG_DEFAULT_STORE_TYPE) for ``config_dir``."""
+    env = dict(os.environ)
     env["MLRIG_CONFIG_PATH"] = str(config_dir)
     env["COLUMNS"] = "200"
     env.update(extra)

@@ -147,13 +147,14 @@ def load_model(config_dir: Path) -> Model:
     (current,) = shared
     for k in range(3):
         assert stacks[f"shared-{k}"].components[A] == current
-    assert not (c.store().root / ".journal.yaml").exists()  # type: ignore[attr-defined]
+    root = getattr(c.store(), "root", None)
+    assert root is None or not (root / ".journal.yaml").exists()
     fixed = {"default", "shared-0", "shared-1", "shared-2"}
     return Model(frozenset(components - {"default", current}), frozenset(set(stacks) - fixed),
                  current)
 
 
-def test_writers_killed_at_random_points(config_dir: Path) -> None:
+def test_writers_killed_at_random_points(config_dir: Path, store_type: str) -> None:
     """A writer (components, stacks, deletes, and a multi-file rename) is killed 40 times.
     Each time the store must be exactly the state after the acknowledged operations, or
     after one more (the one in flight when the kill came)."""
@@ -195,7 +196,8 @@ def test_writers_killed_at_random_points(config_dir: Path) -> None:
     assert assert_all_yaml_parses(config_dir) > 0
 
 
-def test_real_commands_killed_at_random_points(config_dir: Path, tmp_path: Path) -> None:
+def test_real_commands_killed_at_random_points(config_dir: Path, tmp_path: Path,
+                                               store_type: str) -> None:
     """The real executable, killed at random moments of its run (start-up, reading,
     writing); a command that exited 0 before the kill is never lost, and the command right
     after the kill succeeds without waiting for a lock."""
@@ -203,7 +205,8 @@ def test_real_commands_killed_at_random_points(config_dir: Path, tmp_path: Path)
     rng = random.Random(os.environ.get("MLRIG_TEST_SEED", "real-kills"))
     done: list[tuple[str, str]] = []
     env = env_for(config_dir, MLRIG_LOCK_TIMEOUT="5")
-    for i in range(10):
+    rounds = 9 if store_type == "local" else 5  # SQL start-up is slower
+    for i in range(rounds):
         kind = ("component", "stack", "profile")[i % 3]
         if kind == "component":
             args = ["artifact-store", "register", f"k{i}", "-f", "local", f"--path=/srv/{i}"]
@@ -223,8 +226,10 @@ def test_real_commands_killed_at_random_points(config_dir: Path, tmp_path: Path)
         after = run_mlrig(config_dir, "orchestrator", "register", f"after{i}", "-f", "local",
                           timeout=30, MLRIG_LOCK_TIMEOUT="5")
         assert after.code == 0, after.stderr
-        listing = run_mlrig(config_dir, "stack", "list", "-o", "json", MLRIG_LOCK_TIMEOUT="5")
-        assert listing.code == 0, listing.stderr
+        if i % 3 == 0:
+            listing = run_mlrig(config_dir, "stack", "list", "-o", "json",
+                                MLRIG_LOCK_TIMEOUT="5")
+            assert listing.code == 0, listing.stderr
     c = client(config_dir)
     components = {x.name for x in c.list_components("artifact_store")}
     stacks = {s.name for s in c.list_stacks()}
@@ -232,7 +237,7 @@ def test_real_commands_killed_at_random_points(config_dir: Path, tmp_path: Path)
     for kind, name in done:
         assert name in {"component": components, "stack": stacks, "profile": profiles}[kind]
     assert {x.name for x in c.list_components("orchestrator")} >= {f"after{i}"
-                                                                   for i in range(10)}
+                                                                   for i in range(rounds)}
     for name in profiles:
         assert c.store(name).is_initialized(), f"profile {name} lists a store that is missing"
     assert_all_yaml_parses(config_dir)
@@ -443,7 +448,7 @@ def load_world(config_dir: Path) -> World:
     return World(stack, side, extra)
 
 
-def test_lifecycle_writers_killed_at_random_points(config_dir: Path) -> None:
+def test_lifecycle_writers_killed_at_random_points(config_dir: Path, store_type: str) -> None:
     """Stack rename (store + active-stack pointer), profile rename (directory + config),
     profile create and delete, killed 30 times at random points: after the next command's
     recovery the state is the acknowledged one or one operation further, and every pointer,

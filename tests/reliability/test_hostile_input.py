@@ -20,6 +20,7 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from mlrig.exceptions import MlrigError
 from mlrig.models import Component, ComponentType, FlavorRecord
 from tests.reliability._support import (
     assert_one_line_error,
@@ -435,10 +436,10 @@ def test_real_executable_with_a_damaged_global_config(config_dir: Path, tmp_path
     assert diff(before, snapshot(tmp_path)) == []
 
 
-def test_component_values_never_escape_as_files(world: dict[str, Any]) -> None:
-    """A component whose stored name is hostile (hand-edited file) is refused, not followed."""
+def test_the_store_api_refuses_a_component_name_with_a_path(world: dict[str, Any]) -> None:
+    """The library path (no CLI in front) validates names too: no file outside the store."""
     c = client(world["config"])
-    with pytest.raises(Exception, match="Invalid"), c.transaction() as txn:
+    with pytest.raises(MlrigError, match="Invalid"), c.transaction() as txn:
         txn.create_component(Component(ComponentType.ARTIFACT_STORE, "../../evil", "local",
                                        {"path": "/x"}))
     assert not (world["root"] / "evil.yaml").exists()

@@ -7,6 +7,7 @@ then writes ``sorted(sys.modules)`` to a file, so the command's own output is un
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -99,3 +100,22 @@ def test_the_check_itself_sees_a_heavy_import(local_profile: Path, tmp_path: Pat
     subprocess.run([sys.executable, "-c", code, str(out), "profile", "list"],
                    env=env_for(local_profile), cwd=tmp_path, capture_output=True, timeout=60)
     assert "sqlalchemy" in heavy(json.loads(out.read_text())["modules"])
+
+
+@pytest.mark.parametrize("args", [("profile", "list"), ("profile", "current"),
+                                  ("stack", "current"), ("--help",)])
+def test_commands_that_do_not_open_the_store_import_no_sql_on_a_sql_profile(
+        config_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        args: tuple[str, ...]) -> None:
+    """These commands only read the global configuration: even when the active profile
+    lives in SQLite they have no reason to load SQLAlchemy."""
+    pytest.importorskip("sqlalchemy")
+    if importlib.util.find_spec("mlrig.stores.sql") is None:
+        pytest.skip("the SQL store does not exist yet")
+    monkeypatch.setenv("MLRIG_DEFAULT_STORE_TYPE", "sql")
+    from tests.reliability._support import client
+
+    c = client(config_dir)
+    assert c.config().profiles["default"].store_type == "sql"
+    modules = modules_imported_by(config_dir, tmp_path, *args)
+    assert heavy(modules) == []

@@ -40,6 +40,7 @@ def rename_stack(client: Client, old: str, new: str) -> None:
 def main(worker: int, iterations: int) -> None:
     client = Client(profile="default", on_event=quiet)
     w = f"w{worker}"
+    previous: dict[str, str] = {}
     try:
         for i in range(iterations):
             client.register_component("artifact_store", f"{w}-a{i}", "local",
@@ -54,24 +55,35 @@ def main(worker: int, iterations: int) -> None:
                 artifact_store=f"{w}-a{i}")
             rename_stack(client, f"{w}-s{i}", f"{w}-r{i}")
             say(op="rename_stack", old=f"{w}-s{i}", new=f"{w}-r{i}")
+            artifact = f"{w}-a{i}"
+            if hasattr(client, "rename_component"):  # a multi-file commit: the stack follows
+                client.rename_component("artifact_store", artifact, f"{w}-b{i}")
+                say(op="rename_component", type="artifact_store", old=artifact,
+                    new=f"{w}-b{i}")
+                artifact = f"{w}-b{i}"
             client.set_stack(f"{w}-r{i}", global_=True)
             say(op="set_stack", name=f"{w}-r{i}")
-            client.create_profile(f"{w}-p{i}")
-            say(op="profile", name=f"{w}-p{i}")
-            client.set_profile(f"{w}-p{i}", global_=True)
-            say(op="set_profile", name=f"{w}-p{i}")
+            profile = f"{w}-p{i}"
+            client.create_profile(profile)
+            say(op="profile", name=profile)
+            if hasattr(client, "rename_profile"):  # moves the store directory too
+                client.rename_profile(profile, f"{w}-q{i}")
+                say(op="rename_profile", old=profile, new=f"{w}-q{i}")
+                profile = f"{w}-q{i}"
+            client.set_profile(profile, global_=True)
+            say(op="set_profile", name=profile)
             if i % 2 == 1:
                 # the previous iteration's objects: no longer active (this worker activated
                 # newer ones since, and nobody else activates this worker's objects)
-                prev = i - 1
-                client.delete_stack(f"{w}-r{prev}")
-                say(op="delete_stack", name=f"{w}-r{prev}")
-                client.delete_component(ComponentType.ARTIFACT_STORE, f"{w}-a{prev}")
-                say(op="delete_component", type="artifact_store", name=f"{w}-a{prev}")
-                client.delete_component(ComponentType.ORCHESTRATOR, f"{w}-o{prev}")
-                say(op="delete_component", type="orchestrator", name=f"{w}-o{prev}")
-                client.delete_profile(f"{w}-p{prev}")
-                say(op="delete_profile", name=f"{w}-p{prev}")
+                client.delete_stack(previous["stack"])
+                say(op="delete_stack", name=previous["stack"])
+                client.delete_component(ComponentType.ARTIFACT_STORE, previous["artifact"])
+                say(op="delete_component", type="artifact_store", name=previous["artifact"])
+                client.delete_component(ComponentType.ORCHESTRATOR, f"{w}-o{i - 1}")
+                say(op="delete_component", type="orchestrator", name=f"{w}-o{i - 1}")
+                client.delete_profile(previous["profile"])
+                say(op="delete_profile", name=previous["profile"])
+            previous = {"stack": f"{w}-r{i}", "artifact": artifact, "profile": profile}
     except MlrigError as exc:
         say(op="error", message=f"{type(exc).__name__}: {exc}")
         sys.exit(1)

@@ -129,12 +129,12 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'db' / 'mlrig.db'}"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
 def any_url(request: pytest.FixtureRequest) -> str:
-    """Each test runs once on a new SQLite file and once on a new PostgreSQL database."""
-    if request.param == "sqlite":
-        return str(request.getfixturevalue("sqlite_url"))
-    return str(request.getfixturevalue("pg_url"))
+    """Each test runs on a new SQLite file, a new PostgreSQL database and (if a server is
+    configured) a new MySQL/MariaDB database."""
+    fixture = {"sqlite": "sqlite_url", "postgresql": "pg_url", "mysql": "mysql_url"}
+    return str(request.getfixturevalue(fixture[request.param]))
 
 
 def with_password(url: str, password: str | None) -> str:

@@ -39,6 +39,7 @@ import datetime
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -264,7 +265,10 @@ class SqlStore:
         upgraded_from: str | None = None
         with self._errors("initialise"), engine.connect() as conn:
             conn.execution_options(mlrig_write=True)
-            with conn.begin(), self._migration_lock(conn):
+            # the lock is released only after the commit, so the next one sees the new revision
+            with self._migration_lock(conn), conn.begin():
+                if self.backend == "postgresql":  # released at the end of the transaction
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
                 revision = _revision(conn)
                 if revision == schema.HEAD:
                     return
@@ -284,24 +288,27 @@ class SqlStore:
 
     @contextlib.contextmanager
     def _migration_lock(self, conn: sa.Connection) -> Iterator[None]:
-        if self.backend == "postgresql":
-            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
+        """MySQL/MariaDB: a named lock of the session around the migration transaction (its
+        schema changes commit on their own). PostgreSQL takes an advisory lock inside the
+        transaction, SQLite's ``BEGIN IMMEDIATE`` is the lock."""
+        if self.backend not in ("mysql", "mariadb"):
             yield
-        elif self.backend in ("mysql", "mariadb"):
-            name = f"mlrig-migrate-{self.database}"[:64]
-            got = conn.execute(sa.text("SELECT GET_LOCK(:name, :timeout)"),
-                               {"name": name, "timeout": int(DEFAULT_LOCK_TIMEOUT)}).scalar()
-            if got != 1:
-                raise LockTimeoutError(
-                    f"Another process has been migrating the SQL store at {self.masked_url} "
-                    f"for more than {DEFAULT_LOCK_TIMEOUT:.0f}s."
-                )
-            try:
-                yield
-            finally:
+            return
+        name = f"mlrig-migrate-{self.database}"[:64]
+        got = conn.execute(sa.text("SELECT GET_LOCK(:name, :timeout)"),
+                           {"name": name, "timeout": int(DEFAULT_LOCK_TIMEOUT)}).scalar()
+        conn.commit()
+        if got != 1:
+            raise LockTimeoutError(
+                f"Another process has been migrating the SQL store at {self.masked_url} "
+                f"for more than {DEFAULT_LOCK_TIMEOUT:.0f}s."
+            )
+        try:
+            yield
+        finally:
+            with contextlib.suppress(sa_exc.DBAPIError):  # the session ends anyway
                 conn.execute(sa.text("SELECT RELEASE_LOCK(:name)"), {"name": name})
-        else:
-            yield  # SQLite: the connection began with BEGIN IMMEDIATE
+                conn.commit()
 
     def _backup_sqlite(self, revision: str) -> Path | None:
         """Copy a SQLite database before upgrading it (readers may go on meanwhile)."""
@@ -309,15 +316,21 @@ class SqlStore:
         if path is None:
             return None
         target = path.with_name(f"{path.name}.rev-{revision}.bak")
-        fd = os.open(target, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
-        os.close(fd)
-        source = sqlite3.connect(path, timeout=DEFAULT_LOCK_TIMEOUT)
-        copy = sqlite3.connect(target)
         try:
-            source.backup(copy)
-        finally:
-            copy.close()
-            source.close()
+            fd = os.open(target, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+            os.close(fd)
+            source = sqlite3.connect(path, timeout=DEFAULT_LOCK_TIMEOUT)
+            copy = sqlite3.connect(target)
+            try:
+                source.backup(copy)
+            finally:
+                copy.close()
+                source.close()
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(
+                f"Cannot back up the SQL store at {self.masked_url} to '{target}' before "
+                f"upgrading its schema ({exc}); it was not changed."
+            ) from None
         return target
 
     # -- writers -------------------------------------------------------------------------
@@ -387,7 +400,8 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         try:
             cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
             cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                _switch_to_wal(cursor)
         finally:
             cursor.close()
 
@@ -395,6 +409,24 @@ def _configure_sqlite(engine: sa.Engine) -> None:
     def _on_begin(conn: sa.Connection) -> None:
         write = conn.get_execution_options().get("mlrig_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Turn on WAL (once per database file: the mode is persistent).
+
+    Leaving a rollback journal needs an exclusive lock. When another connection is writing,
+    SQLite may refuse at once instead of waiting (waiting could deadlock), so retry — without
+    holding any lock in between — until the busy timeout has passed.
+    """
+    deadline = time.monotonic() + DEFAULT_LOCK_TIMEOUT
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")  # a file system without WAL: no-op
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _revision(conn: sa.Connection) -> str | None:
