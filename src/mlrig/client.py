@@ -453,18 +453,32 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             del config.profiles[name]
 
         from mlrig.intents import DELETE_PROFILE, intent, remove_path
+        from mlrig.stores import profiles_using
 
         own_dir = profile_dir(self.config_dir, name).resolve()
-        owned = own_dir.is_dir() and self._store_lives_in(profile, own_dir)
-        # a crash after the commit (config.yaml) must not leave the store behind: a later
-        # create of the same name would attach to it and bring the deleted data back
-        record = {"op": DELETE_PROFILE, "name": name, "url": profile.store_url,
-                  "dir": str(own_dir) if owned else None}
-        with intent(self.config_dir, record, self._on_event):
-            self._update_config(change)  # the commit point
-            self._stores.pop(name, None)
-            if owned:
-                remove_path(own_dir)
+        # decided and done under config.yaml's lock, so that no profile can attach to the
+        # store (profile create --url) between the check and the removal
+        with self.global_file.lock.exclusive():
+            current = self.global_file.load()
+            profiles = current.profiles if current is not None else {}
+            profile = profiles.get(name, profile)
+            in_own_dir = own_dir.is_dir() and self._store_lives_in(profile, own_dir)
+            # another profile attached to the same store keeps it (and its data)
+            sharing = profiles_using(profiles, own_dir, besides=name) if in_own_dir else []
+            owned = in_own_dir and not sharing
+            # a crash after the commit (config.yaml) must not leave the store behind: a
+            # later create of the same name would attach to it and bring the deleted data back
+            record = {"op": DELETE_PROFILE, "name": name, "url": profile.store_url,
+                      "dir": str(own_dir) if owned else None}
+            with intent(self.config_dir, record, self._on_event):
+                self._update_config(change)  # the commit point
+                self._stores.pop(name, None)
+                if owned:
+                    remove_path(own_dir)
+        if sharing:
+            from mlrig.profile_lifecycle import shared_by
+
+            self._say(f"Kept the store at '{own_dir}' with its data: {shared_by(sharing)}.")
 
     @staticmethod
     def _store_lives_in(profile: ProfileConfig, directory: Path) -> bool:
@@ -535,6 +549,8 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
                 f"Stack '{name}' needs a component of each mandatory type; missing: {names}."
             )
         stack = Stack(name, parts)
+        if set_active:
+            self._stack_set_scope(self.profile_choice(), global_=False)  # fail before writing
         with self.store().write() as txn:
             txn.create_stack(stack)
         self._say(f"Registered stack with name '{name}'.")
@@ -561,17 +577,9 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
              if s.scope in (ctx.FLAG, ctx.ENVIRONMENT)),
             None,
         )
-        repo = None if global_ else self.repository()
+        repo = self._stack_set_scope(profile, global_)
         if repo is not None:
-            repo_config = repo.load()
-            if repo_config.active_profile != profile.name:
-                raise InputError(
-                    f"The active profile '{profile.name}' comes from the {profile.scope} scope, "
-                    f"but this repository uses profile '{repo_config.active_profile}'.",
-                    hint="Use --global to set the stack of the active profile, or change "
-                    "the repository's profile with 'mlrig profile set'.",
-                )
-            unchanged = repo_config.active_stack == name
+            unchanged = repo.load().active_stack == name
             repo.update(stack=name, set_stack=True)
             return SetResult(name, ctx.LOCAL, repo.path, unchanged, shadow)
 
@@ -585,6 +593,27 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
 
         unchanged = bool(self._update_config(change))
         return SetResult(name, ctx.GLOBAL, self.global_file.path, unchanged, shadow)
+
+    def _stack_set_scope(self, profile: ctx.Choice, global_: bool) -> Repository | None:
+        """The repository a ``stack set`` would write (``None``: the global configuration);
+        raises if the repository pins another profile than the active one."""
+        repo = None if global_ else self.repository()
+        if repo is not None:
+            repo_profile = repo.load().active_profile
+            if repo_profile != profile.name:
+                raise InputError(
+                    f"The active profile '{profile.name}' comes from the {profile.scope} scope, "
+                    f"but this repository uses profile '{repo_profile}'.",
+                    hint="Use --global to set the stack of the active profile, or change "
+                    "the repository's profile with 'mlrig profile set'.",
+                )
+        return repo
+
+    def check_stack_deletable(self, name: str) -> None:
+        """Raise unless the stack exists in the active profile and nothing points at it."""
+        profile = self.profile_choice().name
+        self.check_stack_exists(name, profile)
+        self._refuse_if_stack_pointed_at(profile, name)
 
     def delete_stack(self, name: str) -> None:
         profile = self.profile_choice().name
@@ -689,20 +718,28 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             f"Deregistered stack component (type: {ctype.value}) with name '{name}'."
         )
 
-    def secret_fields(self, component: Component) -> frozenset[str]:
-        """The config fields of a component that its flavor marks secret."""
+    def secret_fields(self, component: Component) -> frozenset[str] | None:
+        """The config fields of a component that its flavor marks secret; ``None`` when the
+        flavor cannot be loaded, so nobody can tell which fields are secret."""
         try:
             with self.store().read() as view:
                 cls = self.flavor_class(view, component.type, component.flavor)
         except MlrigError:
-            return frozenset()
+            return None
         return cls.secret_fields()  # type: ignore[no-any-return]
 
     def masked_config(self, component: Component, show_secrets: bool = False) -> dict[str, Any]:
+        """The config to show: secret values masked (all values, if the flavor is unknown)."""
         if show_secrets:
             return dict(component.config)
         secret = self.secret_fields(component)
-        return {k: (SECRET_MASK if k in secret and v is not None else v)
+        if secret is None:
+            self._warn(
+                f"The flavor '{component.flavor}' of the {component.type.display_name} "
+                f"'{component.name}' cannot be loaded, so every value is masked "
+                "(--show-secrets shows them)."
+            )
+        return {k: (SECRET_MASK if (secret is None or k in secret) and v is not None else v)
                 for k, v in component.config.items()}
 
     def list_flavors(self, type_: TypeLike) -> list[FlavorSpec]:

@@ -50,15 +50,22 @@ def ensure_dir(path: Path, mode: int = PRIVATE_DIR_MODE) -> Path:
 
 
 def atomic_write(path: Path, data: str | bytes, mode: int = PRIVATE_FILE_MODE,
-                 durable: bool = True) -> None:
+                 durable: bool = True, create_parents: bool = True) -> None:
     """Replace ``path`` with ``data`` atomically (and durably, unless ``durable`` is off:
-    for caches that may be lost)."""
+    for caches that may be lost). Missing parent directories are created (0700) unless
+    ``create_parents`` is off (for paths a user typed). OS failures become StoreError."""
     import tempfile
 
     payload = data.encode("utf-8") if isinstance(data, str) else data
     directory = path.parent
-    ensure_dir(directory)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    if create_parents:
+        ensure_dir(directory)
+    elif not directory.is_dir():
+        raise StoreError(f"Cannot write '{path}': the directory '{directory}' does not exist.")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=".mlrig.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise StoreError(f"Cannot write '{path}': {exc.strerror or exc}.") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
@@ -67,9 +74,11 @@ def atomic_write(path: Path, data: str | bytes, mode: int = PRIVATE_FILE_MODE,
                 os.fsync(handle.fileno())
         os.chmod(tmp_name, mode)
         os.replace(tmp_name, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
+        if isinstance(exc, OSError):
+            raise StoreError(f"Cannot write '{path}': {exc.strerror or exc}.") from None
         raise
     if durable:
         fsync_dir(directory)
@@ -176,16 +185,30 @@ class FileLock:
             self._mode = 0
 
 
-def read_text(path: Path) -> str | None:
-    """The file's text, ``None`` when it does not exist; unreadable files are errors."""
+MAX_FILE_BYTES = 256 * 1024 * 1024
+
+
+def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str | None:
+    """The file's text, ``None`` when it does not exist; unreadable files, files that are
+    not regular files (devices, FIFOs) and files over ``limit`` bytes are errors."""
+    import stat
+
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if stat.S_ISDIR(info.st_mode):
+                raise IsADirectoryError
+            if not stat.S_ISREG(info.st_mode):
+                raise StoreError(f"Cannot read '{path}': it is not a regular file.")
+            raw = handle.read(limit + 1)
     except FileNotFoundError:
         return None
     except IsADirectoryError:
         raise CorruptFileError(f"Expected a file but found a directory: '{path}'.") from None
     except OSError as exc:
-        raise StoreError(f"Cannot read '{path}': {exc.strerror}.") from exc
+        raise StoreError(f"Cannot read '{path}': {exc.strerror or exc}.") from None
+    if len(raw) > limit:
+        raise StoreError(f"Cannot read '{path}': it is larger than {limit // (1024 * 1024)} MiB.")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -195,14 +195,24 @@ def move_stack_pointers(config_dir: Path, profile: str, old: str, new: str,
         changed.append(str(gfile.path))
     if repo_root:
         repo = Repository(Path(repo_root))
-        if repo.exists():
-            with repo.lock.exclusive():
-                current = repo.load()
-                needs = current.active_profile == profile and current.active_stack == old
-            if needs:
-                repo.update(stack=new, set_stack=True)
-                changed.append(str(repo.path))
+        # compare-and-set: a `stack set` that ran since the decision to move is kept
+        if repo.update_if(lambda c: c.active_profile == profile and c.active_stack == old,
+                          stack=new, set_stack=True):
+            changed.append(str(repo.path))
     return changed
+
+
+def move_profile_pointer(repo_root: str | None, old: str, new: str) -> str | None:
+    """Point the repository at ``repo_root`` from profile ``old`` to ``new`` if it still
+    names ``old`` (compare-and-set under its lock); returns the file changed, if any."""
+    from mlrig.config.repository import Repository
+
+    if not repo_root:
+        return None
+    repo = Repository(Path(repo_root))
+    if repo.update_if(lambda c: c.active_profile == old, profile=new, set_profile=True):
+        return str(repo.path)
+    return None
 
 
 def _update_if(gfile: Any, change: Callable[[Any], tuple[Any, bool]]) -> bool:
@@ -245,20 +255,15 @@ def _resolve_rename_stack(config_dir: Path, record: dict[str, Any],
 
 def _resolve_rename_profile(config_dir: Path, record: dict[str, Any],
                             on_event: EventSink | None) -> None:
-    from mlrig.config.repository import Repository
-
     old, new = str(record["old"]), str(record["new"])
     config = _global_file(config_dir).load()
     profiles = config.profiles if config is not None else {}
     if new in profiles and old not in profiles:
         # committed: roll forward (the repository pointer)
-        repo_root = record.get("repo_root")
-        if repo_root:
-            repo = Repository(Path(repo_root))
-            if repo.exists() and repo.load().active_profile == old:
-                repo.update(profile=new, set_profile=True)
-                _say(on_event, f"Finished the interrupted rename of profile '{old}' to "
-                               f"'{new}': updated {repo.path}.")
+        changed = move_profile_pointer(record.get("repo_root"), old, new)
+        if changed:
+            _say(on_event, f"Finished the interrupted rename of profile '{old}' to "
+                           f"'{new}': updated {changed}.")
         return
     # not committed: roll back the directory move, if it happened
     old_dir, new_dir = record.get("old_dir"), record.get("new_dir")
@@ -310,6 +315,14 @@ def _resolve_delete_profile(config_dir: Path, record: dict[str, Any],
         return  # not committed: the profile and its store are untouched
     directory = record.get("dir")
     if directory and Path(directory).exists():
+        from mlrig.stores import profiles_using
+
+        users = profiles_using(config.profiles if config is not None else {},
+                               Path(directory), besides=name)
+        if users:  # attached to since: the store is theirs now
+            _say(on_event, f"Finished the interrupted deletion of profile '{name}': kept "
+                           f"{directory}, which profile(s) {', '.join(users)} use.")
+            return
         remove_path(Path(directory))
         _say(on_event, f"Finished the interrupted deletion of profile '{name}': removed "
                        f"{directory}.")

@@ -186,10 +186,19 @@ class ProfileConfig:
 
     @classmethod
     def from_dict(cls, name: str, data: dict[str, Any]) -> ProfileConfig:
-        return cls(
-            name=name,
-            store_type=str(data["store_type"]),
-            store_url=str(data["store_url"]),
-            active_stack=None if data.get("active_stack") is None else str(data["active_stack"]),
-            options=dict(data.get("options") or {}),
-        )
+        """Strict: a field of the wrong type is a ValueError (the file is corrupt), never
+        coerced, so a damaged file is reported instead of being rewritten mangled."""
+        if not isinstance(data, dict):
+            raise ValueError(f"profile '{name}' is not a mapping")
+        store_type, url = data.get("store_type"), data.get("store_url")
+        active, options = data.get("active_stack"), data.get("options") or {}
+        if store_type not in STORE_TYPES:
+            raise ValueError(f"profile '{name}' has an invalid store_type {store_type!r}")
+        if not isinstance(url, str) or not url:
+            raise ValueError(f"profile '{name}' has an invalid store_url")
+        if active is not None and not isinstance(active, str):
+            raise ValueError(f"profile '{name}' has an invalid active_stack")
+        if not isinstance(options, dict):
+            raise ValueError(f"profile '{name}' has invalid options")
+        return cls(name=name, store_type=store_type, store_url=url, active_stack=active,
+                   options=dict(options))

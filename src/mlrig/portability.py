@@ -120,9 +120,13 @@ def write_bundle(bundle: Bundle, path: Path) -> None:
     from mlrig.fsutil import atomic_write
 
     mode = 0o600 if bundle.secrets_included else 0o644
-    if path.is_dir():
+    try:
+        is_dir = path.is_dir()
+    except OSError as exc:
+        raise InputError(f"Cannot export to '{path}': {exc.strerror or exc}.") from None
+    if is_dir:
         raise InputError(f"Cannot export to '{path}': it is a directory.")
-    atomic_write(path, dump_bundle(bundle), mode=mode)
+    atomic_write(path, dump_bundle(bundle), mode=mode, create_parents=False)
 
 
 # ---------------------------------------------------------------------------- reading

@@ -8,10 +8,17 @@ the store's directory (``<config>/profiles/<name>``). A rename moves all of thes
 
 1. an intent is written (:mod:`mlrig.intents`);
 2. the store directory is renamed (one ``rename(2)``, under the store's write lock so no
-   writer of the local store is in the middle of a commit);
+   writer of the local store is in the middle of a commit) — unless another profile is
+   attached to the same store (``profile create --url``): then the directory stays where
+   it is and the renamed profile keeps its URL, so that neither profile breaks;
 3. config.yaml is rewritten in one atomic replace: new key, new URL, active profile
    — **the commit point**;
-4. the current repository's pointer is moved.
+4. the current repository's pointer is moved if it still names the old profile (a
+   compare-and-set under the repository's lock).
+
+Steps 1 to 3 run with config.yaml's lock held, so no profile can attach to the directory
+between the check and the move. (Deleting a profile keeps a shared store for the same
+reason: see :meth:`mlrig.client.Client.delete_profile`.)
 
 A crash before 3 is rolled back (the directory is renamed back), a crash after 3 is rolled
 forward (the repository pointer is moved) by the next command; ``MLRIG_ACTIVE_PROFILE``
@@ -107,30 +114,70 @@ class ProfileLifecycleMixin:
     # ------------------------------------------------------------------ rename
     def rename_profile(self, old: str, new: str) -> RenameResult:
         from mlrig import context as ctx
-        from mlrig.fsutil import fsync_dir
-        from mlrig.intents import RENAME_PROFILE, intent
-        from mlrig.stores import open_store, profile_dir
 
         c = _client(self)
-        c.config()
+        c.config()  # finishes interrupted operations before anything is locked
         validate_name("profile", new)
-        profile = c._profile(old)
+        c._profile(old)
         if old == new:
             return RenameResult(old, new)
         if new in c.config().profiles:
             raise AlreadyExistsError(f"Profile '{new}' already exists.",
                                      hint="Choose a different name.")
+        # decided and done under config.yaml's lock: no profile can attach to the store
+        # directory (profile create --url) between the check and the move
+        with c.global_file.lock.exclusive():
+            result, moved, kept = self._rename_profile_locked(old, new)
+        c._repo = False
+        if c.flag_profile == old:
+            c.flag_profile = new
+        env_value = c.env.get(ctx.ENV_ACTIVE_PROFILE)
+        if env_value == old:
+            result.not_updated.append(ctx.ENV_ACTIVE_PROFILE)
+            c._warn(f"{ctx.ENV_ACTIVE_PROFILE} still names the profile '{old}', which is now "
+                    f"called '{new}': update it (export {ctx.ENV_ACTIVE_PROFILE}={new}).")
+        if moved is not None:
+            c._say(f"Moved the profile's store to '{moved}'.")
+        if kept is not None:
+            directory, users = kept
+            c._say(f"Left the store at '{directory}' (the profile keeps its URL): "
+                   f"{shared_by(users)}.")
+        return result
+
+    def _rename_profile_locked(
+        self, old: str, new: str,
+    ) -> tuple[RenameResult, Path | None, tuple[Path, list[str]] | None]:
+        """The rename, with config.yaml's lock held; returns the result, the directory the
+        store was moved to (if it was) and the directory it stayed in because other profiles
+        use it too (if so)."""
+        from mlrig.fsutil import fsync_dir
+        from mlrig.intents import RENAME_PROFILE, intent, move_profile_pointer
+        from mlrig.stores import open_store, profile_dir, profiles_using
+
+        c = _client(self)
+        current = c.global_file.load()
+        profiles = current.profiles if current is not None else {}
+        profile = profiles.get(old)
+        if profile is None:
+            raise NotFoundError(f"Profile '{old}' does not exist.")
+        if new in profiles:
+            raise AlreadyExistsError(f"Profile '{new}' already exists.",
+                                     hint="Choose a different name.")
         old_dir = profile_dir(c.config_dir, old).resolve()
         new_dir = profile_dir(c.config_dir, new).resolve()
-        moving = old_dir.is_dir() and c._store_lives_in(profile, old_dir)
+        in_own_dir = old_dir.is_dir() and c._store_lives_in(profile, old_dir)
+        # another profile attached to the same store: moving the directory would break it
+        sharing = profiles_using(profiles, old_dir, besides=old) if in_own_dir else []
+        moving = in_own_dir and not sharing
         if moving and (new_dir.exists() or new_dir.is_symlink()):
             raise AlreadyExistsError(
                 f"Cannot rename profile '{old}' to '{new}': the directory '{new_dir}' "
                 "already exists.", hint="Move it away or choose another name.")
         new_url = _moved_url(profile, old_dir, new_dir) if moving else profile.store_url
         repo = c.repository()
-        repo_root = (str(repo.root) if repo is not None and repo.load().active_profile == old
-                     else None)
+        # the repository pointer is moved by compare-and-set after the commit, so it is
+        # recorded whatever the repository names now
+        repo_root = str(repo.root) if repo is not None else None
         record = {"op": RENAME_PROFILE, "old": old, "new": new,
                   "old_dir": str(old_dir) if moving else None,
                   "new_dir": str(new_dir) if moving else None, "repo_root": repo_root}
@@ -165,20 +212,11 @@ class ProfileLifecycleMixin:
 
             c._update_config(change)  # the commit point
             result.updated.append(str(c.global_file.path))
-            if repo_root is not None and repo is not None:
-                repo.update(profile=new, set_profile=True)
-                result.updated.append(str(repo.path))
-        c._repo = False
-        if c.flag_profile == old:
-            c.flag_profile = new
-        env_value = c.env.get(ctx.ENV_ACTIVE_PROFILE)
-        if env_value == old:
-            result.not_updated.append(ctx.ENV_ACTIVE_PROFILE)
-            c._warn(f"{ctx.ENV_ACTIVE_PROFILE} still names the profile '{old}', which is now "
-                    f"called '{new}': update it (export {ctx.ENV_ACTIVE_PROFILE}={new}).")
-        if moving:
-            c._say(f"Moved the profile's store to '{new_dir}'.")
-        return result
+            changed = move_profile_pointer(repo_root, old, new)
+            if changed is not None:
+                result.updated.append(changed)
+        return (result, new_dir if moving else None,
+                (old_dir, sharing) if sharing else None)
 
     # ------------------------------------------------------------------ copy
     def copy_profile(self, source: str, target: str, *, store_type: str | None = None,
@@ -380,6 +418,13 @@ class ProfileLifecycleMixin:
         c._say(f"Imported profile '{target}' ({len(bundle.stacks)} stack(s), "
                f"{len(bundle.components)} component(s), {len(bundle.flavors)} flavor(s)).")
         return profile
+
+
+def shared_by(profiles: list[str]) -> str:
+    """``profile 'a' uses it too`` / ``profiles 'a', 'b' use it too``."""
+    names = ", ".join(f"'{p}'" for p in profiles)
+    return (f"profile {names} uses it too" if len(profiles) == 1
+            else f"profiles {names} use it too")
 
 
 def _sources(bundle: Bundle) -> list[SourceComponent]:

@@ -6,14 +6,19 @@ target store. :func:`plan_transfer` decides, against a read of the target, what 
 each object, without writing anything:
 
 * **create** — the target has nothing by that name;
-* **reuse** — the target has an *identical* component (same id, or same flavor and same
-  config; secret attributes left out of a bundle are not compared) or the same flavor record;
-  a component whose id the target knows under another name is that component: it is reused
-  under its name in the target (so copies back and forth do not multiply components);
+* **reuse** — the target has an *identical* component — same flavor and same config — or
+  the same flavor record. The id alone never makes a component identical: a component
+  updated in the target since an earlier copy is a different component now. Secret
+  attributes a bundle left out are not compared (the target's own values are kept), but a
+  value given with ``--secret`` is: it must equal the target's value for the component to be
+  reused. A component whose id the target knows under another name is reused under its name
+  there when it is identical (so copies back and forth do not multiply components);
+  otherwise it is created under its own name with a new id;
 * **rename** — the target has a same-named but different component and renaming was asked for:
   it is created as ``name-2`` (``-3``, ...), or an identical ``name-2`` is reused;
-* **conflict** — anything else (a different component and no renaming, a stack name that is
-  taken, a flavor name that means something else in the target): the transfer is refused.
+* **conflict** — anything else (a different component — same id or not — and no renaming, a
+  stack name that is taken, a flavor name that means something else in the target): the
+  transfer is refused.
 
 :meth:`TransferPlan.apply` then performs the creations inside *one* store transaction, so a
 transfer happens completely or not at all. The plan is also what ``--dry-run`` prints.
@@ -190,32 +195,39 @@ def plan_transfer(
     # -- components
     incoming_names = {(c.component.type, c.component.name) for c in components}
     taken: set[tuple[ComponentType, str]] = set()
+    given = secrets or {}
     for entry in components:
         comp = entry.component
         key = (comp.type, comp.name)
+        supplied = given.get(key, {})
         existing = target.get_component(comp.type, comp.name)
-        same = by_id.get((comp.type, comp.id))
-        if existing is None and same is not None:
-            # the same component (same id) under another name in the target: use it
-            plan.names[key] = same.name
-            plan.actions.append(Action(REUSE, "component", comp.type, same.name, comp.name,
-                                       f"same id, named '{same.name}' there"))
-            continue
         if existing is None:
+            same = by_id.get((comp.type, comp.id))
+            if same is not None and _identical(same, entry, supplied):
+                # the same component under another name in the target: use it
+                plan.names[key] = same.name
+                plan.actions.append(Action(REUSE, "component", comp.type, same.name,
+                                           comp.name, f"same id and configuration, named "
+                                           f"'{same.name}' there"))
+                continue
+            detail = ""
+            if same is not None:  # diverged since: a component of its own (a new id)
+                detail = (f"new id: the component with its id ('{same.name}' there) is "
+                          "configured differently")
             _create(plan, entry, comp.name, used_ids=used_ids, taken=taken, action=CREATE,
-                    detail="")
+                    detail=detail)
             continue
-        if _identical(existing, entry):
-            why = "same id" if existing.id == comp.id else "identical configuration"
+        if _identical(existing, entry, supplied):
+            why = ("same id and configuration" if existing.id == comp.id
+                   else "identical configuration")
             plan.names[key] = comp.name
             plan.actions.append(Action(REUSE, "component", comp.type, comp.name, comp.name,
                                        why))
             continue
         if not rename_conflicts:
             plan.names[key] = comp.name
-            plan.actions.append(Action(
-                CONFLICT, "component", comp.type, comp.name, comp.name,
-                "the target has a component of that name that is configured differently"))
+            plan.actions.append(Action(CONFLICT, "component", comp.type, comp.name,
+                                       comp.name, _difference(existing, entry, supplied)))
             continue
         for n in range(2, MAX_RENAME_ATTEMPTS):
             candidate = f"{comp.name}-{n}"
@@ -226,7 +238,7 @@ def plan_transfer(
                 _create(plan, entry, candidate, used_ids=used_ids, taken=taken, action=RENAME,
                         detail=f"'{comp.name}' is taken by a differently configured component")
                 break
-            if _identical(other, entry):
+            if _identical(other, entry, supplied):
                 plan.names[key] = candidate
                 plan.actions.append(Action(REUSE, "component", comp.type, candidate,
                                            comp.name, "identical configuration"))
@@ -271,12 +283,36 @@ def _provided(type_: ComponentType, name: str) -> bool:
     return any(s.type is type_ and s.name == name for s in flavor_registry.plugin_specs_all())
 
 
-def _identical(existing: Component, entry: SourceComponent) -> bool:
+def _incoming(entry: SourceComponent, supplied: Mapping[str, str]) -> tuple[
+        dict[str, Any], list[str]]:
+    """The config a component arrives with — its values and the ``--secret`` values given
+    for it — and the omitted secret attributes nobody gave (not compared)."""
+    config = {**entry.component.config, **supplied}
+    return config, [f for f in entry.omitted_secrets if f not in supplied]
+
+
+def _identical(existing: Component, entry: SourceComponent,
+               supplied: Mapping[str, str]) -> bool:
+    """Whether ``existing`` is the component ``entry`` describes: the same flavor and the
+    same config (the id is not enough: either side may have been updated since a copy)."""
+    config, ignored = _incoming(entry, supplied)
+    return (existing.flavor == entry.component.flavor
+            and same_config(existing.config, config, ignored))
+
+
+def _difference(existing: Component, entry: SourceComponent,
+                supplied: Mapping[str, str]) -> str:
+    """Why a same-named component of the target is not reused (the conflict's detail)."""
     comp = entry.component
-    return existing.id == comp.id or (
-        existing.flavor == comp.flavor
-        and same_config(existing.config, comp.config, entry.omitted_secrets)
-    )
+    if existing.flavor != comp.flavor:
+        return (f"the target has a component of that name with the flavor "
+                f"'{existing.flavor}', not '{comp.flavor}'")
+    config, ignored = _incoming(entry, supplied)
+    if supplied and same_config(existing.config, config, [*ignored, *supplied]):
+        names = ", ".join(f"'{k}'" for k in sorted(supplied))
+        return (f"the target has a component of that name whose value of {names} differs "
+                "from the one given with --secret")
+    return "the target has a component of that name that is configured differently"
 
 
 def _create(plan: TransferPlan, entry: SourceComponent, name: str, *, used_ids: set[str],

@@ -215,6 +215,38 @@ def test_the_migrated_schema_is_the_schema_of_the_code(any_url: str) -> None:
     assert differences == []
 
 
+def test_a_new_store_is_what_the_migrations_build(any_url: str) -> None:
+    """``initialize()`` creates the head schema directly; Alembic must see exactly the schema
+    of its head revision there: same tables, and it can go down and up again."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    store = SqlStore(any_url)
+    store.initialize()
+    store.close()
+    assert revision_of(any_url) == HEAD
+    engine = engine_for(any_url)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True,
+                                                         "version_table": VERSION_TABLE})
+        assert context.get_current_revision() == HEAD
+        assert [d for d in compare_metadata(context, metadata)
+                if not (isinstance(d, tuple) and d[0] == "remove_table")] == []
+    for target in (*reversed(REVISIONS[:-1]), HEAD):
+        with engine.begin() as conn:
+            if target == HEAD:
+                migrations.upgrade(conn, HEAD)
+            else:
+                migrations.downgrade(conn, target)
+        assert revision_of(any_url) == target
+    engine.dispose()
+    reopened = SqlStore(any_url)
+    assert reopened.is_initialized()
+    with reopened.write() as txn:
+        txn.create_component(Component(O, "o", "local"))
+    reopened.close()
+
+
 def test_downgrade_to_base_and_up_again(any_url: str) -> None:
     create_at(any_url, HEAD)
     engine = engine_for(any_url)

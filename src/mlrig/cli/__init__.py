@@ -32,12 +32,8 @@ def _fast_current(what: str) -> int | None:
         client = Client()
         if not client.global_file.exists():
             return None
-        if what == "profile":
-            name: str | None = client.profile_choice(strict=False).name
-        else:
-            choice = client.stack_choice(strict=False)
-            name = choice.name if choice else ""
+        name = client.active_profile_name if what == "profile" else client.active_stack_name
     except MlrigError:
-        return None
+        return None  # the full CLI reports it, in one line
     sys.stdout.write(f"{name}\n")
     return 0

@@ -140,17 +140,24 @@ def use(state: State, name: str, for_shell: bool, shell_type: str | None) -> Non
 
 
 @profile.command("get")
+@output_option
 @pass_state
-def get(state: State) -> None:
+def get(state: State, output: str) -> None:
     """Print the active profile."""
-    click.echo(f"Active profile is: {state.client.active_profile_name}")
+    name = state.client.active_profile_name
+    if output != "table":
+        emit_data(output, "active_profile", name)
+        return
+    click.echo(f"Active profile is: {name}")
 
 
 @profile.command("current")
 @pass_state
 def current(state: State) -> None:
-    """Print only the active profile's name (fast; for shell prompts)."""
-    click.echo(state.client.profile_choice(strict=False).name)
+    """Print only the active profile's name (fast; for shell prompts).
+
+    A scope naming a profile that does not exist is an error, as everywhere."""
+    click.echo(state.client.profile_choice().name)
 
 
 @profile.command("describe")
@@ -185,10 +192,12 @@ def delete(state: State, name: str) -> None:
 
 
 @profile.command("explain")
-def explain() -> None:
+@pass_state
+def explain(state: State) -> None:
     """Explain what profiles are and how the active one is chosen."""
     from mlrig.cli.explain import PROFILE_EXPLANATION
 
+    state.client.config()  # the first command of any kind creates the default profile
     click.echo(PROFILE_EXPLANATION)
 
 

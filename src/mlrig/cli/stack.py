@@ -49,10 +49,10 @@ def stack() -> None:
 def register(state: State, name: str, set_active: bool, **components: str | None) -> None:
     """Register a stack from registered components."""
     state.banner()
-    state.client.register_stack(name, components)
+    state.client.register_stack(name, components, set_active=set_active)
     click.echo(f"Stack '{name}' successfully registered!")
     if set_active:
-        _set(state, name, global_=False)
+        click.echo(f"Active stack set to: '{name}'")
 
 
 @stack.command("list")
@@ -160,9 +160,10 @@ def get(state: State, output: str) -> None:
 @stack.command("current")
 @pass_state
 def current(state: State) -> None:
-    """Print only the active stack's name (fast; for shell prompts)."""
-    choice = state.client.stack_choice(strict=False)
-    click.echo(choice.name if choice else "")
+    """Print only the active stack's name (fast; for shell prompts).
+
+    A scope naming a stack that does not exist is an error, as everywhere."""
+    click.echo(state.client.active_stack_name)
 
 
 @stack.command("delete")
@@ -173,12 +174,12 @@ def delete(state: State, name: str, yes: bool) -> None:
     """Delete a stack (never the active one); its components are kept."""
     state.banner(check_stack=False)
     client = state.client
-    client.get_stack(name)  # fail before asking if it does not exist
+    client.check_stack_deletable(name)  # refuse before asking
     if not yes:
         confirmed = click.confirm(
             f"This will delete stack '{name}' from profile "
             f"'{client.profile_choice(strict=False).name}'.\nAre you sure you want to proceed?",
-            default=False,
+            default=False, err=True,
         )
         if not confirmed:
             click.echo("Stack deletion canceled.", err=True)

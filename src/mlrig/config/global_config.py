@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mlrig.exceptions import CorruptFileError
+from mlrig.exceptions import CorruptFileError, InputError
 from mlrig.fsutil import FileLock, ensure_dir, read_yaml_mapping, write_yaml
 from mlrig.models import ProfileConfig
+from mlrig.names import validate_name
 
 CONFIG_VERSION = 1
 CONFIG_FILE = "config.yaml"
@@ -68,15 +69,22 @@ class GlobalConfig:
             profiles_raw = data.get("profiles") or {}
             if not isinstance(profiles_raw, dict):
                 raise TypeError("'profiles' is not a mapping")
-            profiles = {
-                str(name): ProfileConfig.from_dict(str(name), value)
-                for name, value in profiles_raw.items()
-            }
+            profiles = {}
+            for name, value in profiles_raw.items():
+                if not isinstance(name, str):
+                    raise ValueError(f"the profile name {name!r} is not a string")
+                try:
+                    validate_name("profile", name)
+                except InputError as exc:
+                    raise ValueError(exc.message) from None
+                profiles[name] = ProfileConfig.from_dict(name, value)
             active = data.get("active_profile")
+            if active is not None and not isinstance(active, str):
+                raise ValueError("'active_profile' is not a name")
             known = {"version", "user_id", "active_profile", "profiles"}
             return cls(
                 user_id=str(data.get("user_id") or _new_user_id()),
-                active_profile=None if active is None else str(active),
+                active_profile=active,
                 profiles=profiles,
                 extra={k: v for k, v in data.items() if k not in known},
             )

@@ -7,7 +7,7 @@ named explicitly with ``MLRIG_REPOSITORY_PATH`` (no walking then).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,6 +80,33 @@ class Repository:
                 current.active_stack = stack
             write_yaml(self.path, current.to_dict(), cached=True, mode=0o644)
             return current
+
+    def update_if(self, condition: Callable[[RepositoryConfig], bool], *,
+                  profile: str | None = None, stack: str | None = None,
+                  set_profile: bool = False, set_stack: bool = False) -> bool:
+        """Compare-and-set: change the repository's choice only if ``condition`` holds for
+        what the file says *now*.
+
+        The check and the write happen under one hold of the repository's lock, so a
+        concurrent ``profile set`` or ``stack set`` is never overwritten by a decision taken
+        before it (moving a pointer from an old name to a new one must not clobber a choice
+        made in between). A repository whose file is gone is left alone. Returns whether the
+        file was changed.
+        """
+        if not self.exists():
+            return False
+        with self.lock.exclusive():
+            if not self.exists():
+                return False
+            current = self.load()
+            if not condition(current):
+                return False
+            if set_profile:
+                current.active_profile = profile
+            if set_stack:
+                current.active_stack = stack
+            write_yaml(self.path, current.to_dict(), cached=True, mode=0o644)
+            return True
 
 
 def find_repository(cwd: Path, env: Mapping[str, str]) -> Repository | None:

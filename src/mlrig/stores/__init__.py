@@ -37,6 +37,40 @@ def profile_dir(config_dir: Path, profile_name: str) -> Path:
     return config_dir / "profiles" / profile_name
 
 
+def store_location(profile: ProfileConfig) -> Path | None:
+    """Where a profile's data lives on this machine: the directory of a local store or the
+    database file of a SQLite store; ``None`` for a store behind a server (or a URL that is
+    not valid for its store type)."""
+    if profile.store_type == "local":
+        from mlrig.stores.local import path_from_url
+
+        try:
+            return path_from_url(profile.store_url).resolve()
+        except InputError:
+            return None
+    prefix = "sqlite:///"
+    if profile.store_type == "sql" and profile.store_url.startswith(prefix):
+        raw = profile.store_url[len(prefix):].split("?", 1)[0]
+        return Path(raw).resolve() if raw and raw != ":memory:" else None
+    return None
+
+
+def profiles_using(profiles: Mapping[str, ProfileConfig], directory: Path,
+                   *, besides: str) -> list[str]:
+    """The profiles other than ``besides`` whose data lives in ``directory`` (or below it):
+    profiles attached to the same store (``profile create --url``). Removing or moving
+    ``directory`` would break them."""
+    directory = directory.resolve()
+    users = []
+    for name, profile in profiles.items():
+        if name == besides:
+            continue
+        location = store_location(profile)
+        if location is not None and (location == directory or directory in location.parents):
+            users.append(name)
+    return sorted(users)
+
+
 def default_url(store_type: str, config_dir: Path, profile_name: str) -> str:
     directory = profile_dir(config_dir, profile_name)
     if store_type == "local":

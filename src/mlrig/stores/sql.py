@@ -24,9 +24,10 @@ SQLite
 
 Schema versions
     A database without mlrig's tables is "not initialised" (``initialize()`` creates the
-    head schema). An older schema is upgraded on first use, announced through ``on_event``;
-    SQLite files are copied to ``<db>.rev-<old revision>.bak`` first. A schema newer than
-    this package is refused and left untouched.
+    head schema and stamps it with the head revision). An older schema is upgraded on first
+    use by the Alembic migrations, announced through ``on_event``; SQLite files are copied to
+    ``<db>.rev-<old revision>.bak`` first. A schema newer than this package is refused and
+    left untouched.
 
 The store never prints; errors are :class:`~mlrig.exceptions.StoreError` naming the URL with
 its password masked.
@@ -258,7 +259,12 @@ class SqlStore:
             )
 
     def _migrate(self) -> None:
-        """Create the head schema or upgrade to it, once, whoever else tries at once."""
+        """Create the head schema or upgrade to it, once, whoever else tries at once.
+
+        A new database gets the head schema straight from the table definitions, stamped
+        with the head revision (what the migrations would build, as a test checks, without
+        importing Alembic); an older one is upgraded by the Alembic migrations.
+        """
         from mlrig import migrations
 
         engine = self._engine_()
@@ -281,7 +287,9 @@ class SqlStore:
                         + (f" (backup: {backup})..." if backup else "...")
                     )
                     upgraded_from = revision
-                migrations.upgrade(conn, schema.HEAD)
+                    migrations.upgrade(conn, schema.HEAD)
+                else:
+                    schema.create_head(conn)
         if upgraded_from is not None:
             self._say(f"Upgraded the SQL store at {self.masked_url} to schema revision "
                       f"{schema.HEAD}.")

@@ -11,6 +11,7 @@ Names are compared byte for byte on every database (``utf8mb4_bin`` on MySQL/Mar
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -92,3 +93,20 @@ flavors = sa.Table(
 
 #: every table of a store, in an order that satisfies the foreign keys when dropping
 TABLES_DROP_ORDER = (stack_components, stacks, components, flavors, store)
+
+# Alembic's version table, as Alembic itself creates it (kept out of ``metadata``)
+version_table = sa.Table(
+    VERSION_TABLE, sa.MetaData(),
+    sa.Column("version_num", sa.String(32), nullable=False),
+    sa.PrimaryKeyConstraint("version_num", name=f"{VERSION_TABLE}_pkc"),
+)
+
+
+def create_head(conn: sa.Connection) -> None:
+    """Create the head schema in an empty database and stamp it with the head revision
+    (in the caller's transaction). Equivalent to running every migration, but quicker."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    metadata.create_all(conn)
+    version_table.create(conn)
+    conn.execute(version_table.insert().values(version_num=HEAD))
+    conn.execute(store.insert().values(id=STORE_ROW_ID, kind=STORE_KIND, created_at=now))

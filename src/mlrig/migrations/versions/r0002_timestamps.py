@@ -42,10 +42,18 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_context().dialect.name not in ("mysql", "mariadb"):
-        # MySQL dropped its implicit foreign-key index when this one was created
-        op.drop_index("ix_mlrig_stack_components_component_id",
-                      table_name="mlrig_stack_components")
+    mysql = op.get_context().dialect.name in ("mysql", "mariadb")
+    if mysql:
+        # MySQL uses this index for the foreign key (it dropped its own when this one came):
+        # drop the key with it and add it back, which brings back MySQL's own index
+        op.drop_constraint("fk_mlrig_stack_components_component", "mlrig_stack_components",
+                           type_="foreignkey")
+    op.drop_index("ix_mlrig_stack_components_component_id",
+                  table_name="mlrig_stack_components")
+    if mysql:
+        op.create_foreign_key("fk_mlrig_stack_components_component", "mlrig_stack_components",
+                              "mlrig_components", ["component_id"], ["id"],
+                              ondelete="RESTRICT", onupdate="CASCADE")
     for table, columns in COLUMNS.items():
         for column in columns:
             op.drop_column(table, column)
