@@ -62,18 +62,44 @@ def _expand(value: str, key: str) -> str:
 class AttributeCommand(click.Command):
     """A command taking free ``--key=value`` attributes.
 
-    Unknown options pass through to the attributes, so click would read ``-path=x`` as the
-    short flags ``-p -a -t -h ...`` and answer with the help and exit 0: a typo'd attribute
-    must be a usage error instead.
+    Unknown options pass through to the attributes, so click would read ``-path=x`` (or
+    ``-path``) as the short flags ``-p -a -t -h ...`` and answer with the help and exit 0: a
+    single-dash argument that is not one of the command's own short options is a usage error
+    instead (exit 2, one line).
     """
 
+    #: what the free arguments must look like, for the usage error
+    expected = 'attributes must look like --key=value (for example --path="/data/artifacts")'
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        flags, valued = self._short_options(ctx)
         for arg in args:
             if arg == "--":
                 break
-            if arg.startswith("-") and not arg.startswith("--") and "=" in arg:
-                raise UsageError(
-                    f"Unexpected argument '{arg.split('=', 1)[0]}=...': attributes must look "
-                    'like --key=value (for example --path="/data/artifacts").'
-                )
+            if not arg.startswith("-") or arg.startswith("--") or arg == "-":
+                continue
+            if arg in flags or arg in valued or arg[:2] in valued:
+                continue  # "-f", "-h", or a value attached to its option ("-flocal")
+            # never echo what follows '=': it may be a secret given with a typo in the key
+            shown = arg.split("=", 1)[0] + "=..." if "=" in arg else arg
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            raise UsageError(f"Unexpected argument '{shown}': {self.expected}.")
         return super().parse_args(ctx, args)
+
+    def _short_options(self, ctx: click.Context) -> tuple[set[str], set[str]]:
+        """The command's own single-dash options: flags, and options taking a value."""
+        flags: set[str] = set()
+        valued: set[str] = set()
+        for param in self.get_params(ctx):
+            if not isinstance(param, click.Option):
+                continue
+            short = {o for o in (*param.opts, *param.secondary_opts)
+                     if o.startswith("-") and not o.startswith("--")}
+            (flags if param.is_flag or param.count else valued).update(short)
+        return flags, valued
+
+
+class AttributeNamesCommand(AttributeCommand):
+    """A command taking attribute *names* (``ATTRIBUTE`` or ``--ATTRIBUTE``)."""
+
+    expected = "attributes are given as ATTRIBUTE or --ATTRIBUTE (for example --path)"

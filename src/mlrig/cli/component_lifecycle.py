@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from mlrig.cli.app import State, pass_state
-from mlrig.cli.args import parse_attributes
+from mlrig.cli.args import AttributeCommand, AttributeNamesCommand, parse_attributes
 from mlrig.cli.output import emit_data, output_option, print_table
 from mlrig.models import ComponentType
 
@@ -54,9 +54,10 @@ _extra = {"ignore_unknown_options": True, "allow_extra_args": True}
 
 def add_commands(group: click.Group, flavor: click.Group, type_: ComponentType) -> None:
     display, plural = type_.display_name, type_.plural.replace("_", " ")
+    a_display = ("an " if display[0] in "aeiou" else "a ") + display
 
-    @group.command("update", context_settings=_extra,
-                   help=f"Change attributes of a {display} (--key=value; a value @FILE is read "
+    @group.command("update", cls=AttributeCommand, context_settings=_extra,
+                   help=f"Change attributes of {a_display} (--key=value; a value @FILE is read "
                    "from FILE). The result is validated by the flavor's schema.")
     @click.argument("name")
     @click.argument("attributes", nargs=-1, type=click.UNPROCESSED)
@@ -67,8 +68,8 @@ def add_commands(group: click.Group, flavor: click.Group, type_: ComponentType) 
         state.client.update_component(type_, name, values)
         click.echo(f"Successfully updated {display} `{name}`.")
 
-    @group.command("remove-attribute", context_settings=_extra,
-                   help=f"Reset optional attributes of a {display} to their default "
+    @group.command("remove-attribute", cls=AttributeNamesCommand, context_settings=_extra,
+                   help=f"Reset optional attributes of {a_display} to their default "
                    "(ATTRIBUTE or --ATTRIBUTE; required attributes cannot be removed).")
     @click.argument("name")
     @click.argument("attributes", nargs=-1, required=True, type=click.UNPROCESSED)
@@ -79,7 +80,7 @@ def add_commands(group: click.Group, flavor: click.Group, type_: ComponentType) 
         shown = ", ".join(f"'{a.lstrip('-')}'" for a in attributes)
         click.echo(f"Successfully removed {shown} from {display} `{name}`.")
 
-    @group.command("rename", help=f"Rename a {display}; the stacks that use it follow.")
+    @group.command("rename", help=f"Rename {a_display}; the stacks that use it follow.")
     @click.argument("current_name")
     @click.argument("new_name")
     @pass_state
@@ -88,7 +89,7 @@ def add_commands(group: click.Group, flavor: click.Group, type_: ComponentType) 
         state.client.rename_component(type_, current_name, new_name)
         click.echo(f"Successfully renamed {display} `{current_name}` to `{new_name}`.")
 
-    @group.command("copy", help=f"Copy a {display} under a new name (and a new id), "
+    @group.command("copy", help=f"Copy {a_display} under a new name (and a new id), "
                    "possibly to another profile.")
     @click.argument("source")
     @click.argument("target")

@@ -59,7 +59,10 @@ def _document(command: click.Command, ctx: click.Context, level: int, out: list[
 
 
 def render() -> str:
-    ctx = click.Context(cli, info_name="mlrig")
+    # the root's context settings (``-h`` for help) as when the CLI runs: click caches each
+    # command's help option on first use, so the reference must not depend on whether the
+    # CLI ran before in this process
+    ctx = click.Context(cli, info_name="mlrig", **cli.context_settings)
     out: list[str] = [HEADER]
     _document(cli, ctx, 2, out)
     return "\n".join(out).rstrip() + "\n"

@@ -132,8 +132,11 @@ def load_flavor_class(source: str, expected_type: ComponentType | None = None) -
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:
+        # a sentence of its own: callers and the CLI append a hint after it
+        reason = str(exc).strip().rstrip(".")
         raise InputError(
-            f"Cannot import the flavor source '{source}': {type(exc).__name__}: {exc}",
+            f"Cannot import the flavor source '{source}': {type(exc).__name__}"
+            + (f": {reason}." if reason else "."),
             hint="Make sure the module is installed or on PYTHONPATH.",
         ) from None
     cls = getattr(module, class_name, None)
