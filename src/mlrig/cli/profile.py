@@ -16,7 +16,7 @@ from mlrig.cli.output import (
     stdout_is_tty,
     warn,
 )
-from mlrig.cli.shell import detect_shell, eval_hint, export_lines, shell_type_option
+from mlrig.cli.shell import detect_shell, eval_hint, export_lines, use_options
 
 STORE_TYPE_HELP = "Store type: local (YAML files), sql (SQLite/PostgreSQL/MySQL) or rest."
 
@@ -117,9 +117,7 @@ def set_(state: State, name: str, global_: bool) -> None:
 
 @profile.command("use")
 @click.argument("name")
-@click.option("--shell", "for_shell", is_flag=True,
-              help="Print the export line for this shell only (use with eval).")
-@shell_type_option
+@use_options
 @pass_state
 def use(state: State, name: str, for_shell: bool, shell_type: str | None) -> None:
     """Select a profile: for this shell only with --shell, else like 'profile set'.

@@ -8,8 +8,8 @@ from __future__ import annotations
 import click
 
 from mlrig.cli.app import State, pass_state
-from mlrig.cli.output import echo_err, output_option, warn
-from mlrig.cli.transfer_output import parse_secrets, secret_option, show_plan
+from mlrig.cli.output import echo_err, output_option
+from mlrig.cli.transfer_output import emit_export, parse_secrets, secret_option, show_plan
 
 STORE_TYPE_HELP = "Store type of the new profile: local, sql or rest."
 
@@ -56,15 +56,10 @@ def add_commands(profile: click.Group) -> None:
         YAML bundle (default NAME.yaml; '-' for stdout)."""
         state.banner(strict=False)
         client = state.client
-        if filename == "-":
-            from mlrig.portability import dump_bundle
-
-            click.echo(dump_bundle(client.profile_bundle(name, include_secrets)), nl=False)
-            return
-        path = client.export_profile(name, filename, include_secrets=include_secrets)
-        click.echo(f"Exported profile '{name}' to file '{path}'.")
-        if include_secrets:
-            warn(f"'{path}' holds secret values; keep it private.")
+        emit_export("profile", name, filename, include_secrets,
+                    bundle=lambda: client.profile_bundle(name, include_secrets),
+                    export=lambda: client.export_profile(name, filename,
+                                                  include_secrets=include_secrets))
 
     @profile.command("import")
     @click.argument("filename")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+from typing import Any
 
 import click
 
@@ -12,6 +13,13 @@ shell_type_option = click.option(
     "--shell-type", type=click.Choice(SHELLS), default=None,
     help="Shell syntax to print (default: from $SHELL; bash/zsh/sh share one syntax).",
 )
+
+
+def use_options(func: Any) -> Any:
+    """``--shell`` and ``--shell-type``, shared by ``profile use`` and ``stack use``."""
+    func = shell_type_option(func)
+    return click.option("--shell", "for_shell", is_flag=True,
+                        help="Print the export line for this shell only (use with eval).")(func)
 
 
 def detect_shell(explicit: str | None) -> str:

@@ -9,7 +9,7 @@ import click
 
 from mlrig.cli.app import State, pass_state
 from mlrig.cli.output import echo_err, emit_data, mark, output_option, print_table, stdout_is_tty
-from mlrig.cli.shell import detect_shell, eval_hint, export_lines, shell_type_option
+from mlrig.cli.shell import detect_shell, eval_hint, export_lines, use_options
 from mlrig.models import ComponentType, Stack
 
 
@@ -124,9 +124,7 @@ def set_(state: State, name: str, global_: bool) -> None:
 
 @stack.command("use")
 @click.argument("name")
-@click.option("--shell", "for_shell", is_flag=True,
-              help="Print the export line for this shell only (use with eval).")
-@shell_type_option
+@use_options
 @pass_state
 def use(state: State, name: str, for_shell: bool, shell_type: str | None) -> None:
     """Select a stack: for this shell only with --shell, else like 'stack set'.

@@ -11,8 +11,8 @@ from typing import Any
 import click
 
 from mlrig.cli.app import State, pass_state
-from mlrig.cli.output import echo_err, output_option, warn
-from mlrig.cli.transfer_output import parse_secrets, secret_option, show_plan
+from mlrig.cli.output import echo_err, output_option
+from mlrig.cli.transfer_output import emit_export, parse_secrets, secret_option, show_plan
 from mlrig.exceptions import UsageError
 from mlrig.models import ComponentType
 
@@ -121,15 +121,10 @@ def add_commands(stack: click.Group,
         --include-secrets."""
         state.banner(check_stack=False)
         client = state.client
-        if filename == "-":
-            from mlrig.portability import dump_bundle
-
-            click.echo(dump_bundle(client.stack_bundle(name, include_secrets)), nl=False)
-            return
-        path = client.export_stack(name, filename, include_secrets=include_secrets)
-        click.echo(f"Exported stack '{name}' to file '{path}'.")
-        if include_secrets:
-            warn(f"'{path}' holds secret values; keep it private.")
+        emit_export("stack", name, filename, include_secrets,
+                    bundle=lambda: client.stack_bundle(name, include_secrets),
+                    export=lambda: client.export_stack(name, filename,
+                                                include_secrets=include_secrets))
 
     @stack.command("import")
     @click.argument("args", nargs=-1, required=True, metavar="[NAME] FILENAME")

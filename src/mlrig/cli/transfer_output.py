@@ -3,12 +3,13 @@ and the rendering of a transfer plan (``--dry-run``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import click
 
-from mlrig.cli.output import echo_err, emit_data, print_table
+from mlrig.cli.output import echo_err, emit_data, print_table, warn
 from mlrig.exceptions import UsageError
 from mlrig.models import ComponentType
 
@@ -56,3 +57,17 @@ def show_plan(data: Mapping[str, Any], output: str, title: str) -> None:
         echo_err(f"Problem: {problem}")
     for note in data.get("notes", []):
         echo_err(f"Note: {note}")
+
+
+def emit_export(kind: str, name: str, filename: str | None, include_secrets: bool, *,
+                bundle: Callable[[], Any], export: Callable[[], Path]) -> None:
+    """Write a stack/profile bundle to stdout ('-') or a file, and say what happened."""
+    if filename == "-":
+        from mlrig.portability import dump_bundle
+
+        click.echo(dump_bundle(bundle()), nl=False)
+        return
+    path = export()
+    click.echo(f"Exported {kind} '{name}' to file '{path}'.")
+    if include_secrets:
+        warn(f"'{path}' holds secret values; keep it private.")
