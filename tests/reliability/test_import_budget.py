@@ -102,8 +102,7 @@ def test_the_check_itself_sees_a_heavy_import(local_profile: Path, tmp_path: Pat
     assert "sqlalchemy" in heavy(json.loads(out.read_text())["modules"])
 
 
-@pytest.mark.parametrize("args", [("profile", "list"), ("profile", "current"),
-                                  ("stack", "current"), ("--help",)])
+@pytest.mark.parametrize("args", [("profile", "list"), ("profile", "current"), ("--help",)])
 def test_commands_that_do_not_open_the_store_import_no_sql_on_a_sql_profile(
         config_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         args: tuple[str, ...]) -> None:
