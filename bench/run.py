@@ -553,6 +553,20 @@ def store_targets(names: list[str], allow_start: bool, report: Report
             raise SystemExit(f"unknown store {name!r}")
 
 
+def compile_package() -> None:
+    """Compile mlrig's bytecode first, as an installed package has it.
+
+    An editable install has none, and with PYTHONDONTWRITEBYTECODE set (as on the machines
+    these numbers come from) every run would compile mlrig's sources again (~30 ms): that
+    measures the development set-up, not what a user runs.
+    """
+    import compileall
+
+    import mlrig
+
+    compileall.compile_dir(Path(mlrig.__file__).parent, quiet=1)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     full = bool(args.full)
@@ -561,6 +575,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sections = [s.strip() for s in args.only.split(",") if s.strip()]
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     exe = mlrig_executable()
+    compile_package()
     report = Report(
         started=dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         machine=machine_info(),

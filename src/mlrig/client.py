@@ -15,9 +15,8 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mlrig import context as ctx
 from mlrig.config.global_config import GlobalConfig, GlobalConfigFile, config_dir
@@ -68,8 +67,7 @@ def component_type(value: TypeLike) -> ComponentType:
     return value if isinstance(value, ComponentType) else ComponentType.parse(value)
 
 
-@dataclass(frozen=True)
-class ProfileInfo:
+class ProfileInfo(NamedTuple):
     """A profile as listed: ``active_stack`` is the effective one for the active profile."""
 
     name: str
@@ -88,8 +86,7 @@ class ProfileInfo:
         }
 
 
-@dataclass(frozen=True)
-class SetResult:
+class SetResult(NamedTuple):
     """What a ``set`` changed: the name, and the scope and file it wrote."""
 
     name: str
@@ -117,6 +114,10 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             Path(config_path).expanduser().resolve() if config_path else config_dir(self.env)
         )
         self.global_file = GlobalConfigFile(self.config_dir)
+        if profile is not None:
+            validate_name("profile", profile)
+        if stack is not None:
+            validate_name("stack", stack)
         self.flag_profile = profile
         self.flag_stack = stack
         self.cwd = Path(cwd) if cwd is not None else Path.cwd()
@@ -369,10 +370,10 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         ]
 
     def get_profile(self, name: str | None = None) -> ProfileConfig:
-        return self._profile(name or self.active_profile_name)
+        return self._profile(self.active_profile_name if name is None else name)
 
     def describe_profile(self, name: str | None = None) -> dict[str, Any]:
-        target = name or self.active_profile_name
+        target = self.active_profile_name if name is None else name
         info = next((p for p in self.list_profiles() if p.name == target), None)
         if info is None:
             raise NotFoundError(f"Profile '{target}' does not exist.")
@@ -520,7 +521,7 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             return sorted(view.list_stacks(), key=lambda s: s.name)
 
     def get_stack(self, name: str | None = None) -> Stack:
-        target = name or self.active_stack_name
+        target = self.active_stack_name if name is None else name
         with self.store().read() as view:
             stack = view.get_stack(target)
         if stack is None:

@@ -14,8 +14,8 @@ that named it (see :func:`missing_profile_error`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from mlrig.exceptions import ScopeError
 
@@ -26,8 +26,7 @@ FLAG, ENVIRONMENT, LOCAL, GLOBAL = "flag", "environment", "local", "global"
 SCOPES = (FLAG, ENVIRONMENT, LOCAL, GLOBAL)
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     """One scope's opinion: which name it sets and where that is written."""
 
     scope: str
@@ -38,14 +37,13 @@ class Setting:
         return f"{self.scope} ({self.source})"
 
 
-@dataclass(frozen=True)
-class Choice:
+class Choice(NamedTuple):
     """The winning setting and the lower settings it overrides."""
 
     name: str
     scope: str
     source: str
-    overridden: tuple[Setting, ...] = field(default=())
+    overridden: tuple[Setting, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: list[Setting]) -> Choice | None:
@@ -55,8 +53,7 @@ class Choice:
         return cls(top.name, top.scope, top.source, tuple(rest))
 
 
-@dataclass(frozen=True)
-class ScopeInputs:
+class ScopeInputs(NamedTuple):
     """Everything resolution looks at, gathered once."""
 
     flag_profile: str | None

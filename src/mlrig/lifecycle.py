@@ -104,7 +104,7 @@ class LifecycleMixin:
             raise InputError("Nothing to update: give at least one component option "
                              "(for example -a ARTIFACT_STORE).")
         profile = c.profile_choice().name
-        target = name or c.active_stack_name
+        target = c.active_stack_name if name is None else name
         with c.store(profile).write() as txn:
             stack = txn.get_stack(target)
             if stack is None:
@@ -129,7 +129,7 @@ class LifecycleMixin:
                 hint="Replace it with 'mlrig stack update' instead.",
             )
         profile = c.profile_choice().name
-        target = name or c.active_stack_name
+        target = c.active_stack_name if name is None else name
         with c.store(profile).write() as txn:
             stack = txn.get_stack(target)
             if stack is None:
@@ -294,7 +294,7 @@ class LifecycleMixin:
         from mlrig.portability import STACK_KIND, Bundle
 
         c = _client(self)
-        target = name or c.active_stack_name
+        target = c.active_stack_name if name is None else name
         with c.store().read() as view:
             stack = view.get_stack(target)
             if stack is None:

@@ -333,7 +333,7 @@ class ProfileLifecycleMixin:
         from mlrig.portability import PROFILE_KIND, Bundle
 
         c = _client(self)
-        target = name or c.active_profile_name
+        target = c.active_profile_name if name is None else name
         profile = c._profile(target)
         with c.store(target).read() as view:
             stacks = sorted(view.list_stacks(), key=lambda s: s.name)

@@ -1,0 +1,20 @@
+"""What the built-in flavors share."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.config import JsonDict
+
+SECRET: JsonDict = {"secret": True}
+
+
+class Config(BaseModel):
+    """Base of every built-in config schema: unknown attributes are errors."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def non_empty(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
