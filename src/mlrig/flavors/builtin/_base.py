@@ -11,7 +11,7 @@ SECRET: JsonDict = {"secret": True}
 class Config(BaseModel):
     """Base of every built-in config schema: unknown attributes are errors."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
 
 
 def non_empty(value: str) -> str:
