@@ -92,7 +92,6 @@ def test_profile_rename_leaves_a_shared_store_where_it_is(  # type: ignore[no-un
 
 def test_profile_rename_and_delete_respect_a_shared_sqlite_store(  # type: ignore[no-untyped-def]
         cli, client: Client, config_dir: Path) -> None:
-    pytest.importorskip("sqlalchemy")
     assert cli("profile", "create", "s1", "-t", "sql").exit_code == 0
     db = (config_dir / "profiles" / "s1" / "mlrig.db").resolve()
     assert db.is_file()

@@ -190,8 +190,6 @@ def test_import_refuses_a_stack_bundle_and_bad_files(cli, dev: Client,  # type: 
 
 
 def test_copy_and_rename_with_a_sqlite_store(cli, dev: Client, config_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    pytest.importorskip("sqlalchemy")
-    pytest.importorskip("mlrig.stores.sql")
     result = cli("profile", "copy", "default", "sq", "--store-type", "sql")
     assert result.exit_code == 0, result.stderr
     assert contents(make_client(), "sq") == contents(make_client(), "default")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -12,9 +11,6 @@ import pytest
 def store_type(request: pytest.FixtureRequest, isolated: Path,
                monkeypatch: pytest.MonkeyPatch) -> str:
     """Run the test with the default profile (and new profiles) on a local store, then on
-    a SQLite store (``MLRIG_DEFAULT_STORE_TYPE``), once the SQL store exists."""
-    if request.param == "sql" and (importlib.util.find_spec("sqlalchemy") is None
-                                   or importlib.util.find_spec("mlrig.stores.sql") is None):
-        pytest.skip("the SQL store (or SQLAlchemy) is not available")
+    a SQLite store (``MLRIG_DEFAULT_STORE_TYPE``)."""
     monkeypatch.setenv("MLRIG_DEFAULT_STORE_TYPE", request.param)
     return str(request.param)

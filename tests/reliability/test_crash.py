@@ -455,8 +455,6 @@ def test_lifecycle_writers_killed_at_random_points(config_dir: Path, store_type:
     store and directory agrees."""
     c = client(config_dir)
     c.config()
-    if not hasattr(c, "rename_stack") or not hasattr(c, "rename_profile"):
-        pytest.skip("the lifecycle operations do not exist yet")
     c.register_stack("main-a", {"orchestrator": "default", "metadata_store": "default",
                                 "artifact_store": "default"}, set_active=True)
     c.create_profile("side-x")

@@ -7,7 +7,6 @@ then writes ``sorted(sys.modules)`` to a file, so the command's own output is un
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -94,7 +93,6 @@ def test_first_run_creating_the_default_profile_imports_no_sql(config_dir: Path,
 def test_the_check_itself_sees_a_heavy_import(local_profile: Path, tmp_path: Path) -> None:
     """Guard against a wrapper that silently stops observing imports."""
     out = tmp_path / "modules.json"
-    pytest.importorskip("sqlalchemy")
     code = WRAPPER.replace("from mlrig.cli import main",
                            "import sqlalchemy\nfrom mlrig.cli import main")
     subprocess.run([sys.executable, "-c", code, str(out), "profile", "list"],
@@ -108,9 +106,6 @@ def test_commands_that_do_not_open_the_store_import_no_sql_on_a_sql_profile(
         args: tuple[str, ...]) -> None:
     """These commands only read the global configuration: even when the active profile
     lives in SQLite they have no reason to load SQLAlchemy."""
-    pytest.importorskip("sqlalchemy")
-    if importlib.util.find_spec("mlrig.stores.sql") is None:
-        pytest.skip("the SQL store does not exist yet")
     monkeypatch.setenv("MLRIG_DEFAULT_STORE_TYPE", "sql")
     from tests.reliability._support import client
 
