@@ -18,19 +18,53 @@ Component groups (`orchestrator`, `artifact-store`, ...) all have the same comma
 _SHOWN_COMPONENT = "artifact-store"
 
 
+def _metavar(param: click.Parameter) -> str:
+    """The placeholder of a parameter, built here rather than by click (whose help rendering
+    changes between releases: the reference must not)."""
+    if param.metavar:
+        return param.metavar
+    if isinstance(param, click.Argument):
+        name = (param.name or "").upper()
+        text = name if param.required else f"[{name}]"
+        return f"{text}..." if param.nargs != 1 else text
+    if isinstance(param.type, click.Choice):
+        return "[" + "|".join(str(choice) for choice in param.type.choices) + "]"
+    return param.type.name.upper()
+
+
 def _usage(command: click.Command, ctx: click.Context) -> str:
-    pieces = command.collect_usage_pieces(ctx)
-    return " ".join([ctx.command_path, *pieces])
+    pieces = [ctx.command_path]
+    if any(isinstance(p, click.Option) for p in command.get_params(ctx)):
+        pieces.append("[OPTIONS]")
+    pieces.extend(_metavar(p) for p in command.get_params(ctx) if isinstance(p, click.Argument))
+    if isinstance(command, click.Group):
+        pieces.append("COMMAND [ARGS]...")
+    return " ".join(pieces)
+
+
+def _option_names(option: click.Option) -> str:
+    def ordered(names: list[str]) -> list[str]:
+        return sorted(names, key=lambda n: len(n) - len(n.lstrip("-")))
+
+    names = ", ".join(ordered(list(option.opts)))
+    if option.secondary_opts:
+        names += " / " + ", ".join(ordered(list(option.secondary_opts)))
+    if not option.is_flag and not option.count:
+        names += f" {_metavar(option)}"
+    return names
 
 
 def _options(command: click.Command, ctx: click.Context) -> list[str]:
     rows = []
     for param in command.get_params(ctx):
-        record = param.get_help_record(ctx)
-        if record is None:
+        if not isinstance(param, click.Option) or param.hidden:
             continue
-        names, text = record
-        rows.append(f"| `{names}` | {text.replace('|', '/')} |")
+        text = " ".join((param.help or "").split())
+        if param.show_default and param.default is not None and not param.is_flag:
+            text += f"  [default: {param.default}]"
+        elif param.required:
+            text += "  [required]"
+        rows.append(f"| `{_option_names(param)}` | {text.replace('|', '/')} |")
     return rows
 
 
