@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Start a throwaway MariaDB/MySQL server on loopback for the SQL store tests — only if one is
-# installed (it is optional: without it the MySQL tests are skipped, also in CI).
+# Start a throwaway MariaDB/MySQL server on loopback for the SQL store tests.
 #
 #   source scripts/start-mariadb.sh   # exports MLRIG_TEST_MYSQL_URL; stopped when the shell exits
 #   scripts/start-mariadb.sh          # prints the export line
 #
-# Like start-postgres.sh: a fresh data dir per run on a free port (3307 or the next free one),
-# 127.0.0.1 only; servers left behind by killed runs are stopped. User `mlrig` (password
-# `mlrig`) may create databases named mlrig_*; database `mlrig_test`.
+# Like start-postgres.sh:
+# * If MLRIG_TEST_MYSQL_URL is already set, nothing is started (use that server).
+# * Installs MariaDB with apt-get when no server is found (CI runs as root on a clean machine).
+#   A user who is not root and has none gets the MySQL tests skipped (in CI they fail).
+# * A fresh data dir per run on a free port (3307 or the next free one), 127.0.0.1 only;
+#   servers left behind by killed runs are stopped. User `mlrig` (password `mlrig`) may
+#   create databases named mlrig_*; database `mlrig_test`.
 
 _mlrig_my_sourced=0
 if [[ "${BASH_SOURCE[0]}" != "$0" ]]; then
@@ -60,14 +63,47 @@ _mlrig_my_stop() {
     _MLRIG_MY_DIR=""
 }
 
-_mlrig_my_start() {
-    local server install client base dir port owner
+_mlrig_my_find() {
+    PATH="$PATH:/usr/sbin:/usr/bin"
     server="$(command -v mariadbd || command -v mysqld || echo /usr/sbin/mariadbd)"
     install="$(command -v mariadb-install-db || command -v mysql_install_db || true)"
     client="$(command -v mariadb || command -v mysql || true)"
-    if [[ ! -x "$server" || -z "$install" || -z "$client" ]]; then
-        _mlrig_my_log "no MariaDB/MySQL server installed: the MySQL tests will be skipped"
+    [[ -x "$server" && -n "$install" && -n "$client" ]]
+}
+
+_mlrig_my_install() {
+    if [[ "$(id -u)" != "0" ]]; then
+        _mlrig_my_log "MariaDB is not installed and this user cannot install it" \
+            "(run as root, or install the 'mariadb-server' package): the MySQL tests will" \
+            "be skipped"
         return 2
+    fi
+    _mlrig_my_log "installing MariaDB with apt-get..."
+    export DEBIAN_FRONTEND=noninteractive
+    # the package's own service is not wanted (this script runs its own server): keep
+    # apt from starting it
+    local policy=/usr/sbin/policy-rc.d created_policy=0
+    if [[ ! -e "$policy" ]]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && created_policy=1
+    fi
+    local status=0
+    apt-get update -qq >&2 || status=$?
+    if [[ "$status" == "0" ]]; then
+        apt-get install -y -qq --no-install-recommends mariadb-server mariadb-client >&2 \
+            || status=$?
+    fi
+    if [[ "$created_policy" == "1" ]]; then rm -f "$policy"; fi
+    return "$status"
+}
+
+_mlrig_my_start() {
+    local server install client base dir port owner
+    if ! _mlrig_my_find; then
+        _mlrig_my_install || return $?
+        _mlrig_my_find || { _mlrig_my_log "no MariaDB server after installing"; return 1; }
+    fi
+    if [[ "$(id -u)" == "0" ]] && ! id mysql >/dev/null 2>&1; then
+        useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin mysql
     fi
     base="${TMPDIR:-/tmp}"
     _mlrig_my_reap_stale "$base"
@@ -87,7 +123,7 @@ _mlrig_my_start() {
         --bind-address=127.0.0.1 --socket="$dir/mysql.sock" --pid-file="$dir/server.pid" \
         --skip-log-bin --innodb-flush-log-at-trx-commit=0 --log-error="$dir/server.log" \
         >/dev/null 2>&1 &
-    for _ in $(seq 300); do
+    for _ in $(seq 600); do
         [[ -S "$dir/mysql.sock" ]] && _mlrig_my_port_in_use "$port" && break
         sleep 0.1
     done
@@ -105,7 +141,13 @@ _mlrig_my_start() {
 if [[ -n "${MLRIG_TEST_MYSQL_URL:-}" ]]; then
     _mlrig_my_log "MLRIG_TEST_MYSQL_URL is set; using that server"
 elif [[ "$_mlrig_my_sourced" == "1" ]]; then
-    if _mlrig_my_start; then
+    _mlrig_my_status=0
+    _mlrig_my_start || _mlrig_my_status=$?
+    if [[ "$_mlrig_my_status" != "0" && -n "${CI:-}" ]]; then
+        _mlrig_my_log "CI must run the MySQL tests: no MariaDB server could be started"
+        return 1
+    fi
+    if [[ "$_mlrig_my_status" == "0" ]]; then
         # one EXIT trap per shell: stop the PostgreSQL of start-postgres.sh here as well
         _mlrig_my_cleanup() {
             if declare -F _mlrig_pg_stop >/dev/null; then _mlrig_pg_stop; fi

@@ -94,6 +94,9 @@ class SetResult(NamedTuple):
     path: Path
     unchanged: bool = False
     shadowed_by: ctx.Setting | None = None
+    #: ``profile set`` in a repository: the stack the repository now pins with the profile
+    #: (the profile's own active stack; ``None`` when it has none)
+    stack: str | None = None
 
 
 class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
@@ -421,10 +424,14 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         repo = None if global_ else self.repository()
         shadow = self._shadowing_profile_setting()
         if repo is not None:
-            current = repo.load()
-            unchanged = current.active_profile == name
-            repo.update(name, profile.active_stack, set_profile=True, set_stack=True)
-            return SetResult(name, ctx.LOCAL, repo.path, unchanged, shadow)
+            # the repository pins a pair: switching to another profile pins that profile's
+            # own active stack with it; setting the pinned profile again changes nothing
+            # (in particular, it keeps the stack the repository pins)
+            changed = repo.update_if(lambda current: current.active_profile != name,
+                                     profile=name, stack=profile.active_stack,
+                                     set_profile=True, set_stack=True)
+            return SetResult(name, ctx.LOCAL, repo.path, not changed, shadow,
+                             stack=profile.active_stack)
 
         def change(config: GlobalConfig) -> bool:
             if name not in config.profiles:

@@ -3,8 +3,8 @@
 PostgreSQL: ``MLRIG_TEST_POSTGRES_URL`` names a server and a database the user may connect
 to, as a user allowed to create databases (``scripts/start-postgres.sh`` starts one and sets
 it). Every test gets a database of its own, created through that URL and dropped after.
-Unset: the PostgreSQL tests are skipped — except in CI (``CI`` set), where they fail.
-MySQL/MariaDB: the same with ``MLRIG_TEST_MYSQL_URL``.
+MySQL/MariaDB: the same with ``MLRIG_TEST_MYSQL_URL`` (``scripts/start-mariadb.sh``).
+Unset: those tests are skipped — except in CI (``CI`` set), where they fail.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ def _server_url(backend: str) -> str:
     url = os.environ.get(variable)
     if not url:
         message = f"{variable} is not set: no {backend} server to test against"
-        if os.environ.get("CI") and backend == "postgresql":
-            pytest.fail(f"{message} (CI must run these tests; see scripts/start-postgres.sh)")
+        if os.environ.get("CI"):
+            script = "start-postgres.sh" if backend == "postgresql" else "start-mariadb.sh"
+            pytest.fail(f"{message} (CI must run these tests; see scripts/{script})")
         pytest.skip(message)
     return url
 

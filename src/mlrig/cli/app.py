@@ -135,6 +135,11 @@ def cli(ctx: click.Context, profile: str | None, stack: str | None, debug: bool,
     ctx.obj = State(profile, stack, debug, verbose)
 
 
+# click >= 8.2 raises this (a UsageError carrying the whole help) for a group given no
+# command; older releases print the help themselves and exit 0
+_NO_ARGS_IS_HELP: tuple[type[Exception], ...] = tuple(
+    cls for cls in (getattr(click.exceptions, "NoArgsIsHelpError", None),) if cls is not None)
+
 _LONG_QUOTED = re.compile(r"'([^']{257,})'")
 
 
@@ -173,6 +178,10 @@ def run(argv: list[str] | None = None) -> int:
         click.echo("Aborted.", err=True)
         return 1
     except click.UsageError as exc:
+        if isinstance(exc, _NO_ARGS_IS_HELP) and exc.ctx is not None:
+            # a bare group (`mlrig`, `mlrig stack`): its help, exactly as --help prints it
+            click.echo(exc.ctx.get_help(), color=exc.ctx.color)
+            return 0
         command = exc.ctx.command_path if exc.ctx is not None else "mlrig"
         click.echo(
             f"Error: {_one_line(exc.format_message())} (see '{command} --help')", err=True

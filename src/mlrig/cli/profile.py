@@ -108,11 +108,23 @@ def set_(state: State, name: str, global_: bool) -> None:
         click.echo(f"Profile '{name}' is already {'globally ' if global_ else ''}active.")
     else:
         click.echo(f"Active {where}profile changed to: '{name}'")
+    if result.scope == "local" and not result.unchanged:
+        if result.stack is None:
+            click.echo(f"Profile '{name}' has no active stack: run 'mlrig stack set NAME' "
+                       "to pin one in this repository.")
+        else:
+            click.echo(f"This repository now uses stack '{result.stack}': the active stack "
+                       f"of profile '{name}'.")
     if result.scope == "local" and state.verbose:
         echo_err(f"Written to {result.path}")
     if result.shadowed_by is not None:
         warn(f"{result.shadowed_by.describe()} still selects profile "
              f"'{result.shadowed_by.name}' for this command's environment.")
+    elif not result.unchanged and result.scope == "local":
+        stack = state.client.stack_choice(strict=False)
+        if stack is not None and stack.scope in ("flag", "environment"):
+            warn(f"{stack.scope} ({stack.source}) still selects stack '{stack.name}' for "
+                 "this command's environment.")
 
 
 @profile.command("use")

@@ -470,7 +470,10 @@ def _cause(exc: sa_exc.DBAPIError, secret: str | None, shown_url: str) -> str:
     # psycopg lists every address it tried; the first failure says it all
     if lines and lines[0].startswith("Multiple connection attempts failed"):
         lines = [line.lstrip("- ") for line in lines[1:2]]
-    text = " ".join(lines[:2]) if lines else type(orig or exc).__name__
+    if lines:
+        text = " ".join(_sentence(line) for line in lines[:2])
+    else:
+        text = type(orig or exc).__name__
     for prefix in ("connection failed: ",):
         text = text.removeprefix(prefix)
     # drivers do not echo passwords, but make sure; a password that is part of the user or
@@ -479,6 +482,13 @@ def _cause(exc: sa_exc.DBAPIError, secret: str | None, shown_url: str) -> str:
         text = text.replace(secret, "***")
     text = " ".join(text.split())
     return text if text.endswith((".", "?", "!")) else text + "."
+
+
+def _sentence(line: str) -> str:
+    """A driver's message line as a sentence: lines joined into one must stay readable
+    ("Connection refused. Is the server running ...?", not "refused Is")."""
+    line = line.strip()
+    return line if line.endswith((".", "?", "!", ":", ",", ";")) else line + "."
 
 
 def _hint(cause: str) -> str | None:
