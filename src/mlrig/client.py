@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -52,7 +52,7 @@ from mlrig.stores import (
     profile_dir,
     store_options,
 )
-from mlrig.stores.base import Store, StoreView
+from mlrig.stores.base import Store, StoreTransaction, StoreView
 
 if TYPE_CHECKING:
     from mlrig.flavors import FlavorSpec
@@ -283,8 +283,8 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         """The store of a profile (the active one by default)."""
         name = profile or self.active_profile_name
         if name not in self._stores:
-            self._stores[name] = open_store(self._profile(name), env=self.env,
-                                            on_event=self._on_event)
+            self._stores[name] = _ProfileStore(
+                open_store(self._profile(name), env=self.env, on_event=self._on_event), name)
         return self._stores[name]
 
     def close(self) -> None:
@@ -448,6 +448,19 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             if setting.scope in (ctx.FLAG, ctx.ENVIRONMENT):
                 return setting
         return None
+
+    def check_profile_deletable(self, name: str) -> bool:
+        """Raise unless the profile exists and no scope makes it active; returns whether
+        :meth:`delete_profile` would remove its store now (it lives in mlrig's own directory
+        for the profile and no other profile uses it)."""
+        from mlrig.stores import profiles_using
+
+        profile = self._profile(name)
+        self._refuse_if_profile_pointed_at(name)
+        own_dir = profile_dir(self.config_dir, name).resolve()
+        if not (own_dir.is_dir() and self._store_lives_in(profile, own_dir)):
+            return False
+        return not profiles_using(self.config().profiles, own_dir, besides=name)
 
     def delete_profile(self, name: str) -> None:
         profile = self._profile(name)
@@ -801,6 +814,40 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
     def transaction(self, profile: str | None = None) -> Any:
         """A write transaction on a profile's store (for multi-step operations)."""
         return self.store(profile).write()
+
+
+class _ProfileStore:
+    """A profile's store, as the client hands it out: a "does not exist" / "is not
+    registered" error raised while reading or writing it names the profile it looked in
+    (a store does not know which profile it serves: several may share one)."""
+
+    def __init__(self, store: Store, profile: str) -> None:
+        self._store = store
+        self.profile = profile
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[StoreView]:
+        with _naming_profile(self.profile), self._store.read() as view:
+            yield view
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[StoreTransaction]:
+        with _naming_profile(self.profile), self._store.write() as txn:
+            yield txn
+
+
+@contextlib.contextmanager
+def _naming_profile(profile: str) -> Iterator[None]:
+    try:
+        yield
+    except NotFoundError as exc:
+        if "profile '" not in exc.message and exc.message.endswith("."):
+            exc.message = f"{exc.message[:-1]} in profile '{profile}'."
+            exc.args = (exc.message, *exc.args[1:])
+        raise
 
 
 def validate_config_values(flavor_cls: Any, values: dict[str, Any], label: str) -> dict[str, Any]:

@@ -108,7 +108,7 @@ class LifecycleMixin:
         with c.store(profile).write() as txn:
             stack = txn.get_stack(target)
             if stack is None:
-                raise NotFoundError(f"Stack `{target}` cannot be updated as it does not exist.")
+                raise NotFoundError(f"Stack '{target}' cannot be updated as it does not exist.")
             updated = Stack(target, {**stack.components, **parts})
             txn.update_stack(updated)
         c._say(f"Updated stack with name '{target}'.")
@@ -133,7 +133,7 @@ class LifecycleMixin:
         with c.store(profile).write() as txn:
             stack = txn.get_stack(target)
             if stack is None:
-                raise NotFoundError(f"Stack `{target}` cannot be updated as it does not exist.")
+                raise NotFoundError(f"Stack '{target}' cannot be updated as it does not exist.")
             removed = [t for t in wanted if t in stack.components]
             parts = {t: n for t, n in stack.components.items() if t not in removed}
             updated = Stack(target, parts)
@@ -155,12 +155,12 @@ class LifecycleMixin:
         store = c.store(profile)
         with store.read() as view:
             if view.get_stack(old) is None:
-                raise NotFoundError(f"Stack `{old}` cannot be renamed as it does not exist.")
+                raise NotFoundError(f"Stack '{old}' cannot be renamed as it does not exist.")
             if old == new:
                 return RenameResult(old, new)
             if view.get_stack(new) is not None:
                 raise AlreadyExistsError(
-                    f"Stack `{new}` already exists. Please choose a different name.")
+                    f"Stack '{new}' already exists. Please choose a different name.")
         repo = c.repository()
         record = {"op": RENAME_STACK, "profile": profile, "old": old, "new": new,
                   "repo_root": str(repo.root) if repo is not None else None}
@@ -170,7 +170,7 @@ class LifecycleMixin:
                 stack = txn.get_stack(old)
                 if stack is None:
                     raise NotFoundError(
-                        f"Stack `{old}` cannot be renamed as it does not exist.")
+                        f"Stack '{old}' cannot be renamed as it does not exist.")
                 txn.update_stack(Stack(new, dict(stack.components)), old_name=old)
             # the commit point: from here on the rename is finished, even after a crash
             result.updated = move_stack_pointers(c.config_dir, profile, old, new,
@@ -216,7 +216,7 @@ class LifecycleMixin:
         with c.store(src_profile).read() as view:
             stack = view.get_stack(source)
             if stack is None:
-                raise NotFoundError(f"Stack `{source}` cannot be copied as it does not exist.")
+                raise NotFoundError(f"Stack '{source}' cannot be copied as it does not exist.")
             snap = snapshot_of(view, [stack])
         new_stack = Stack(target, dict(stack.components))
 

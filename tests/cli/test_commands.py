@@ -65,10 +65,10 @@ def test_profile_get_describe_delete(cli, ready: Path) -> None:  # type: ignore[
     data = json.loads(cli("profile", "describe", "-o", "json").stdout)["profile"]
     assert data["name"] == "default" and data["active"] is True
     assert (ready / "profiles" / "gone").is_dir()
-    assert cli("profile", "delete", "gone").stdout == "Deleted profile 'gone'.\n"
+    assert cli("profile", "delete", "gone", "-y").stdout == "Deleted profile 'gone'.\n"
     assert not (ready / "profiles" / "gone").exists()
-    assert cli("profile", "delete", "gone").exit_code == 1
-    refused = cli("profile", "delete", "default")
+    assert cli("profile", "delete", "gone", "-y").exit_code == 1
+    refused = cli("profile", "delete", "default", "-y")
     assert refused.exit_code == 1 and "globally active" in refused.stderr
 
 
@@ -182,7 +182,7 @@ def test_component_register_list_describe_get_delete(cli, ready: Path, tmp_path:
     result = cli("metadata-store", "register", "db", "-f", "mysql", "--host=db.local",
                  "--port=3307", "--database=meta", "--username=ml", f"--password=@{secret_file}")
     assert result.exit_code == 0, result.output
-    assert "Successfully registered metadata store `db`." in result.stdout
+    assert "Successfully registered metadata store 'db'." in result.stdout
     assert "Registered stack component with type 'metadata_store' and name 'db'." in \
         result.stderr
     listed = cli("metadata-store", "list")

@@ -41,7 +41,7 @@ def test_profile_delete_keeps_a_store_another_profile_is_attached_to(  # type: i
     assert cli("profile", "create", "twin", "-u", str(own)).exit_code == 0
     before = contents(make_client(), "twin")
 
-    result = cli("profile", "delete", "default")
+    result = cli("profile", "delete", "default", "-y")
     assert result.exit_code == 0, result.stderr
     assert "Deleted profile 'default'." in result.stdout
     assert f"Kept the store at '{own.resolve()}' with its data: profile 'twin' uses it too." \
@@ -52,7 +52,7 @@ def test_profile_delete_keeps_a_store_another_profile_is_attached_to(  # type: i
     assert cli("--profile", "twin", "stack", "describe", "dev").exit_code == 0
     assert not any((config_dir / "pending").glob("*.yaml"))
     # the last profile using it is an attached one: the store is at a URL it chose, kept
-    assert cli("profile", "delete", "twin").exit_code == 0
+    assert cli("profile", "delete", "twin", "-y").exit_code == 0
     assert (own / "store.yaml").is_file()
 
 
@@ -60,7 +60,7 @@ def test_profile_delete_still_removes_a_store_nobody_else_uses(  # type: ignore[
         cli, client: Client, config_dir: Path) -> None:
     assert cli("profile", "create", "solo").exit_code == 0
     assert (config_dir / "profiles" / "solo").is_dir()
-    result = cli("profile", "delete", "solo")
+    result = cli("profile", "delete", "solo", "-y")
     assert result.exit_code == 0 and "Kept" not in result.stderr
     assert not (config_dir / "profiles" / "solo").exists()
 
@@ -102,7 +102,7 @@ def test_profile_rename_and_delete_respect_a_shared_sqlite_store(  # type: ignor
     assert db.is_file() and not (config_dir / "profiles" / "s3").exists()
     assert cli("profile", "create", "s4", "-t", "sql", "--url", f"sqlite:///{db}").exit_code == 0
     # s3 keeps its URL (in s1's directory, not its own): deleting it never removes the store
-    assert cli("profile", "delete", "s3").exit_code == 0
+    assert cli("profile", "delete", "s3", "-y").exit_code == 0
     assert db.is_file()
     assert cli("--profile", "s2", "stack", "list").exit_code == 0
     assert cli("--profile", "s4", "stack", "list").exit_code == 0
@@ -111,7 +111,7 @@ def test_profile_rename_and_delete_respect_a_shared_sqlite_store(  # type: ignor
     q1_db = (config_dir / "profiles" / "q1" / "mlrig.db").resolve()
     assert cli("profile", "create", "q2", "-t", "sql", "--url", f"sqlite:///{q1_db}"
                ).exit_code == 0
-    deleted = cli("profile", "delete", "q1")
+    deleted = cli("profile", "delete", "q1", "-y")
     assert deleted.exit_code == 0 and "profile 'q2' uses it too" in deleted.stderr
     assert q1_db.is_file()
     assert cli("--profile", "q2", "stack", "describe", "default").exit_code == 0

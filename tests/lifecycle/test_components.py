@@ -27,7 +27,7 @@ def dev(client: Client) -> Client:
 def test_update_merges_and_validates(cli, dev: Client, config_dir: Path) -> None:  # type: ignore[no-untyped-def]
     result = cli("metadata-store", "update", "mysql", "--host=db2", "--port=3310")
     assert result.exit_code == 0, result.stderr
-    assert "Successfully updated metadata store `mysql`." in result.stdout
+    assert "Successfully updated metadata store 'mysql'." in result.stdout
     config = dev.get_component("metadata_store", "mysql").config
     assert config["host"] == "db2" and config["port"] == 3310
     assert config["password"] == "hunter2" and config["database"] == "meta"
@@ -72,7 +72,7 @@ def test_rename_rewrites_the_stacks_that_use_it(cli, dev: Client) -> None:  # ty
     component_id = dev.get_component(A, "lake").id
     result = cli("artifact-store", "rename", "lake", "pond")
     assert result.exit_code == 0, result.stderr
-    assert "Successfully renamed artifact store `lake` to `pond`." in result.stdout
+    assert "Successfully renamed artifact store 'lake' to 'pond'." in result.stdout
     assert dev.get_stack("dev").components[A] == "pond"
     assert dev.get_stack("dev2").components[A] == "pond"
     assert dev.get_component(A, "pond").id == component_id

@@ -25,7 +25,7 @@ def test_update_replaces_the_given_slots_of_the_active_stack(cli, dev: Client) -
     lake(dev, "pond", "/data/pond")
     result = cli("stack", "update", "-a", "pond")
     assert result.exit_code == 0, result.stderr
-    assert "Stack `dev` successfully updated!" in result.stdout
+    assert "Stack 'dev' successfully updated!" in result.stdout
     stack = dev.get_stack("dev")
     assert stack.components[stack_type("artifact_store")] == "pond"
     assert stack.components[stack_type("container_registry")] == "reg"
@@ -43,8 +43,8 @@ def test_update_named_stack_and_refusals(cli, dev: Client, config_dir: Path) -> 
     assert dev.get_stack("other").components[stack_type("container_registry")] == "reg"
     before = snapshot(config_dir)
     for args, message in [
-        (("stack", "update", "nope", "-a", "lake"), "Stack `nope` cannot be updated as it "
-                                                    "does not exist."),
+        (("stack", "update", "nope", "-a", "lake"), "Stack 'nope' cannot be updated as it "
+                                                    "does not exist in profile '"),
         (("stack", "update", "dev", "-a", "missing"), "artifact store 'missing'"),
         (("stack", "update", "dev"), "Nothing to update"),
     ]:
@@ -76,7 +76,7 @@ def test_rename_moves_the_global_pointer_and_every_command_follows(cli, dev: Cli
                                                                    config_dir: Path) -> None:
     result = cli("stack", "rename", "dev", "prod")
     assert result.exit_code == 0, result.stderr
-    assert "Stack `dev` successfully renamed as `prod`!" in result.stdout
+    assert "Stack 'dev' successfully renamed as 'prod'!" in result.stdout
     config = yaml.safe_load((config_dir / "config.yaml").read_text())
     assert config["profiles"]["default"]["active_stack"] == "prod"
     listed = cli("stack", "list", "-o", "json")
@@ -128,8 +128,8 @@ def test_rename_warns_about_the_environment(cli, dev: Client, monkeypatch) -> No
 def test_rename_refusals(cli, dev: Client, config_dir: Path) -> None:  # type: ignore[no-untyped-def]
     before = snapshot(config_dir)
     for args, message in [
-        (("stack", "rename", "dev", "default"), "Stack `default` already exists."),
-        (("stack", "rename", "nope", "x"), "Stack `nope` cannot be renamed as it does not"),
+        (("stack", "rename", "dev", "default"), "Stack 'default' already exists."),
+        (("stack", "rename", "nope", "x"), "Stack 'nope' cannot be renamed as it does not"),
         (("stack", "rename", "dev", "a/b"), "Invalid stack name"),
     ]:
         result = cli(*args)
@@ -145,7 +145,7 @@ def test_copy_within_a_profile_shares_the_components(cli, dev: Client) -> None: 
     before = {(c.type, c.name): c.id for c in dev.list_components("artifact_store")}
     result = cli("stack", "copy", "dev", "dev2")
     assert result.exit_code == 0, result.stderr
-    assert "Stack `dev` successfully copied to `dev2`!" in result.stdout
+    assert "Stack 'dev' successfully copied to 'dev2'!" in result.stdout
     assert dev.get_stack("dev2").components == dev.get_stack("dev").components
     assert {(c.type, c.name): c.id for c in dev.list_components("artifact_store")} == before
 
@@ -206,7 +206,7 @@ def test_copy_conflict_is_refused_and_leaves_the_target_untouched(cli, dev: Clie
 def test_copy_refusals(cli, dev: Client, config_dir: Path) -> None:  # type: ignore[no-untyped-def]
     before = snapshot(config_dir)
     for args, message in [
-        (("stack", "copy", "nope", "x"), "Stack `nope` cannot be copied as it does not exist."),
+        (("stack", "copy", "nope", "x"), "Stack 'nope' cannot be copied as it does not exist in profile '"),
         (("stack", "copy", "dev", "default"), "a stack with the name 'default' already exists"),
         (("stack", "copy", "dev", "x", "--to", "ghost"), "Unable to find target profile"),
         (("stack", "copy", "dev", "x", "--from", "ghost"), "Unable to find source profile"),

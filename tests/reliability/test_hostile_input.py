@@ -119,7 +119,7 @@ NAME_COMMANDS: list[Callable[[str], list[str]]] = [
     lambda n: ["profile", "create", n],
     lambda n: ["profile", "set", n],
     lambda n: ["profile", "describe", n],
-    lambda n: ["profile", "delete", n],
+    lambda n: ["profile", "delete", n, "-y"],
     lambda n: ["stack", "set", n],
     lambda n: ["stack", "describe", n],
     lambda n: ["stack", "delete", n, "-y"],

@@ -151,11 +151,11 @@ def test_missing_stack_fails_every_other_command(cli, monkeypatch) -> None:  # t
 
 def test_delete_refuses_pointers(cli, repo: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # the repository pins profile 'default' / stack 'default'; the global config too
-    result = cli("profile", "delete", "default")
+    result = cli("profile", "delete", "default", "-y")
     assert result.exit_code == 1 and "globally active" in result.stderr
     monkeypatch.chdir(repo)
     assert cli("profile", "set", "--global", "other").exit_code == 0
-    result = cli("profile", "delete", "default")
+    result = cli("profile", "delete", "default", "-y")
     assert result.exit_code == 1
     assert "active profile of the repository" in result.stderr
     assert str(repo / ".mlrig" / "config.yaml") in result.stderr

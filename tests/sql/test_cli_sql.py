@@ -126,7 +126,7 @@ def test_missing_database(config_dir: Path, pg_url: str) -> None:
 
 
 @pytest.mark.parametrize(("url", "expected"), [
-    ("bogus", "Error: Invalid URL for store type `sql`: bogus"),
+    ("bogus", "Error: Invalid URL for store type 'sql': bogus"),
     ("oracle://u:pw@h/db", "the database 'oracle' is not supported"),
     ("postgresql://u:pw@h", "name the database"),
     ("postgresql+asyncpg://u:pw@h/db", "is for asyncio"),

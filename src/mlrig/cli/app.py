@@ -165,8 +165,18 @@ def _shown_name(name: str) -> str:
     return shown if len(shown) <= 100 else f"{shown[:60]}... ({len(name)} characters)"
 
 
+def _hoist_debug(args: list[str]) -> list[str]:
+    """``--debug`` is accepted anywhere before ``--`` (``mlrig stack list --debug``): it is
+    moved to the root group, which owns it."""
+    end = args.index("--") if "--" in args else len(args)
+    if "--debug" not in args[:end]:
+        return args
+    rest = [arg for arg in args[:end] if arg != "--debug"]
+    return ["--debug", *rest, *args[end:]]
+
+
 def run(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
+    args = _hoist_debug(list(sys.argv[1:] if argv is None else argv))
     debug = "--debug" in args or os.environ.get("MLRIG_DEBUG", "") not in ("", "0", "false")
     try:
         returned = cli.main(args=args, prog_name="mlrig", standalone_mode=False)
@@ -198,7 +208,9 @@ def run(argv: list[str] | None = None) -> int:
         message = _one_line(exc.message)
         if exc.hint:
             message = f"{message} {_one_line(exc.hint)}"
-        click.echo(click.style(f"Error: {message}", fg="red"), err=True)
+        from mlrig.cli.output import colored
+
+        click.echo(colored(f"Error: {message}", "red"), err=True)
         return exc.exit_code
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

@@ -60,7 +60,7 @@ def make_group(type_: ComponentType) -> click.Group:
         values = parse_attributes(attributes)
         state.banner()
         state.client.register_component(type_, name, flavor or "", values)
-        click.echo(f"Successfully registered {display} `{name}`.")
+        click.echo(f"Successfully registered {display} '{name}'.")
 
     @group.command("list", help=f"List the {plural} of the active profile.")
     @output_option
@@ -97,7 +97,7 @@ def make_group(type_: ComponentType) -> click.Group:
                 raise click.ClickException(
                     f"No {display} set for the active stack; give a NAME."
                 )
-            click.echo(f"No component name given; using `{active}` from active stack.",
+            click.echo(f"No component name given; using '{active}' from active stack.",
                        err=True)
         component = client.get_component(type_, name or active)
         data = _component_dict(client, component, component.name == active, show_secrets)

@@ -66,7 +66,7 @@ def add_commands(group: click.Group, flavor: click.Group, type_: ComponentType) 
         values = parse_attributes(attributes)
         state.banner(check_stack=False)
         state.client.update_component(type_, name, values)
-        click.echo(f"Successfully updated {display} `{name}`.")
+        click.echo(f"Successfully updated {display} '{name}'.")
 
     @group.command("remove-attribute", cls=AttributeNamesCommand, context_settings=_extra,
                    help=f"Reset optional attributes of {a_display} to their default "
@@ -78,7 +78,7 @@ def add_commands(group: click.Group, flavor: click.Group, type_: ComponentType) 
         state.banner(check_stack=False)
         state.client.remove_component_attributes(type_, name, attributes)
         shown = ", ".join(f"'{a.lstrip('-')}'" for a in attributes)
-        click.echo(f"Successfully removed {shown} from {display} `{name}`.")
+        click.echo(f"Successfully removed {shown} from {display} '{name}'.")
 
     @group.command("rename", help=f"Rename {a_display}; the stacks that use it follow.")
     @click.argument("current_name")
@@ -87,7 +87,7 @@ def add_commands(group: click.Group, flavor: click.Group, type_: ComponentType) 
     def rename(state: State, current_name: str, new_name: str) -> None:
         state.banner(check_stack=False)
         state.client.rename_component(type_, current_name, new_name)
-        click.echo(f"Successfully renamed {display} `{current_name}` to `{new_name}`.")
+        click.echo(f"Successfully renamed {display} '{current_name}' to '{new_name}'.")
 
     @group.command("copy", help=f"Copy {a_display} under a new name (and a new id), "
                    "possibly to another profile.")
@@ -104,7 +104,7 @@ def add_commands(group: click.Group, flavor: click.Group, type_: ComponentType) 
         state.client.copy_component(type_, source, target, from_profile=from_profile,
                                     to_profile=to_profile)
         where = f" in profile '{to_profile}'" if to_profile else ""
-        click.echo(f"Successfully copied {display} `{source}` to `{target}`{where}.")
+        click.echo(f"Successfully copied {display} '{source}' to '{target}'{where}.")
 
     @group.command("explain", help=f"Explain what {plural} are and list their flavors.")
     @output_option

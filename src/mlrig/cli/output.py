@@ -6,6 +6,7 @@ rich is imported only when a table is actually drawn.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -15,6 +16,7 @@ import click
 FORMAT_VERSION = 1
 FORMATS = ("table", "json", "yaml")
 ACTIVE_MARK = "👉"
+ASCII_ACTIVE_MARK = "*"
 
 
 def output_option(func: Any) -> Any:
@@ -47,22 +49,67 @@ def print_table(
     fold: bool = False,
 ) -> None:
     """A heavy-edged table; long cells are cut with … (or folded onto more lines with
-    ``fold``, for values such as paths that must be read whole)."""
+    ``fold``, for values such as paths that must be read whole).
+
+    When stdout is not a terminal (a pipe, a file), nothing is cut: the table takes the
+    width it needs, so a URL or a path is read whole by whoever reads the file. An output
+    encoding that cannot show the table's characters (``PYTHONIOENCODING=ascii``) gets an
+    ASCII table and ``*`` for the active mark.
+    """
     from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(box=box.HEAVY_EDGE, title=title, caption=caption, show_lines=False)
+    unicode = can_encode("┏━┃👉…")
+    table = Table(box=box.HEAVY_EDGE if unicode else box.ASCII, title=title,
+                  caption=caption, show_lines=False, safe_box=not unicode)
     for index, column in enumerate(columns):
         table.add_column(column, justify="center" if index == 0 and center_first else "left",
                          overflow="fold" if fold else "ellipsis")
     for row in rows:
-        table.add_row(*("" if cell is None else str(cell) for cell in row))
-    Console(soft_wrap=False, emoji=False, highlight=False).print(table)
+        table.add_row(*("" if cell is None else _cell(cell, unicode) for cell in row))
+    console = Console(soft_wrap=False, emoji=False, highlight=False)
+    if not console.is_terminal:
+        natural = console.measure(table, options=console.options.update_width(100_000))
+        if natural.maximum > console.width:
+            console = Console(soft_wrap=False, emoji=False, highlight=False,
+                              width=natural.maximum)
+    console.print(table)
+
+
+def _cell(value: Any, unicode: bool) -> str:
+    text = str(value)
+    if not unicode:
+        text = text.replace(ACTIVE_MARK, ASCII_ACTIVE_MARK)
+        encoding = _stdout_encoding()
+        text = text.encode(encoding, "backslashreplace").decode(encoding)
+    return text
+
+
+def _stdout_encoding() -> str:
+    return getattr(sys.stdout, "encoding", None) or "utf-8"
+
+
+def can_encode(text: str) -> bool:
+    """Whether stdout's encoding can show ``text``."""
+    try:
+        text.encode(_stdout_encoding())
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
 
 
 def mark(active: bool) -> str:
     return ACTIVE_MARK if active else ""
+
+
+def no_color() -> bool:
+    """NO_COLOR (https://no-color.org): set and not empty means no colors anywhere."""
+    return bool(os.environ.get("NO_COLOR"))
+
+
+def colored(text: str, fg: str) -> str:
+    return text if no_color() else click.style(text, fg=fg)
 
 
 def echo_err(message: str) -> None:
@@ -70,7 +117,23 @@ def echo_err(message: str) -> None:
 
 
 def warn(message: str) -> None:
-    click.echo(click.style(f"Warning: {message}", fg="yellow"), err=True)
+    click.echo(colored(f"Warning: {message}", "yellow"), err=True)
+
+
+def confirm_or_refuse(question: str, *, refused: str, canceled: str) -> None:
+    """Ask ``question`` on the terminal; no answer (standard input closed, as in a script
+    without ``--yes``) refuses with one line, a "no" cancels. Both exit 1, nothing done."""
+    from mlrig.exceptions import InputError
+
+    try:
+        confirmed = click.confirm(question, default=False, err=True)
+    except click.Abort:
+        click.echo(err=True)  # end the prompt's line
+        raise InputError(f"{refused}: standard input is closed, so nothing was confirmed.",
+                         hint="Pass --yes (-y) to confirm without a prompt.") from None
+    if not confirmed:
+        click.echo(canceled, err=True)
+        raise click.exceptions.Exit(1)
 
 
 def stdout_is_tty() -> bool:

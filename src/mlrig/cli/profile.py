@@ -8,6 +8,7 @@ import click
 
 from mlrig.cli.app import State, pass_state
 from mlrig.cli.output import (
+    confirm_or_refuse,
     echo_err,
     emit_data,
     mark,
@@ -193,11 +194,24 @@ def describe(state: State, name: str | None, output: str) -> None:
 
 @profile.command("delete")
 @click.argument("name")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @pass_state
-def delete(state: State, name: str) -> None:
+def delete(state: State, name: str, yes: bool) -> None:
     """Delete a profile (never the active one) and the store mlrig made for it."""
     state.banner(strict=False)
-    state.client.delete_profile(name)
+    client = state.client
+    removes_store = client.check_profile_deletable(name)  # refuse before asking
+    if not yes:
+        from mlrig.stores import mask_url
+
+        url = mask_url(client.get_profile(name).store_url)
+        what = (f"and its store at {url}, with every stack and component in it"
+                if removes_store else f"(its store at {url} is kept: it is not mlrig's own "
+                "or another profile uses it)")
+        confirm_or_refuse(
+            f"This will delete profile '{name}' {what}.\nAre you sure you want to proceed?",
+            refused=f"Not deleting profile '{name}'", canceled="Profile deletion canceled.")
+    client.delete_profile(name)
     click.echo(f"Deleted profile '{name}'.")
 
 

@@ -8,7 +8,15 @@ from typing import Any
 import click
 
 from mlrig.cli.app import State, pass_state
-from mlrig.cli.output import echo_err, emit_data, mark, output_option, print_table, stdout_is_tty
+from mlrig.cli.output import (
+    confirm_or_refuse,
+    echo_err,
+    emit_data,
+    mark,
+    output_option,
+    print_table,
+    stdout_is_tty,
+)
 from mlrig.cli.shell import detect_shell, eval_hint, export_lines, use_options
 from mlrig.models import ComponentType, Stack
 
@@ -174,14 +182,11 @@ def delete(state: State, name: str, yes: bool) -> None:
     client = state.client
     client.check_stack_deletable(name)  # refuse before asking
     if not yes:
-        confirmed = click.confirm(
-            f"This will delete stack '{name}' from profile "
-            f"'{client.profile_choice(strict=False).name}'.\nAre you sure you want to proceed?",
-            default=False, err=True,
-        )
-        if not confirmed:
-            click.echo("Stack deletion canceled.", err=True)
-            raise click.exceptions.Exit(1)
+        profile = client.profile_choice(strict=False).name
+        confirm_or_refuse(
+            f"This will delete stack '{name}' from profile '{profile}'.\n"
+            "Are you sure you want to proceed?",
+            refused=f"Not deleting stack '{name}'", canceled="Stack deletion canceled.")
     client.delete_stack(name)
     click.echo(f"Deleted stack '{name}'.")
 

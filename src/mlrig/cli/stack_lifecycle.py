@@ -48,7 +48,7 @@ def add_commands(stack: click.Group,
         """Replace components of a stack (the active one by default)."""
         state.banner(check_stack=name is None)
         updated = state.client.update_stack(name, components)
-        click.echo(f"Stack `{updated.name}` successfully updated!")
+        click.echo(f"Stack '{updated.name}' successfully updated!")
 
     @stack.command("remove-component")
     @click.argument("name", required=False)
@@ -65,9 +65,9 @@ def add_commands(stack: click.Group,
         updated, removed = state.client.remove_stack_components(name, types)
         if removed:
             names = ", ".join(t.display_name for t in removed)
-            click.echo(f"Stack `{updated.name}` successfully updated! Removed: {names}.")
+            click.echo(f"Stack '{updated.name}' successfully updated! Removed: {names}.")
         else:
-            click.echo(f"Stack `{updated.name}` unchanged.")
+            click.echo(f"Stack '{updated.name}' unchanged.")
 
     @stack.command("rename")
     @click.argument("current_name")
@@ -77,7 +77,7 @@ def add_commands(stack: click.Group,
         """Rename a stack; the active-stack settings that name it follow."""
         state.banner(check_stack=False)
         result = state.client.rename_stack(current_name, new_name)
-        click.echo(f"Stack `{current_name}` successfully renamed as `{new_name}`!")
+        click.echo(f"Stack '{current_name}' successfully renamed as '{new_name}'!")
         if state.verbose:
             for path in result.updated:
                 echo_err(f"Updated {path}")
@@ -108,7 +108,7 @@ def add_commands(stack: click.Group,
             plan.raise_if_refused()
             return
         where = f" in profile '{to_profile}'" if to_profile else ""
-        click.echo(f"Stack `{source}` successfully copied to `{target}`{where}!")
+        click.echo(f"Stack '{source}' successfully copied to '{target}'{where}!")
 
     @stack.command("export")
     @click.argument("name")
@@ -154,4 +154,4 @@ def add_commands(stack: click.Group,
         plan = client.import_stack(filename, name, rename_conflicts=rename_conflicts,
                                    secrets=given)
         stack_name = plan.new_stacks[0].name
-        click.echo(f"Stack `{stack_name}` successfully imported from '{filename}'!")
+        click.echo(f"Stack '{stack_name}' successfully imported from '{filename}'!")

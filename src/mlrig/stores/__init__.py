@@ -94,7 +94,7 @@ def canonical_url(store_type: str, url: str) -> str:
     if store_type == "rest":
         if not url.startswith(("http://", "https://")) or url.endswith("/"):
             raise InputError(
-                f"Invalid URL for store type `rest`: {url} "
+                f"Invalid URL for store type 'rest': {url} "
                 "(use http:// or https:// without a trailing '/')."
             )
         return url
@@ -111,7 +111,7 @@ def store_options(store_type: str, url: str, options: Mapping[str, Any] | None) 
     if given:
         raise InputError(
             f"The option(s) {', '.join(sorted(given))} apply to SQL stores only, not to "
-            f"store type `{store_type}`."
+            f"store type '{store_type}'."
         )
     return {}
 

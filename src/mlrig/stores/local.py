@@ -50,22 +50,22 @@ _COMPONENTS = "components"
 def path_from_url(url: str) -> Path:
     """``file:///abs/path`` or a plain path -> an absolute path."""
     if "\x00" in url:
-        raise InputError("Invalid URL for store type `local`: it contains a NUL character.")
+        raise InputError("Invalid URL for store type 'local': it contains a NUL character.")
     parsed = urlparse(url)
     if parsed.scheme == "file":
         if parsed.netloc not in ("", "localhost"):
             raise InputError(
-                f"Invalid URL for store type `local`: {url} (a file URL must not name a host)."
+                f"Invalid URL for store type 'local': {url} (a file URL must not name a host)."
             )
         raw = unquote(parsed.path)
     elif parsed.scheme == "" or (len(parsed.scheme) == 1 and os.name == "nt"):
         raw = url
     else:
         raise InputError(
-            f"Invalid URL for store type `local`: {url} (use a path or a file:// URL)."
+            f"Invalid URL for store type 'local': {url} (use a path or a file:// URL)."
         )
     if not raw:
-        raise InputError("Invalid URL for store type `local`: the path is empty.")
+        raise InputError("Invalid URL for store type 'local': the path is empty.")
     return Path(raw).expanduser().resolve()
 
 

@@ -470,10 +470,8 @@ def _cause(exc: sa_exc.DBAPIError, secret: str | None, shown_url: str) -> str:
     # psycopg lists every address it tried; the first failure says it all
     if lines and lines[0].startswith("Multiple connection attempts failed"):
         lines = [line.lstrip("- ") for line in lines[1:2]]
-    if lines:
-        text = " ".join(_sentence(line) for line in lines[:2])
-    else:
-        text = type(orig or exc).__name__
+    joined = " ".join(_sentence(line) for line in lines[:2])
+    text = joined or type(orig or exc).__name__
     for prefix in ("connection failed: ",):
         text = text.removeprefix(prefix)
     # drivers do not echo passwords, but make sure; a password that is part of the user or

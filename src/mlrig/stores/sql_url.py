@@ -56,26 +56,26 @@ def parse(url: str) -> URL:
     try:
         return make_url(url)
     except (ArgumentError, ValueError) as exc:
-        raise InputError(f"Invalid URL for store type `sql`: {mask(url)} ({exc}).") from None
+        raise InputError(f"Invalid URL for store type 'sql': {mask(url)} ({exc}).") from None
 
 
 def canonical_sql_url(url: str) -> str:
     """Validate a user-given SQL URL and return its canonical form (see the module doc)."""
     if "\x00" in url:
-        raise InputError("Invalid URL for store type `sql`: it contains a NUL character.")
+        raise InputError("Invalid URL for store type 'sql': it contains a NUL character.")
     parsed = parse(url.strip())
     backend = parsed.get_backend_name()
     if backend == "postgres":  # a common spelling SQLAlchemy itself no longer accepts
         backend = "postgresql"
     if backend not in DEFAULT_DRIVERS:
         raise InputError(
-            f"Invalid URL for store type `sql`: {mask(url)} (the database '{backend}' is not "
+            f"Invalid URL for store type 'sql': {mask(url)} (the database '{backend}' is not "
             "supported; use sqlite:///PATH, postgresql+psycopg://... or mysql+pymysql://...)."
         )
     driver = parsed.get_driver_name() if "+" in parsed.drivername else DEFAULT_DRIVERS[backend]
     if driver in _ASYNC_DRIVERS:
         raise InputError(
-            f"Invalid URL for store type `sql`: {mask(url)} (the driver '{driver}' is for "
+            f"Invalid URL for store type 'sql': {mask(url)} (the driver '{driver}' is for "
             f"asyncio; use {backend}+{DEFAULT_DRIVERS[backend]}://...)."
         )
     parsed = parsed.set(drivername=f"{backend}+{driver}")
@@ -83,7 +83,7 @@ def canonical_sql_url(url: str) -> str:
         database = parsed.database or ""
         if database in ("", ":memory:") or database.startswith("file:"):
             raise InputError(
-                f"Invalid URL for store type `sql`: {mask(url)} (a profile needs a SQLite "
+                f"Invalid URL for store type 'sql': {mask(url)} (a profile needs a SQLite "
                 "file: sqlite:///relative/path.db or sqlite:////absolute/path.db)."
             )
         path = Path(database).expanduser().absolute()
@@ -91,12 +91,12 @@ def canonical_sql_url(url: str) -> str:
     else:
         if not parsed.database:
             raise InputError(
-                f"Invalid URL for store type `sql`: {mask(url)} (name the database: "
+                f"Invalid URL for store type 'sql': {mask(url)} (name the database: "
                 f"{backend}+{driver}://USER@HOST/DATABASE)."
             )
         if not parsed.host and "host" not in parsed.query and "unix_socket" not in parsed.query:
             raise InputError(
-                f"Invalid URL for store type `sql`: {mask(url)} (name the server: "
+                f"Invalid URL for store type 'sql': {mask(url)} (name the server: "
                 f"{backend}+{driver}://USER@HOST[:PORT]/DATABASE)."
             )
     return parsed.render_as_string(hide_password=False)
