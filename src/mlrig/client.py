@@ -150,11 +150,9 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         return self._config
 
     def _create_initial_config(self) -> GlobalConfig:
-        # MLRIG_DEFAULT_STORE_TYPE applies to the default profile too (as in ZenML);
-        # a rest store needs a URL, so that choice falls back to local here
+        # MLRIG_DEFAULT_STORE_TYPE applies to the default profile too (as in ZenML)
         store_type = default_store_type(self.env)
-        profile = self._new_profile_config(
-            DEFAULT, store_type if store_type != "rest" else "local", None)
+        profile = self._new_profile_config(DEFAULT, store_type, None)
         had_dir = profile_dir(self.config_dir, DEFAULT).exists()
 
         def change(current: GlobalConfig | None) -> tuple[GlobalConfig, GlobalConfig]:

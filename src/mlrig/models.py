@@ -161,7 +161,11 @@ class FlavorRecord:
                    source=str(data["source"]))
 
 
-STORE_TYPES = ("local", "sql", "rest")
+#: the store types a profile can be created on
+STORE_TYPES = ("local", "sql")
+#: every store type a configuration file may name: ``rest`` (an mlrig server) is reserved
+#: for the server to come; a profile of that type is reported as one this version cannot open
+KNOWN_STORE_TYPES = (*STORE_TYPES, "rest")
 
 
 @dataclass
@@ -192,7 +196,7 @@ class ProfileConfig:
             raise ValueError(f"profile '{name}' is not a mapping")
         store_type, url = data.get("store_type"), data.get("store_url")
         active, options = data.get("active_stack"), data.get("options") or {}
-        if store_type not in STORE_TYPES:
+        if store_type not in KNOWN_STORE_TYPES:
             raise ValueError(f"profile '{name}' has an invalid store_type {store_type!r}")
         if not isinstance(url, str) or not url:
             raise ValueError(f"profile '{name}' has an invalid store_url")

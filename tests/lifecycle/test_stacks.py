@@ -206,7 +206,8 @@ def test_copy_conflict_is_refused_and_leaves_the_target_untouched(cli, dev: Clie
 def test_copy_refusals(cli, dev: Client, config_dir: Path) -> None:  # type: ignore[no-untyped-def]
     before = snapshot(config_dir)
     for args, message in [
-        (("stack", "copy", "nope", "x"), "Stack 'nope' cannot be copied as it does not exist in profile '"),
+        (("stack", "copy", "nope", "x"),
+         "Stack 'nope' cannot be copied as it does not exist in profile '"),
         (("stack", "copy", "dev", "default"), "a stack with the name 'default' already exists"),
         (("stack", "copy", "dev", "x", "--to", "ghost"), "Unable to find target profile"),
         (("stack", "copy", "dev", "x", "--from", "ghost"), "Unable to find source profile"),

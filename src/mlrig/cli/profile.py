@@ -19,7 +19,7 @@ from mlrig.cli.output import (
 )
 from mlrig.cli.shell import detect_shell, eval_hint, export_lines, use_options
 
-STORE_TYPE_HELP = "Store type: local (YAML files), sql (SQLite/PostgreSQL/MySQL) or rest."
+STORE_TYPE_HELP = "Store type: local (YAML files) or sql (SQLite/PostgreSQL/MySQL)."
 
 
 @click.group()

@@ -11,7 +11,7 @@ from mlrig.cli.app import State, pass_state
 from mlrig.cli.output import echo_err, output_option
 from mlrig.cli.transfer_output import emit_export, parse_secrets, secret_option, show_plan
 
-STORE_TYPE_HELP = "Store type of the new profile: local, sql or rest."
+STORE_TYPE_HELP = "Store type of the new profile: local or sql."
 
 
 def add_commands(profile: click.Group) -> None:

@@ -16,6 +16,7 @@ from mlrig.cli.output import (
     output_option,
     print_table,
     stdout_is_tty,
+    warn,
 )
 from mlrig.cli.shell import detect_shell, eval_hint, export_lines, use_options
 from mlrig.models import ComponentType, Stack
@@ -73,6 +74,12 @@ def list_(state: State, output: str) -> None:
     stacks = client.list_stacks()
     choice = client.stack_choice(strict=False)
     active = choice.name if choice else None
+    if choice is not None and active not in {s.name for s in stacks}:
+        # still list (this is how one finds a stack to fix it with), but say so
+        profile = client.profile_choice(strict=False).name
+        warn(f"The active stack '{choice.name}' set by the {choice.scope} scope "
+             f"({choice.source}) does not exist in profile '{profile}'; no stack is marked "
+             "active.")
     if output != "table":
         emit_data(output, "stacks", [_stack_dict(s, s.name == active) for s in stacks])
         return

@@ -26,6 +26,11 @@ def default_store_type(env: Mapping[str, str] | None = None) -> str:
 
 def normalize_store_type(value: str, source: str = "--store-type") -> str:
     normalized = value.strip().lower()
+    if normalized == "rest":
+        raise InputError(
+            f"The store type 'rest' ({source}) needs an mlrig server, which this version of "
+            f"mlrig does not have yet; choose one of: {', '.join(STORE_TYPES)}."
+        )
     if normalized not in STORE_TYPES:
         raise InputError(
             f"Invalid store type '{value}' ({source}); choose one of: {', '.join(STORE_TYPES)}."
@@ -91,13 +96,6 @@ def canonical_url(store_type: str, url: str) -> str:
         from mlrig.stores.sql_url import canonical_sql_url
 
         return canonical_sql_url(url)
-    if store_type == "rest":
-        if not url.startswith(("http://", "https://")) or url.endswith("/"):
-            raise InputError(
-                f"Invalid URL for store type 'rest': {url} "
-                "(use http:// or https:// without a trailing '/')."
-            )
-        return url
     raise InputError(f"Invalid store type '{store_type}'.")
 
 
