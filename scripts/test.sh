@@ -4,10 +4,27 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A Python that refuses `pip install` (PEP 668: Debian's and Ubuntu's own python3, outside a
+# virtual environment) gets one made for it in .venv, used for everything below.
+if [[ -z "${VIRTUAL_ENV:-}" ]] && python3 - <<'PY'
+import os, sys, sysconfig
+marker = os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")
+sys.exit(0 if sys.prefix == sys.base_prefix and os.path.exists(marker) else 1)
+PY
+then
+    if [[ ! -x .venv/bin/python3 ]]; then
+        echo "test.sh: this python3 refuses 'pip install' (PEP 668): making .venv" >&2
+        python3 -m venv .venv
+    fi
+    echo "test.sh: using the virtual environment .venv" >&2
+    export VIRTUAL_ENV="$PWD/.venv"
+    export PATH="$VIRTUAL_ENV/bin:$PATH"
+fi
+
 python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
 # throwaway database servers on loopback for the SQL store tests, stopped when this script
-# exits: PostgreSQL (installed if missing), and MariaDB/MySQL only if one is installed
+# exits: PostgreSQL and MariaDB (each installed with apt-get if missing)
 source scripts/start-postgres.sh
 source scripts/start-mariadb.sh
 
