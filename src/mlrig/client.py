@@ -542,8 +542,8 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         target = self.active_stack_name if name is None else name
         with self.store().read() as view:
             stack = view.get_stack(target)
-        if stack is None:
-            raise NotFoundError(f"Stack '{target}' does not exist.")
+            if stack is None:
+                raise NotFoundError(f"Stack '{target}' does not exist.")
         return stack
 
     def _components_by_type(self, components: Mapping[TypeLike, str | None]
@@ -710,8 +710,9 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             name = active
         with self.store().read() as view:
             component = view.get_component(ctype, name)
-        if component is None:
-            raise NotFoundError(f"No {ctype.display_name} with the name '{name}' is registered.")
+            if component is None:
+                raise NotFoundError(
+                    f"No {ctype.display_name} with the name '{name}' is registered.")
         return component
 
     def active_component_name(self, type_: TypeLike) -> str | None:
