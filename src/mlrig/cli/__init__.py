@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 _FAST = {("profile", "current"), ("stack", "current")}
 
 
 def main(argv: list[str] | None = None) -> None:
+    instruction = os.environ.get("_MLRIG_COMPLETE")
+    if instruction:  # the shell asks for completions (see mlrig.cli.completion)
+        from mlrig.cli.completion import complete
+
+        sys.exit(complete(instruction))
     args = sys.argv[1:] if argv is None else argv
     if tuple(args) in _FAST:
         code = _fast_current(args[0])

@@ -24,6 +24,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "stack": ("mlrig.cli.stack:stack", "Manage stacks in the active profile."),
     "init": ("mlrig.cli.repo:init", "Make a directory an mlrig repository."),
     "status": ("mlrig.cli.repo:status", "Show the active profile and stack, and why."),
+    "completion": ("mlrig.cli.completion:completion",
+                   "Print the shell completion script: bash, zsh or fish."),
 }
 _COMPONENT_GROUPS = (
     "orchestrator", "metadata-store", "artifact-store", "container-registry", "step-operator",
@@ -113,11 +115,24 @@ class LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
 
+def _lazy_completer(name: str) -> Callable[[click.Context, click.Parameter, str], Any]:
+    """A completer of :mod:`mlrig.cli.completion`, imported only when the shell asks."""
+
+    def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> Any:
+        from mlrig.cli import completion
+
+        return getattr(completion, name)(ctx, param, incomplete)
+
+    return complete
+
+
 @click.group(cls=LazyGroup, lazy=_COMMANDS,
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--profile", "-p", "profile", metavar="PROFILE",
+              shell_complete=_lazy_completer("profile_names"),
               help="Use this profile for this one command (highest precedence).")
 @click.option("--stack", "stack", metavar="STACK",
+              shell_complete=_lazy_completer("stack_names"),
               help="Use this stack for this one command.")
 @click.option("--debug", is_flag=True, envvar="MLRIG_DEBUG",
               help="Show tracebacks for errors.")

@@ -8,6 +8,7 @@ import click
 
 from mlrig.cli.app import State, pass_state
 from mlrig.cli.args import AttributeCommand, parse_attributes
+from mlrig.cli.completion import component_names, flavor_names
 from mlrig.cli.output import emit_data, mark, output_option, print_table, warn
 from mlrig.models import Component, ComponentType
 
@@ -52,7 +53,8 @@ def make_group(type_: ComponentType) -> click.Group:
         "a value @FILE is read from FILE.",
     )
     @click.argument("name")
-    @click.option("--flavor", "-f", help=f"Flavor of the {display} (see 'flavor list').")
+    @click.option("--flavor", "-f", shell_complete=flavor_names(type_),
+                  help=f"Flavor of the {display} (see 'flavor list').")
     @click.argument("attributes", nargs=-1, type=click.UNPROCESSED)
     @pass_state
     def register(state: State, name: str, flavor: str | None,
@@ -84,7 +86,7 @@ def make_group(type_: ComponentType) -> click.Group:
         print_table(["ACTIVE", "NAME", "FLAVOR", "ID", "CONFIGURATION"], rows, fold=True)
 
     @group.command("describe", help=f"Show the configuration of {a_display}.")
-    @click.argument("name", required=False)
+    @click.argument("name", required=False, shell_complete=component_names(type_))
     @output_option
     @_show_secrets
     @pass_state
@@ -129,7 +131,7 @@ def make_group(type_: ComponentType) -> click.Group:
         click.echo(f"Active {display}: '{name}'")
 
     @group.command("delete", help=f"Delete {a_display} that no stack uses.")
-    @click.argument("name")
+    @click.argument("name", shell_complete=component_names(type_))
     @pass_state
     def delete(state: State, name: str) -> None:
         state.banner()

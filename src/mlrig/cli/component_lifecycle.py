@@ -11,6 +11,7 @@ import click
 
 from mlrig.cli.app import State, pass_state
 from mlrig.cli.args import AttributeCommand, AttributeNamesCommand, parse_attributes
+from mlrig.cli.completion import component_names, flavor_names, profile_names
 from mlrig.cli.output import emit_data, output_option, print_table
 from mlrig.models import ComponentType
 
@@ -59,7 +60,7 @@ def add_commands(group: click.Group, flavor: click.Group, type_: ComponentType) 
     @group.command("update", cls=AttributeCommand, context_settings=_extra,
                    help=f"Change attributes of {a_display} (--key=value; a value @FILE is read "
                    "from FILE). The result is validated by the flavor's schema.")
-    @click.argument("name")
+    @click.argument("name", shell_complete=component_names(type_))
     @click.argument("attributes", nargs=-1, type=click.UNPROCESSED)
     @pass_state
     def update(state: State, name: str, attributes: tuple[str, ...]) -> None:
@@ -71,7 +72,7 @@ def add_commands(group: click.Group, flavor: click.Group, type_: ComponentType) 
     @group.command("remove-attribute", cls=AttributeNamesCommand, context_settings=_extra,
                    help=f"Reset optional attributes of {a_display} to their default "
                    "(ATTRIBUTE or --ATTRIBUTE; required attributes cannot be removed).")
-    @click.argument("name")
+    @click.argument("name", shell_complete=component_names(type_))
     @click.argument("attributes", nargs=-1, required=True, type=click.UNPROCESSED)
     @pass_state
     def remove_attribute(state: State, name: str, attributes: tuple[str, ...]) -> None:
@@ -81,7 +82,7 @@ def add_commands(group: click.Group, flavor: click.Group, type_: ComponentType) 
         click.echo(f"Successfully removed {shown} from {display} '{name}'.")
 
     @group.command("rename", help=f"Rename {a_display}; the stacks that use it follow.")
-    @click.argument("current_name")
+    @click.argument("current_name", shell_complete=component_names(type_))
     @click.argument("new_name")
     @pass_state
     def rename(state: State, current_name: str, new_name: str) -> None:
@@ -91,11 +92,12 @@ def add_commands(group: click.Group, flavor: click.Group, type_: ComponentType) 
 
     @group.command("copy", help=f"Copy {a_display} under a new name (and a new id), "
                    "possibly to another profile.")
-    @click.argument("source")
+    @click.argument("source", shell_complete=component_names(
+        type_, profile_param="from_profile"))
     @click.argument("target")
-    @click.option("--from", "from_profile", metavar="PROFILE",
+    @click.option("--from", "from_profile", metavar="PROFILE", shell_complete=profile_names,
                   help="Profile to copy from (default: the active one).")
-    @click.option("--to", "to_profile", metavar="PROFILE",
+    @click.option("--to", "to_profile", metavar="PROFILE", shell_complete=profile_names,
                   help="Profile to copy to (default: the active one).")
     @pass_state
     def copy(state: State, source: str, target: str, from_profile: str | None,
@@ -141,7 +143,7 @@ def add_commands(group: click.Group, flavor: click.Group, type_: ComponentType) 
 
     @flavor.command("delete", help=f"Delete a custom flavor of {plural} from the active "
                     "profile (refused while a component uses it).")
-    @click.argument("name")
+    @click.argument("name", shell_complete=flavor_names(type_, custom_only=True))
     @pass_state
     def flavor_delete(state: State, name: str) -> None:
         state.banner(check_stack=False)

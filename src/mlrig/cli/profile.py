@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from mlrig.cli.app import State, pass_state
+from mlrig.cli.completion import profile_names
 from mlrig.cli.output import (
     confirm_or_refuse,
     echo_err,
@@ -57,7 +58,7 @@ def create(state: State, name: str, *, url: str | None, store_type: str | None,
 
 
 @profile.command("migrate")
-@click.argument("name")
+@click.argument("name", shell_complete=profile_names)
 @click.option("--to-store-type", "-t", "to_store_type", required=True,
               type=click.Choice(["local", "sql"], case_sensitive=False),
               help="The store type to move the profile to.")
@@ -96,7 +97,7 @@ def list_(state: State, output: str) -> None:
 
 
 @profile.command("set")
-@click.argument("name")
+@click.argument("name", shell_complete=profile_names)
 @click.option("--global", "-g", "global_", is_flag=True,
               help="Set the global active profile even inside a repository.")
 @pass_state
@@ -129,7 +130,7 @@ def set_(state: State, name: str, global_: bool) -> None:
 
 
 @profile.command("use")
-@click.argument("name")
+@click.argument("name", shell_complete=profile_names)
 @use_options
 @pass_state
 def use(state: State, name: str, for_shell: bool, shell_type: str | None) -> None:
@@ -172,7 +173,7 @@ def current(state: State) -> None:
 
 
 @profile.command("describe")
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=profile_names)
 @output_option
 @pass_state
 def describe(state: State, name: str | None, output: str) -> None:
@@ -193,7 +194,7 @@ def describe(state: State, name: str | None, output: str) -> None:
 
 
 @profile.command("delete")
-@click.argument("name")
+@click.argument("name", shell_complete=profile_names)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @pass_state
 def delete(state: State, name: str, yes: bool) -> None:

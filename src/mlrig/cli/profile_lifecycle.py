@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from mlrig.cli.app import State, pass_state
+from mlrig.cli.completion import file_names, profile_names
 from mlrig.cli.output import echo_err, output_option
 from mlrig.cli.transfer_output import emit_export, parse_secrets, secret_option, show_plan
 
@@ -16,7 +17,7 @@ STORE_TYPE_HELP = "Store type of the new profile: local or sql."
 
 def add_commands(profile: click.Group) -> None:
     @profile.command("rename")
-    @click.argument("current_name")
+    @click.argument("current_name", shell_complete=profile_names)
     @click.argument("new_name")
     @pass_state
     def rename(state: State, current_name: str, new_name: str) -> None:
@@ -30,7 +31,7 @@ def add_commands(profile: click.Group) -> None:
                 echo_err(f"Updated {path}")
 
     @profile.command("copy")
-    @click.argument("source")
+    @click.argument("source", shell_complete=profile_names)
     @click.argument("target")
     @click.option("--url", "-u", help="Store URL of the copy (default: a new store inside the "
                   "config directory).")
@@ -45,8 +46,8 @@ def add_commands(profile: click.Group) -> None:
         click.echo(f"Profile '{source}' successfully copied to '{target}'.")
 
     @profile.command("export")
-    @click.argument("name")
-    @click.argument("filename", required=False)
+    @click.argument("name", shell_complete=profile_names)
+    @click.argument("filename", required=False, shell_complete=file_names)
     @click.option("--include-secrets", is_flag=True,
                   help="Also export attributes the flavors mark secret (the file is then "
                   "0600).")
@@ -62,7 +63,7 @@ def add_commands(profile: click.Group) -> None:
                                                   include_secrets=include_secrets))
 
     @profile.command("import")
-    @click.argument("filename")
+    @click.argument("filename", shell_complete=file_names)
     @click.argument("name", required=False)
     @click.option("--rename", "rename_if_exists", is_flag=True,
                   help="If a profile of that name exists, import as NAME-2 (-3, ...) instead "

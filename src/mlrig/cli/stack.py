@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from mlrig.cli.app import State, pass_state
+from mlrig.cli.completion import component_names, stack_names
 from mlrig.cli.output import (
     confirm_or_refuse,
     echo_err,
@@ -33,6 +34,7 @@ def component_options(required_mandatory: bool) -> Callable[[Any], Any]:
             func = click.option(
                 *names, type_.value, metavar="NAME",
                 required=required_mandatory and type_.mandatory,
+                shell_complete=component_names(type_),
                 help=f"Name of the {type_.display_name}"
                 + (" (mandatory)." if type_.mandatory and required_mandatory else "."),
             )(func)
@@ -95,7 +97,7 @@ def list_(state: State, output: str) -> None:
 
 
 @stack.command("describe")
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=stack_names)
 @output_option
 @pass_state
 def describe(state: State, name: str | None, output: str) -> None:
@@ -127,7 +129,7 @@ def _set(state: State, name: str, global_: bool) -> None:
 
 
 @stack.command("set")
-@click.argument("name")
+@click.argument("name", shell_complete=stack_names)
 @click.option("--global", "-g", "global_", is_flag=True,
               help="Set the active profile's global active stack even inside a repository.")
 @pass_state
@@ -138,7 +140,7 @@ def set_(state: State, name: str, global_: bool) -> None:
 
 
 @stack.command("use")
-@click.argument("name")
+@click.argument("name", shell_complete=stack_names)
 @use_options
 @pass_state
 def use(state: State, name: str, for_shell: bool, shell_type: str | None) -> None:
@@ -180,7 +182,7 @@ def current(state: State) -> None:
 
 
 @stack.command("delete")
-@click.argument("name")
+@click.argument("name", shell_complete=stack_names)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @pass_state
 def delete(state: State, name: str, yes: bool) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from mlrig.cli.app import State, pass_state
+from mlrig.cli.completion import file_names, profile_names, source_stack_names, stack_names
 from mlrig.cli.output import echo_err, output_option
 from mlrig.cli.transfer_output import emit_export, parse_secrets, secret_option, show_plan
 from mlrig.exceptions import UsageError
@@ -41,7 +42,7 @@ def optional_type_flags(func: Any) -> Any:
 def add_commands(stack: click.Group,
                  component_options: Callable[[bool], Callable[[Any], Any]]) -> None:
     @stack.command("update")
-    @click.argument("name", required=False)
+    @click.argument("name", required=False, shell_complete=stack_names)
     @component_options(False)
     @pass_state
     def update(state: State, name: str | None, **components: str | None) -> None:
@@ -51,7 +52,7 @@ def add_commands(stack: click.Group,
         click.echo(f"Stack '{updated.name}' successfully updated!")
 
     @stack.command("remove-component")
-    @click.argument("name", required=False)
+    @click.argument("name", required=False, shell_complete=stack_names)
     @optional_type_flags
     @pass_state
     def remove_component(state: State, name: str | None, **flags: bool) -> None:
@@ -70,7 +71,7 @@ def add_commands(stack: click.Group,
             click.echo(f"Stack '{updated.name}' unchanged.")
 
     @stack.command("rename")
-    @click.argument("current_name")
+    @click.argument("current_name", shell_complete=stack_names)
     @click.argument("new_name")
     @pass_state
     def rename(state: State, current_name: str, new_name: str) -> None:
@@ -83,11 +84,11 @@ def add_commands(stack: click.Group,
                 echo_err(f"Updated {path}")
 
     @stack.command("copy")
-    @click.argument("source")
+    @click.argument("source", shell_complete=source_stack_names)
     @click.argument("target")
-    @click.option("--from", "from_profile", metavar="PROFILE",
+    @click.option("--from", "from_profile", metavar="PROFILE", shell_complete=profile_names,
                   help="Profile to copy from (default: the active one).")
-    @click.option("--to", "to_profile", metavar="PROFILE",
+    @click.option("--to", "to_profile", metavar="PROFILE", shell_complete=profile_names,
                   help="Profile to copy to (default: the active one).")
     @_rename_conflicts
     @_dry_run
@@ -111,8 +112,8 @@ def add_commands(stack: click.Group,
         click.echo(f"Stack '{source}' successfully copied to '{target}'{where}!")
 
     @stack.command("export")
-    @click.argument("name")
-    @click.argument("filename", required=False)
+    @click.argument("name", shell_complete=stack_names)
+    @click.argument("filename", required=False, shell_complete=file_names)
     @_include_secrets
     @pass_state
     def export(state: State, name: str, filename: str | None, include_secrets: bool) -> None:
@@ -127,7 +128,8 @@ def add_commands(stack: click.Group,
                                                 include_secrets=include_secrets))
 
     @stack.command("import")
-    @click.argument("args", nargs=-1, required=True, metavar="[NAME] FILENAME")
+    @click.argument("args", nargs=-1, required=True, metavar="[NAME] FILENAME",
+                    shell_complete=file_names)
     @_rename_conflicts
     @_dry_run
     @secret_option

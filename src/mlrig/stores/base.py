@@ -74,6 +74,10 @@ class Store(Protocol):
     def initialize(self) -> None:
         """Create an empty store at the URL (idempotent)."""
 
+    def needs_repair(self) -> bool:
+        """True if the next read would first finish something a crashed writer left (so a
+        caller that must not write, such as shell completion, can stay away)."""
+
     def read(self) -> AbstractContextManager[StoreView]: ...
 
     def write(self) -> AbstractContextManager[StoreTransaction]: ...

@@ -87,6 +87,10 @@ class LocalStore:
     def is_initialized(self) -> bool:
         return (self.root / _MARKER).is_file()
 
+    def needs_repair(self) -> bool:
+        """A half-applied commit (its journal) is finished by the store's next reader."""
+        return (self.root / _JOURNAL).exists()
+
     def initialize(self) -> None:
         ensure_dir(self.root)
         with self._lock.exclusive():

@@ -115,6 +115,10 @@ class SqlStore:
         return Path(self.database) if self.is_sqlite and self.database else None
 
     # -- lifecycle -----------------------------------------------------------------------
+    def needs_repair(self) -> bool:
+        """A database transaction never needs finishing by a later reader."""
+        return False
+
     def is_initialized(self) -> bool:
         path = self.sqlite_file
         if path is not None and not path.exists():
