@@ -16,7 +16,7 @@ def test_cli_reference_is_up_to_date() -> None:
 
 def test_readme_starts_with_the_two_commands() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    install = readme.index("python3 -m pip install -e . && mlrig profile list")
+    install = readme.index("python3 -m pip install -e '.[sql]' && mlrig profile list")
     tests = readme.index("./scripts/test.sh")
     assert install < tests < readme.index("## A tour")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
