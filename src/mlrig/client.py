@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from mlrig import context as ctx
 from mlrig.config.global_config import GlobalConfig, GlobalConfigFile, config_dir
 from mlrig.config.repository import Repository, RepositoryConfig, find_repository
+from mlrig.context import Choice, Setting
 from mlrig.events import INFO, WARNING, EventSink, log_event
 from mlrig.exceptions import (
     AlreadyExistsError,
@@ -68,39 +69,61 @@ def component_type(value: TypeLike) -> ComponentType:
 
 
 class ProfileInfo(NamedTuple):
-    """A profile as listed: ``active_stack`` is the effective one for the active profile."""
+    """A profile as :meth:`Client.list_profiles` lists it.
+
+    The fields are named like those of :class:`~mlrig.models.ProfileConfig` (what
+    :meth:`Client.get_profile` returns), and two of them hold the value to show: the
+    ``store_url`` has its password masked, and the ``active_stack`` of the active profile is
+    the effective one (a ``stack`` argument, ``MLRIG_ACTIVE_STACK`` or the repository may
+    choose another stack than the profile's own). ``active`` is true for the active profile.
+    """
 
     name: str
     store_type: str
-    url: str
+    store_url: str
     active_stack: str | None
     active: bool
 
     def to_dict(self) -> dict[str, Any]:
+        """The profile object of ``mlrig profile list/describe -o json`` (``docs/output.md``):
+        the same fields, with the store URL under the key ``url``."""
         return {
             "name": self.name,
             "active": self.active,
             "store_type": self.store_type,
-            "url": self.url,
+            "url": self.store_url,
             "active_stack": self.active_stack,
         }
 
 
 class SetResult(NamedTuple):
-    """What a ``set`` changed: the name, and the scope and file it wrote."""
+    """What :meth:`Client.set_profile` or :meth:`Client.set_stack` did.
+
+    ``name`` was set in the ``scope`` (``local`` or ``global``) whose file is ``path``;
+    ``unchanged`` tells it was set there already; ``shadowed_by`` is the higher setting (the
+    flag or the environment scope) that still chooses something else, if any.
+    """
 
     name: str
     scope: str
     path: Path
     unchanged: bool = False
-    shadowed_by: ctx.Setting | None = None
+    shadowed_by: Setting | None = None
     #: ``profile set`` in a repository: the stack the repository now pins with the profile
     #: (the profile's own active stack; ``None`` when it has none)
     stack: str | None = None
 
 
 class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
-    """Entry point to profiles, stacks, components and flavors."""
+    """Entry point to profiles, stacks, components and flavors: all that the CLI does.
+
+    A client chooses the active profile and stack as the CLI does (its ``profile`` and
+    ``stack`` arguments are the flag scope), applies every rule, and reports progress through
+    ``on_event`` instead of printing. It is cheap and keeps no state between calls besides
+    caches of what it read; every write re-reads what it changes under a lock. Errors are
+    subclasses of :class:`~mlrig.exceptions.MlrigError`, whose ``str()`` is the message and
+    a hint for a Python caller. ``config_dir``, ``cwd`` and ``env`` are what it works on.
+    """
 
     def __init__(
         self,
@@ -112,6 +135,25 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         env: Mapping[str, str] | None = None,
         on_event: EventSink | None = None,
     ) -> None:
+        """Open the configuration of a config directory, as seen from a working directory.
+
+        Nothing is read or created until a method needs it; the first one that does creates the
+        configuration with the ``default`` profile and stack, as the first ``mlrig`` command does.
+
+        Args:
+            config_path: the config directory (default: ``MLRIG_CONFIG_PATH`` from ``env``, else the
+                platform's user config directory).
+            profile: use this profile, like ``mlrig --profile``: the flag scope, above every other
+                one.
+            stack: use this stack, like ``mlrig --stack``.
+            cwd: the working directory, where the repository is looked for (default: the process's).
+            env: where ``MLRIG_*`` variables are read from (default: a copy of ``os.environ``).
+            on_event: called as ``on_event(level, message)`` for progress lines and warnings (level
+                ``"info"`` or ``"warning"``); default: the ``mlrig`` logger.
+
+        Raises:
+            InputError: ``profile`` or ``stack`` is not a valid name.
+        """
         self.env: Mapping[str, str] = dict(os.environ) if env is None else dict(env)
         self.config_dir = (
             Path(config_path).expanduser().resolve() if config_path else config_dir(self.env)
@@ -138,7 +180,23 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
 
     # ------------------------------------------------------------------ global configuration
     def config(self, reload: bool = False) -> GlobalConfig:
-        """The global configuration, created with the default profile on first use."""
+        """The global configuration (``config.yaml``): the profiles and the globally active one.
+
+        The first call creates it, with the ``default`` profile and stack, if there is none, and
+        finishes any operation a crashed process left half-done. Later calls return the copy read
+        then.
+
+        Args:
+            reload: read the file again instead of returning the cached copy.
+
+        Returns:
+            A :class:`GlobalConfig`: ``profiles`` (name -> :class:`ProfileConfig`) and
+            ``active_profile``.
+
+        Raises:
+            CorruptFileError: the file cannot be parsed, or a newer mlrig wrote it.
+            LockTimeoutError: another process held its lock for too long.
+        """
         if self._config is None or reload:
             from mlrig.intents import recover_pending
 
@@ -198,7 +256,17 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
 
     # ------------------------------------------------------------------ repository
     def repository(self) -> Repository | None:
-        """The repository in effect for this client's working directory, if any."""
+        """The repository in effect for this client, if any.
+
+        That is the directory ``MLRIG_REPOSITORY_PATH`` names, else the nearest one at or above
+        ``cwd`` that :meth:`init_repository` made.
+
+        Returns:
+            The :class:`Repository`, or ``None`` outside any repository.
+
+        Raises:
+            InputError: ``MLRIG_REPOSITORY_PATH`` names a directory that is not a repository.
+        """
         if self._repo is False:
             self._repo = find_repository(self.cwd, self.env)
         assert self._repo is not True
@@ -226,17 +294,31 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         )
 
     # ------------------------------------------------------------------ resolution
-    def profile_choice(self, strict: bool = True) -> ctx.Choice:
+    def profile_choice(self, strict: bool = True) -> Choice:
         """The active profile and the scope that chose it.
 
-        With ``strict`` a name that does not exist is an error naming the scope; without,
-        the choice is returned as it is (for the commands that repair it).
+        The scopes, highest first: the ``profile`` argument of the Client (``flag``),
+        ``MLRIG_ACTIVE_PROFILE`` (``environment``), the repository (``local``), the global
+        configuration (``global``).
+
+        Args:
+            strict: raise if the chosen profile does not exist; with ``False`` the choice is
+                returned as it is (for code that repairs it).
+
+        Returns:
+            A :class:`Choice`: ``name``, ``scope``, ``source`` (the variable or file that set it)
+            and ``overridden`` (the lower settings it wins over).
+
+        Raises:
+            ScopeError: (``strict``) the chosen profile does not exist; the message names the scope.
+            NotFoundError: no scope chooses a profile.
         """
         choice = ctx.Choice.from_settings(ctx.profile_settings(self._scope_inputs()))
         if choice is None:
             raise NotFoundError(
                 "No active profile is configured.",
                 hint="Run 'mlrig profile set NAME' to choose one.",
+                library_hint="Call client.set_profile(NAME) to choose one.",
             )
         if strict and choice.name not in self.config().profiles:
             raise ctx.missing_profile_error(choice)
@@ -244,10 +326,28 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
 
     @property
     def active_profile_name(self) -> str:
+        """The name of the active profile; raises like :meth:`profile_choice`."""
         return self.profile_choice().name
 
-    def stack_choice(self, strict: bool = True, profile: str | None = None) -> ctx.Choice | None:
-        """The active stack of the active (or given) profile and the scope that chose it."""
+    def stack_choice(self, strict: bool = True, profile: str | None = None) -> Choice | None:
+        """The active stack of the active profile (or of ``profile``) and the scope that chose it.
+
+        The scopes are those of :meth:`profile_choice`; the repository's stack counts only when the
+        profile is the repository's profile, and the global one is the profile's own
+        ``active_stack``.
+
+        Args:
+            strict: raise unless a stack is chosen and exists; with ``False`` the choice is returned
+                as it is.
+            profile: the profile whose active stack is wanted (default: the active profile).
+
+        Returns:
+            A :class:`Choice`, or ``None`` (only without ``strict``) when no scope chooses a stack.
+
+        Raises:
+            ScopeError: (``strict``) the active profile, or the chosen stack, does not exist.
+            NotFoundError: (``strict``) no stack is chosen, or ``profile`` does not exist.
+        """
         profile_name = profile or self.profile_choice(strict=strict).name
         settings = ctx.stack_settings(self._scope_inputs(), profile_name)
         choice = ctx.Choice.from_settings(settings)
@@ -256,6 +356,7 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
                 raise NotFoundError(
                     f"No active stack is configured for profile '{profile_name}'.",
                     hint="Run 'mlrig stack set STACK_NAME'.",
+                    library_hint="Call client.set_stack(NAME) to choose one.",
                 )
             with self.store(profile_name).read() as view:
                 if view.get_stack(choice.name) is None:
@@ -264,6 +365,7 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
 
     @property
     def active_stack_name(self) -> str:
+        """The name of the active stack; raises like :meth:`stack_choice`."""
         choice = self.stack_choice()
         assert choice is not None
         return choice.name
@@ -274,18 +376,45 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             return self.config().profiles[name]
         except KeyError:
             raise NotFoundError(
-                f"Profile '{name}' does not exist.", hint="Run 'mlrig profile list'."
+                f"Profile '{name}' does not exist.", hint="Run 'mlrig profile list'.",
+                library_hint="client.list_profiles() lists the profiles.",
             ) from None
 
     def store(self, profile: str | None = None) -> Store:
-        """The store of a profile (the active one by default)."""
+        """The store of a profile (the active one by default); low level.
+
+        It is opened once and kept until :meth:`close`. ``store.read()`` is a consistent view,
+        ``store.write()`` a transaction, and neither applies mlrig's rules (mandatory components,
+        what may be deleted). Prefer the other methods.
+
+        Args:
+            profile: the profile (default: the active one).
+
+        Returns:
+            The profile's :class:`~mlrig.stores.base.Store`.
+
+        Raises:
+            NotFoundError: the profile does not exist.
+            StoreError: the store cannot be opened.
+        """
         name = profile or self.active_profile_name
         if name not in self._stores:
             self._stores[name] = _ProfileStore(
                 open_store(self._profile(name), env=self.env, on_event=self._on_event), name)
         return self._stores[name]
 
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def close(self) -> None:
+        """Close the stores this client opened (a SQL store's connections).
+
+        The client stays usable: a later call opens them again. ``with Client() as client:`` closes
+        them at the end of the block.
+        """
         for store in self._stores.values():
             store.close()
         self._stores.clear()
@@ -353,6 +482,17 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         self._say(f"Registered stack with name '{DEFAULT}'.")
 
     def list_profiles(self) -> list[ProfileInfo]:
+        """All profiles, sorted by name.
+
+        Returns:
+            A list of :class:`ProfileInfo`: ``name``, ``store_type``, ``store_url``,
+            ``active_stack`` and ``active``, named as the fields of :meth:`get_profile`'s
+            :class:`ProfileConfig`. The ``store_url`` has its password masked, and the active
+            profile's ``active_stack`` is its effective active stack.
+
+        Raises:
+            CorruptFileError: the global configuration cannot be read.
+        """
         config = self.config()
         choice = self.profile_choice(strict=False)
         active_stack: str | None = None
@@ -363,7 +503,7 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             ProfileInfo(
                 name=p.name,
                 store_type=p.store_type,
-                url=mask_url(p.store_url),
+                store_url=mask_url(p.store_url),
                 active_stack=active_stack if p.name == choice.name else p.active_stack,
                 active=p.name == choice.name,
             )
@@ -371,9 +511,33 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         ]
 
     def get_profile(self, name: str | None = None) -> ProfileConfig:
+        """The configuration of a profile (the active one by default), as ``config.yaml`` keeps it.
+
+        Args:
+            name: the profile (default: the active one).
+
+        Returns:
+            Its :class:`ProfileConfig`: ``name``, ``store_type``, ``store_url`` (as stored),
+            ``active_stack`` (the profile's own, whichever stack a scope makes active) and
+            ``options``.
+
+        Raises:
+            NotFoundError: the profile does not exist.
+            ScopeError: (no ``name``) the active profile does not exist.
+        """
         return self._profile(self.active_profile_name if name is None else name)
 
     def describe_profile(self, name: str | None = None) -> dict[str, Any]:
+        """A profile (the active one by default) as ``mlrig profile describe -o json`` shows it.
+
+        Returns:
+            Its :meth:`list_profiles` entry as a dict: ``name``, ``active``, ``store_type``, ``url``
+            (the masked ``store_url``) and ``active_stack``.
+
+        Raises:
+            NotFoundError: the profile does not exist.
+            ScopeError: (no ``name``) the active profile does not exist.
+        """
         target = self.active_profile_name if name is None else name
         info = next((p for p in self.list_profiles() if p.name == target), None)
         if info is None:
@@ -386,8 +550,26 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
     ) -> ProfileConfig:
         """Create a profile and its store, or attach to the store already at ``url``.
 
-        ``options`` are store options kept with the profile (SQL: ``password_env`` or
-        ``password_file``, where the database password comes from at connect time).
+        A new store gets a ``default`` stack of default components; an mlrig store that exists at
+        ``url`` is attached to as it is (its ``default`` stack, else its first one, becomes the
+        profile's active stack). The new profile is not made active: see :meth:`set_profile`.
+
+        Args:
+            name: the new profile's name.
+            store_type: ``local`` (YAML files), ``sql`` (SQLite, PostgreSQL, MySQL) or ``rest``
+                (default: ``MLRIG_DEFAULT_STORE_TYPE``, else ``local``).
+            url: the store's URL (default: a store of that type in the config directory; a ``rest``
+                store needs one).
+            options: store options kept with the profile (SQL: ``password_env`` or
+                ``password_file``, where the database password comes from at connect time).
+
+        Returns:
+            The new profile's :class:`ProfileConfig`.
+
+        Raises:
+            AlreadyExistsError: a profile of that name exists.
+            InputError: the name, store type, URL or an option is not valid.
+            StoreError: the store cannot be created or opened.
         """
         self.config()  # make sure the default profile exists first
         validate_name("profile", name)
@@ -417,7 +599,23 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             return self._update_config(change)  # type: ignore[no-any-return]
 
     def set_profile(self, name: str, global_: bool = False) -> SetResult:
-        """Make a profile active in the narrowest persistent scope (or globally)."""
+        """Make a profile active: in the repository when the client is in one, else globally.
+
+        This is ``mlrig profile set``. In a repository the repository's active stack becomes the
+        profile's own active stack.
+
+        Args:
+            name: the profile.
+            global_: set the globally active profile even inside a repository.
+
+        Returns:
+            A :class:`SetResult`: the ``scope`` (``local`` or ``global``) and the ``path`` it wrote,
+            whether that was ``unchanged``, and ``shadowed_by``: the higher setting (the ``profile``
+            argument of the Client, ``MLRIG_ACTIVE_PROFILE``) that still wins, if any.
+
+        Raises:
+            NotFoundError: the profile does not exist.
+        """
         profile = self._profile(name)
         repo = None if global_ else self.repository()
         shadow = self._shadowing_profile_setting()
@@ -448,9 +646,20 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         return None
 
     def check_profile_deletable(self, name: str) -> bool:
-        """Raise unless the profile exists and no scope makes it active; returns whether
-        :meth:`delete_profile` would remove its store now (it lives in mlrig's own directory
-        for the profile and no other profile uses it)."""
+        """Raise unless :meth:`delete_profile` would delete this profile (to ask before
+        deleting, as the CLI does).
+
+        Args:
+            name: the profile.
+
+        Returns:
+            Whether the deletion would remove the profile's store now: it lives in mlrig's
+            own directory for the profile and no other profile uses it.
+
+        Raises:
+            NotFoundError: the profile does not exist.
+            InUseError: a scope makes it the active profile.
+        """
         from mlrig.stores import profiles_using
 
         profile = self._profile(name)
@@ -461,6 +670,19 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         return not profiles_using(self.config().profiles, own_dir, besides=name)
 
     def delete_profile(self, name: str) -> None:
+        """Delete a profile and the store mlrig made for it in the config directory.
+
+        A store somewhere else (a URL that was given), or one that another profile is attached to,
+        is kept with its data.
+
+        Args:
+            name: the profile.
+
+        Raises:
+            NotFoundError: the profile does not exist.
+            InUseError: a scope makes it active (globally, in the repository, through the
+                ``profile`` argument of the Client or ``MLRIG_ACTIVE_PROFILE``).
+        """
         profile = self._profile(name)
         self._refuse_if_profile_pointed_at(name)
 
@@ -520,25 +742,51 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
                     f"Profile '{name}' cannot be {action} because it is the globally active "
                     f"profile ({setting.source}).",
                     hint="Choose another one first: 'mlrig profile set --global PROFILE'.",
+                    library_hint="Choose another one first: "
+                    "client.set_profile(PROFILE, global_=True).",
                 )
             if setting.scope == ctx.LOCAL:
                 raise InUseError(
                     f"Profile '{name}' cannot be {action} because it is the active profile of "
                     f"the repository ({setting.source}).",
                     hint="Choose another one first: 'mlrig profile set PROFILE'.",
+                    library_hint="Choose another one first: client.set_profile(PROFILE) "
+                    "from this repository.",
                 )
             raise InUseError(
                 f"Profile '{name}' cannot be {action} because it is active through the "
                 f"{setting.scope} scope ({setting.source}).",
                 hint=ctx.fix_hint("profile", setting.scope),
+                library_hint=ctx.fix_library_hint("profile", setting.scope),
             )
 
     # ------------------------------------------------------------------ stacks
     def list_stacks(self) -> list[Stack]:
+        """The stacks of the active profile, sorted by name.
+
+        Returns:
+            A list of :class:`Stack`.
+
+        Raises:
+            ScopeError: the active profile does not exist.
+        """
         with self.store().read() as view:
             return sorted(view.list_stacks(), key=lambda s: s.name)
 
     def get_stack(self, name: str | None = None) -> Stack:
+        """A stack of the active profile (the active stack by default).
+
+        Args:
+            name: the stack (default: the active one).
+
+        Returns:
+            The :class:`Stack`: ``name`` and ``components`` (:class:`ComponentType` -> component
+            name).
+
+        Raises:
+            NotFoundError: there is no such stack.
+            ScopeError: the active profile (or, without ``name``, the active stack) does not exist.
+        """
         target = self.active_stack_name if name is None else name
         with self.store().read() as view:
             stack = view.get_stack(target)
@@ -559,6 +807,25 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
     def register_stack(
         self, name: str, components: Mapping[TypeLike, str | None], set_active: bool = False
     ) -> Stack:
+        """Register a stack in the active profile.
+
+        Args:
+            name: the stack's name.
+            components: component type (a :class:`ComponentType` or its name, ``"artifact_store"``
+                or ``"artifact-store"``) -> the name of a registered component of that type;
+                ``None`` values are left out. An orchestrator, a metadata store and an artifact
+                store are mandatory.
+            set_active: also make it the active stack, as :meth:`set_stack` does (checked before
+                anything is written).
+
+        Returns:
+            The new :class:`Stack`.
+
+        Raises:
+            InputError: a mandatory type is missing, or a name or type is not valid.
+            AlreadyExistsError: a stack of that name exists.
+            NotFoundError: a component does not exist.
+        """
         validate_name("stack", name)
         parts = self._components_by_type(components)
         missing = [t for t in MANDATORY_TYPES if t not in parts]
@@ -578,17 +845,43 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         return stack
 
     def check_stack_exists(self, name: str, profile: str | None = None) -> None:
-        """Raise unless ``name`` is a stack of the profile (the active one by default)."""
+        """Raise unless ``name`` is a stack of a profile (the active one by default).
+
+        Args:
+            name: the stack.
+            profile: the profile (default: the active one).
+
+        Raises:
+            NotFoundError: the stack or the profile does not exist.
+        """
         profile_name = profile or self.active_profile_name
         with self.store(profile_name).read() as view:
             if view.get_stack(name) is None:
                 raise NotFoundError(
                     f"Stack '{name}' does not exist in profile '{profile_name}'.",
                     hint="Run 'mlrig stack list'.",
+                    library_hint="client.list_stacks() lists the stacks.",
                 )
 
     def set_stack(self, name: str, global_: bool = False) -> SetResult:
-        """Make a stack active for the active profile, in the narrowest persistent scope."""
+        """Make a stack of the active profile active: in the repository, or globally.
+
+        This is ``mlrig stack set``: in a repository the repository's stack is set, else (or with
+        ``global_``) the profile's own active stack in the global configuration.
+
+        Args:
+            name: the stack.
+            global_: set the profile's own active stack even inside a repository.
+
+        Returns:
+            A :class:`SetResult`, as for :meth:`set_profile` (``shadowed_by``: the ``stack``
+            argument of the Client or ``MLRIG_ACTIVE_STACK``).
+
+        Raises:
+            NotFoundError: the stack does not exist.
+            InputError: the repository pins another profile than the active one (``global_=True``
+                sets the active profile's stack instead).
+        """
         profile = self.profile_choice()
         self.check_stack_exists(name, profile.name)
         shadow = next(
@@ -625,16 +918,36 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
                     f"but this repository uses profile '{repo_profile}'.",
                     hint="Use --global to set the stack of the active profile, or change "
                     "the repository's profile with 'mlrig profile set'.",
+                    library_hint="Call client.set_stack(NAME, global_=True) to set the stack "
+                    "of the active profile, or change the repository's profile with "
+                    "client.set_profile(NAME).",
                 )
         return repo
 
     def check_stack_deletable(self, name: str) -> None:
-        """Raise unless the stack exists in the active profile and nothing points at it."""
+        """Raise unless :meth:`delete_stack` would delete this stack of the active profile.
+
+        Args:
+            name: the stack.
+
+        Raises:
+            NotFoundError: the stack does not exist.
+            InUseError: a scope makes it the active stack.
+        """
         profile = self.profile_choice().name
         self.check_stack_exists(name, profile)
         self._refuse_if_stack_pointed_at(profile, name)
 
     def delete_stack(self, name: str) -> None:
+        """Delete a stack of the active profile; its components are kept.
+
+        Args:
+            name: the stack.
+
+        Raises:
+            NotFoundError: the stack does not exist.
+            InUseError: a scope makes it the active stack (the message names the scope).
+        """
         profile = self.profile_choice().name
         self._refuse_if_stack_pointed_at(profile, name)
         with self.store(profile).write() as txn:
@@ -656,11 +969,32 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
                 ctx.GLOBAL: "Choose another one first: 'mlrig stack set --global STACK'.",
                 ctx.LOCAL: "Choose another one first: 'mlrig stack set STACK'.",
             }.get(setting.scope, ctx.fix_hint("stack", setting.scope))
+            library_hint = {
+                ctx.GLOBAL: "Choose another one first: client.set_stack(STACK, global_=True).",
+                ctx.LOCAL: "Choose another one first: client.set_stack(STACK) from this "
+                           "repository.",
+            }.get(setting.scope, ctx.fix_library_hint("stack", setting.scope))
             raise InUseError(f"Stack '{name}' cannot be {action} because it is {where}.",
-                             hint=hint)
+                             hint=hint, library_hint=library_hint)
 
     # ------------------------------------------------------------------ components
     def flavor_class(self, view: StoreView, type_: ComponentType, flavor: str) -> Any:
+        """The class of a flavor of a component type, as a store view sees it (low level).
+
+        Args:
+            view: a store view (``client.store().read()``), for the flavors registered in the
+                profile.
+            type_: the component type.
+            flavor: the flavor's name: built-in, from a plugin, or registered in the profile.
+
+        Returns:
+            The :class:`~mlrig.flavors.base.Flavor` subclass (its ``CONFIG`` is the pydantic
+            schema).
+
+        Raises:
+            NotFoundError: there is no such flavor for the type.
+            InputError: the flavor's class cannot be imported.
+        """
         from mlrig import flavors as flavor_registry
 
         spec = flavor_registry.resolve(type_, flavor, view.list_flavors(type_))
@@ -669,6 +1003,22 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
     def register_component(
         self, type_: TypeLike, name: str, flavor: str, config: Mapping[str, Any] | None = None
     ) -> Component:
+        """Register a component in the active profile.
+
+        Args:
+            type_: the component type (a :class:`ComponentType` or its name).
+            name: the component's name, unique for its type in the profile.
+            flavor: the flavor's name (see :meth:`list_flavors`).
+            config: attribute values, validated (and converted) by the flavor's schema.
+
+        Returns:
+            The new :class:`Component`, with a new ``id`` and the validated config.
+
+        Raises:
+            AlreadyExistsError: a component of that type and name exists.
+            NotFoundError: there is no such flavor for the type.
+            InputError: the name or type is not valid, or the flavor rejects the config.
+        """
         ctype = component_type(type_)
         validate_name(ctype.display_name, name)
         if not flavor:
@@ -694,11 +1044,35 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         return component
 
     def list_components(self, type_: TypeLike) -> list[Component]:
+        """The components of one type in the active profile, sorted by name.
+
+        Args:
+            type_: the component type (a :class:`ComponentType` or its name).
+
+        Returns:
+            A list of :class:`Component`.
+
+        Raises:
+            InputError: the type is unknown.
+        """
         ctype = component_type(type_)
         with self.store().read() as view:
             return sorted(view.list_components(ctype), key=lambda c: c.name)
 
     def get_component(self, type_: TypeLike, name: str | None = None) -> Component:
+        """A component of the active profile; by default the active stack's one of that type.
+
+        Args:
+            type_: the component type (a :class:`ComponentType` or its name).
+            name: the component (default: the one of that type in the active stack).
+
+        Returns:
+            The :class:`Component`.
+
+        Raises:
+            NotFoundError: there is no such component, or (without ``name``) the active stack has
+                none of that type.
+        """
         ctype = component_type(type_)
         if name is None:
             active = self.active_component_name(ctype)
@@ -716,10 +1090,28 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         return component
 
     def active_component_name(self, type_: TypeLike) -> str | None:
+        """The name of the active stack's component of a type, or ``None`` when it has none.
+
+        Args:
+            type_: the component type (a :class:`ComponentType` or its name).
+
+        Raises:
+            ScopeError: the active profile or the active stack does not exist.
+        """
         ctype = component_type(type_)
         return self.get_stack().components.get(ctype)
 
     def delete_component(self, type_: TypeLike, name: str) -> None:
+        """Delete a component of the active profile that no stack uses.
+
+        Args:
+            type_: the component type (a :class:`ComponentType` or its name).
+            name: the component.
+
+        Raises:
+            NotFoundError: there is no such component.
+            InUseError: stacks use it (the message names them).
+        """
         ctype = component_type(type_)
         with self.store().write() as txn:
             if txn.get_component(ctype, name) is None:
@@ -739,8 +1131,15 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         )
 
     def secret_fields(self, component: Component) -> frozenset[str] | None:
-        """The config fields of a component that its flavor marks secret; ``None`` when the
-        flavor cannot be loaded, so nobody can tell which fields are secret."""
+        """The config fields of a component that its flavor marks secret.
+
+        Args:
+            component: the component.
+
+        Returns:
+            The field names, or ``None`` when the flavor cannot be loaded, so nobody can tell which
+            fields are secret.
+        """
         try:
             with self.store().read() as view:
                 cls = self.flavor_class(view, component.type, component.flavor)
@@ -749,7 +1148,17 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         return cls.secret_fields()  # type: ignore[no-any-return]
 
     def masked_config(self, component: Component, show_secrets: bool = False) -> dict[str, Any]:
-        """The config to show: secret values masked (all values, if the flavor is unknown)."""
+        """A component's config to show: secret values replaced by ``"********"``.
+
+        When the flavor cannot be loaded every value is masked (and a warning event says so).
+
+        Args:
+            component: the component.
+            show_secrets: return the config unmasked.
+
+        Returns:
+            A new dict of the config.
+        """
         if show_secrets:
             return dict(component.config)
         secret = self.secret_fields(component)
@@ -763,6 +1172,21 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
                 for k, v in component.config.items()}
 
     def list_flavors(self, type_: TypeLike) -> list[FlavorSpec]:
+        """The flavors available for a component type in the active profile.
+
+        Those are the built-in ones, those of installed plugins (``mlrig.flavors`` entry points) and
+        those registered in the profile (see :meth:`register_flavor`); none is imported.
+
+        Args:
+            type_: the component type (a :class:`ComponentType` or its name).
+
+        Returns:
+            A list of :class:`FlavorSpec`: ``type``, ``name``, ``source`` (the class's dotted path)
+            and ``origin``.
+
+        Raises:
+            InputError: the type is unknown.
+        """
         from mlrig import flavors as flavor_registry
 
         ctype = component_type(type_)
@@ -771,10 +1195,25 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         return flavor_registry.all_specs(ctype, records)
 
     # ------------------------------------------------------------------ repositories & status
-    def init_repository(self, path: str | Path | None = None) -> tuple[Repository, ctx.Choice,
-                                                                      ctx.Choice | None]:
-        """Make ``path`` (default: the working directory) a repository pinning the profile
-        and stack active right now."""
+    def init_repository(self, path: str | Path | None = None) -> tuple[Repository, Choice,
+                                                                      Choice | None]:
+        """Make a directory a repository pinning the profile and the stack active right now.
+
+        This is ``mlrig init``: a client whose ``cwd`` is inside the directory then uses that pair
+        (the ``local`` scope).
+
+        Args:
+            path: the directory (default: the client's ``cwd``).
+
+        Returns:
+            The :class:`Repository`, and the :class:`Choice` of the profile and of the stack (or
+            ``None``) it pins.
+
+        Raises:
+            InputError: the path is not a directory.
+            AlreadyExistsError: it is a repository already.
+            ScopeError: the active profile does not exist.
+        """
         root = Path(path).expanduser() if path is not None else self.cwd
         if not root.is_dir():
             raise InputError(f"Cannot initialise a repository at '{root}': not a directory.")
@@ -789,7 +1228,16 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         return repo, profile, stack
 
     def status(self) -> dict[str, Any]:
-        """Which profile and stack are active, which scope chose each, what they override."""
+        """Which profile and stack are active, the scope that chose each and what they override.
+
+        This is the data of ``mlrig status -o json``; a profile or stack that a scope names but does
+        not exist is reported (``exists: False``), not raised.
+
+        Returns:
+            A dict: ``profile`` and ``stack`` (``name``, ``exists``, ``scope``, ``source``,
+            ``overrides``), ``repository`` (a path or ``None``), ``config_path`` and ``warnings``
+            (files with too wide permissions).
+        """
         config = self.config()
         profile = self.profile_choice(strict=False)
         profile_exists = profile.name in config.profiles
@@ -811,7 +1259,18 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
 
     # ------------------------------------------------------------------ transactions
     def transaction(self, profile: str | None = None) -> Any:
-        """A write transaction on a profile's store (for multi-step operations)."""
+        """A write transaction on a profile's store (the active one by default); low level.
+
+        Use it as ``with client.transaction() as txn:``: what the block writes is committed at its
+        end, or nothing is. It bypasses the rules of the other methods (mandatory components, active
+        stacks); prefer them.
+
+        Args:
+            profile: the profile (default: the active one).
+
+        Raises:
+            NotFoundError: the profile does not exist.
+        """
         return self.store(profile).write()
 
 

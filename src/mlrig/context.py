@@ -27,7 +27,11 @@ SCOPES = (FLAG, ENVIRONMENT, LOCAL, GLOBAL)
 
 
 class Setting(NamedTuple):
-    """One scope's opinion: which name it sets and where that is written."""
+    """One scope's opinion: which name it sets and where that is written.
+
+    ``scope`` is ``flag``, ``environment``, ``local`` (the repository) or ``global``;
+    ``source`` is the flag, the variable or the file that sets ``name``.
+    """
 
     scope: str
     name: str
@@ -38,7 +42,11 @@ class Setting(NamedTuple):
 
 
 class Choice(NamedTuple):
-    """The winning setting and the lower settings it overrides."""
+    """The winning setting and the lower settings it overrides.
+
+    ``name``, ``scope`` and ``source`` are those of the winning :class:`Setting`;
+    ``overridden`` lists the settings of lower scopes, highest first.
+    """
 
     name: str
     scope: str
@@ -98,7 +106,7 @@ def stack_settings(inputs: ScopeInputs, profile: str) -> list[Setting]:
 
 
 def fix_hint(kind: str, scope: str) -> str:
-    """How to repair a scope that names a missing profile or stack."""
+    """How to repair a scope that names a missing profile or stack, on the command line."""
     if scope == FLAG:
         return f"Pass an existing {kind} to --{kind}."
     if scope == ENVIRONMENT:
@@ -109,11 +117,27 @@ def fix_hint(kind: str, scope: str) -> str:
     return f"Run 'mlrig {kind} set --global NAME' to choose an existing {kind}."
 
 
+def fix_library_hint(kind: str, scope: str) -> str:
+    """:func:`fix_hint` for a caller of the Python API (the flag scope is ``Client(...)``'s
+    ``profile``/``stack`` argument)."""
+    listing = f"client.list_{kind}s()"
+    if scope == FLAG:
+        return f"Pass an existing {kind} as Client({kind}=NAME) ({listing} lists them)."
+    if scope == ENVIRONMENT:
+        var = ENV_ACTIVE_PROFILE if kind == "profile" else ENV_ACTIVE_STACK
+        return f"Unset {var} or set it to an existing {kind} ({listing} lists them)."
+    if scope == LOCAL:
+        return (f"Call client.set_{kind}(NAME) from this repository (the Client's cwd) to "
+                f"choose an existing {kind}.")
+    return f"Call client.set_{kind}(NAME, global_=True) to choose an existing {kind}."
+
+
 def missing_profile_error(choice: Choice) -> ScopeError:
     return ScopeError(
         f"The active profile '{choice.name}' set by the {choice.scope} scope "
         f"({choice.source}) does not exist.",
         hint=fix_hint("profile", choice.scope),
+        library_hint=fix_library_hint("profile", choice.scope),
     )
 
 
@@ -122,4 +146,5 @@ def missing_stack_error(choice: Choice, profile: str) -> ScopeError:
         f"The active stack '{choice.name}' set by the {choice.scope} scope "
         f"({choice.source}) does not exist in profile '{profile}'.",
         hint=fix_hint("stack", choice.scope),
+        library_hint=fix_library_hint("stack", choice.scope),
     )

@@ -1,24 +1,45 @@
 """The one family of errors mlrig raises. Imports nothing of ours.
 
-Every error carries a one-line, user-facing message and an optional hint. The CLI prints
-``Error: <message>`` (plus the hint) and exits with :attr:`MlrigError.exit_code`.
+Every error carries a one-line, user-facing message and an optional hint, in two forms:
+
+* :attr:`MlrigError.hint` — what to do, said for the command line (``Run 'mlrig profile
+  list'.``). The CLI prints ``Error: <message> <hint>`` and exits with
+  :attr:`MlrigError.exit_code`.
+* :attr:`MlrigError.library_hint` — the same advice for a caller of the Python API
+  (``Call client.list_profiles() to see them.``). It is the hint itself when the advice
+  names no command (``Choose a different name.``).
+
+``str(error)`` is what a library caller sees: the message followed by the library hint.
 """
 
 from __future__ import annotations
 
 
 class MlrigError(Exception):
-    """Base of every error mlrig raises on purpose."""
+    """Base of every error mlrig raises on purpose.
+
+    Attributes: ``message`` (one sentence, the same for the CLI and the library), ``hint``
+    (the advice for the command line, or ``None``), ``library_hint`` (the advice for a
+    Python caller; defaults to ``hint``) and ``exit_code`` (of the ``mlrig`` command).
+    """
 
     exit_code = 1
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, *,
+                 library_hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self._library_hint = library_hint
+
+    @property
+    def library_hint(self) -> str | None:
+        """The hint for a caller of the Python API (the CLI hint when both are the same)."""
+        return self._library_hint if self._library_hint is not None else self.hint
 
     def __str__(self) -> str:
-        return self.message
+        hint = self.library_hint
+        return f"{self.message} {hint}" if hint else self.message
 
 
 class InputError(MlrigError):

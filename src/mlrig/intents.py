@@ -128,6 +128,8 @@ def recover_pending(config_dir: Path, on_event: EventSink | None = None) -> int:
                 raise CorruptFileError(
                     f"The pending operation record '{path}' is malformed.",
                     hint="Check the profiles with 'mlrig profile list' and remove the file.",
+                    library_hint="Check the profiles with client.list_profiles() and remove "
+                    "the file.",
                 )
             if record.get("version", 0) > INTENT_VERSION:
                 continue  # written by a newer mlrig; leave it to that one

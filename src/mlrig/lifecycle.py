@@ -49,7 +49,11 @@ def _type(value: TypeLike) -> ComponentType:
 
 @dataclass
 class RenameResult:
-    """What a rename did: the files whose pointers it moved, what it could not move."""
+    """What a rename did: the files whose pointers it moved, what it could not move.
+
+    ``updated`` lists the files changed (the global configuration, a repository's file);
+    ``not_updated`` the scopes that still name ``old`` (an environment variable, a flag).
+    """
 
     old: str
     new: str
@@ -96,7 +100,21 @@ class LifecycleMixin:
     # ================================================================== stacks
     def update_stack(self, name: str | None,
                      components: Mapping[TypeLike, str | None]) -> Stack:
-        """Replace the given component slots of a stack (the active one by default)."""
+        """Replace component slots of a stack (the active one with ``name=None``).
+
+        Args:
+            name: the stack, or ``None`` for the active one.
+            components: component type (a :class:`ComponentType` or its name) -> the name of a
+                registered component, for the slots to set; ``None`` values are left out and the
+                other slots are kept.
+
+        Returns:
+            The updated :class:`Stack`.
+
+        Raises:
+            InputError: no component is given, or a name or type is not valid.
+            NotFoundError: the stack or a component does not exist.
+        """
         c = _client(self)
         parts = {_type(t): validate_name("component", n) for t, n in components.items()
                  if n is not None}
@@ -116,7 +134,22 @@ class LifecycleMixin:
 
     def remove_stack_components(self, name: str | None,
                                 types: Iterable[TypeLike]) -> tuple[Stack, list[ComponentType]]:
-        """Take optional components out of a stack; returns the stack and what was removed."""
+        """Take optional components out of a stack (the active one with ``name=None``).
+
+        A type of which the stack has no component is skipped, with a warning event.
+
+        Args:
+            name: the stack, or ``None`` for the active one.
+            types: the component types to take out (:class:`ComponentType` or names).
+
+        Returns:
+            The updated :class:`Stack` and the types that were taken out.
+
+        Raises:
+            InputError: no type is given, or a mandatory one (orchestrator, metadata store, artifact
+                store).
+            NotFoundError: the stack does not exist.
+        """
         c = _client(self)
         wanted = [_type(t) for t in types]
         if not wanted:
@@ -145,7 +178,25 @@ class LifecycleMixin:
         return updated, removed
 
     def rename_stack(self, old: str, new: str) -> RenameResult:
-        """Rename a stack of the active profile and move every pointer mlrig owns to it."""
+        """Rename a stack of the active profile and move every pointer mlrig owns to it.
+
+        The pointers are the profile's active stack in the global configuration and the current
+        repository's active stack; a scope mlrig cannot change (the ``stack`` argument of the
+        Client, ``MLRIG_ACTIVE_STACK``) is reported with a warning event.
+
+        Args:
+            old: the stack's name.
+            new: its new name.
+
+        Returns:
+            A :class:`RenameResult`: ``updated`` (the files whose pointers moved) and
+            ``not_updated`` (the scopes that still name ``old``).
+
+        Raises:
+            NotFoundError: the stack does not exist.
+            AlreadyExistsError: a stack is called ``new`` already.
+            InputError: ``new`` is not a valid name.
+        """
         from mlrig import context as ctx
         from mlrig.intents import RENAME_STACK, intent, move_stack_pointers
 
@@ -205,8 +256,26 @@ class LifecycleMixin:
                    dry_run: bool = False) -> TransferPlan:
         """Copy a stack, with the components and custom flavors it uses, in one transaction.
 
-        Identical components in the target are reused; a same-named, differently configured
-        one is a conflict unless ``rename_conflicts``.
+        Identical components in the target (same flavor and config) are reused; a same-named,
+        differently configured one is a conflict unless ``rename_conflicts``.
+
+        Args:
+            source: the stack to copy.
+            target: the copy's name.
+            from_profile: the profile to copy from (default: the active one).
+            to_profile: the profile to copy to (default: the active one).
+            rename_conflicts: create a differing component under a new name (``name-2``, ...)
+                instead of refusing.
+            dry_run: only plan: nothing is written, and the plan may hold conflicts.
+
+        Returns:
+            The :class:`TransferPlan`: what happened (or would happen) to each flavor, component and
+            stack.
+
+        Raises:
+            NotFoundError: the stack or a profile does not exist.
+            AlreadyExistsError: the target stack exists, or a conflict (nothing was changed).
+            InputError: ``target`` is not a valid name.
         """
         from mlrig.transfer_plan import plan_transfer
 
@@ -290,7 +359,22 @@ class LifecycleMixin:
         return result
 
     def stack_bundle(self, name: str | None = None, include_secrets: bool = False) -> Bundle:
-        """The export of a stack (the active one by default) as a :class:`Bundle`."""
+        """The export of a stack (the active one by default) as a :class:`Bundle`, in memory.
+
+        The bundle holds the stack, the components it uses and the custom flavors they need. Secret
+        attributes are left out (their names listed as omitted) unless ``include_secrets``.
+
+        Args:
+            name: the stack (default: the active one).
+            include_secrets: keep secret attribute values in the bundle.
+
+        Returns:
+            The :class:`Bundle`.
+
+        Raises:
+            NotFoundError: the stack does not exist.
+            InputError: a flavor cannot be loaded, so its secret attributes are unknown.
+        """
         from mlrig.portability import STACK_KIND, Bundle
 
         c = _client(self)
@@ -306,7 +390,20 @@ class LifecycleMixin:
 
     def export_stack(self, name: str, path: str | Path | None = None,
                      include_secrets: bool = False) -> Path:
-        """Write a stack bundle to ``path`` (default ``<name>.yaml`` in the working dir)."""
+        """Write a stack's bundle (see :meth:`stack_bundle`) to a YAML file.
+
+        Args:
+            name: the stack.
+            path: the file, relative to the client's ``cwd`` (default: ``<name>.yaml`` there).
+            include_secrets: keep secret attribute values in the file.
+
+        Returns:
+            The path written.
+
+        Raises:
+            NotFoundError: the stack does not exist.
+            InputError: the file cannot be written, or a flavor cannot be loaded.
+        """
         from mlrig.portability import write_bundle
 
         c = _client(self)
@@ -318,7 +415,18 @@ class LifecycleMixin:
     def plan_stack_import(self, source: str | Path | Bundle, name: str | None = None, *,
                           rename_conflicts: bool = False,
                           secrets: SecretValues | None = None) -> tuple[Bundle, TransferPlan]:
-        """What ``import_stack`` would do, without changing anything."""
+        """What :meth:`import_stack` would do, without writing anything.
+
+        Takes the arguments of :meth:`import_stack`.
+
+        Returns:
+            The :class:`Bundle` read and the :class:`TransferPlan` (``ok`` is false if the import
+            would be refused).
+
+        Raises:
+            CorruptFileError: the bundle is not valid.
+            InputError: the file does not exist, or holds a profile.
+        """
         from mlrig.transfer_plan import plan_transfer
 
         c = _client(self)
@@ -332,7 +440,27 @@ class LifecycleMixin:
     def import_stack(self, source: str | Path | Bundle, name: str | None = None, *,
                      rename_conflicts: bool = False,
                      secrets: SecretValues | None = None) -> TransferPlan:
-        """Register a stack from a bundle, with its components and flavors, all at once."""
+        """Register a stack from a bundle in the active profile, with its components and flavors.
+
+        Everything is created in one transaction, or nothing is. Identical components are reused; a
+        same-named, differently configured one is a conflict unless ``rename_conflicts``.
+
+        Args:
+            source: a bundle file (relative to the client's ``cwd``) or a :class:`Bundle`.
+            name: the stack's name (default: the one in the bundle).
+            rename_conflicts: create a differing component under a new name instead of refusing.
+            secrets: values for the secret attributes the bundle left out: ``{(ComponentType,
+                component name): {attribute: value}}``.
+
+        Returns:
+            The :class:`TransferPlan` that was applied.
+
+        Raises:
+            CorruptFileError: the bundle is not valid.
+            InputError: the file does not exist or holds a profile, or a config is not valid (a
+                required secret is missing, say).
+            AlreadyExistsError: the stack exists, or a conflict (nothing was changed).
+        """
         from mlrig.transfer_plan import plan_transfer
 
         c = _client(self)
@@ -366,7 +494,22 @@ class LifecycleMixin:
     # ================================================================== components
     def update_component(self, type_: TypeLike, name: str,
                          values: Mapping[str, Any]) -> Component:
-        """Set attributes of a component; the merged config is validated by its flavor."""
+        """Set attributes of a component; the merged config is validated by its flavor.
+
+        Args:
+            type_: the component type (a :class:`ComponentType` or its name).
+            name: the component.
+            values: attribute -> new value (``name``, ``id``, ``uuid``, ``type`` and ``flavor``
+                cannot be set; a component is renamed with :meth:`rename_component`).
+
+        Returns:
+            The updated :class:`Component`.
+
+        Raises:
+            NotFoundError: the component does not exist.
+            InputError: no value is given, a reserved attribute is, or the flavor rejects the
+                config.
+        """
         from mlrig import flavors as flavor_registry
 
         c = _client(self)
@@ -387,7 +530,20 @@ class LifecycleMixin:
 
     def remove_component_attributes(self, type_: TypeLike, name: str,
                                     attributes: Iterable[str]) -> Component:
-        """Reset optional attributes (ones with a default) of a component to their default."""
+        """Reset optional attributes (those with a default) of a component to their default.
+
+        Args:
+            type_: the component type (a :class:`ComponentType` or its name).
+            name: the component.
+            attributes: the attribute names (a leading ``--`` and dashes are accepted).
+
+        Returns:
+            The updated :class:`Component`.
+
+        Raises:
+            NotFoundError: the component does not exist.
+            InputError: no attribute is given, or one is not an optional attribute of the flavor.
+        """
         from mlrig import flavors as flavor_registry
 
         c = _client(self)
@@ -422,7 +578,21 @@ class LifecycleMixin:
 
     def rename_component(self, type_: TypeLike, old: str, new: str) -> tuple[Component,
                                                                                list[str]]:
-        """Rename a component; every stack using it follows in the same transaction."""
+        """Rename a component; every stack using it follows in the same transaction.
+
+        Args:
+            type_: the component type (a :class:`ComponentType` or its name).
+            old: the component's name.
+            new: its new name.
+
+        Returns:
+            The renamed :class:`Component` (same ``id``) and the names of the stacks that use it.
+
+        Raises:
+            NotFoundError: the component does not exist.
+            AlreadyExistsError: a component of that type is called ``new`` already.
+            InputError: ``new`` is not a valid name.
+        """
         c = _client(self)
         ctype = _type(type_)
         validate_name(ctype.display_name, new)
@@ -445,7 +615,25 @@ class LifecycleMixin:
     def copy_component(self, type_: TypeLike, source: str, target: str, *,
                        from_profile: str | None = None,
                        to_profile: str | None = None) -> Component:
-        """Copy a component under a new name (and a new id), possibly to another profile."""
+        """Copy a component under a new name (and a new id), possibly to another profile.
+
+        A custom flavor it needs is copied with it.
+
+        Args:
+            type_: the component type (a :class:`ComponentType` or its name).
+            source: the component to copy.
+            target: the copy's name.
+            from_profile: the profile to copy from (default: the active one).
+            to_profile: the profile to copy to (default: the active one).
+
+        Returns:
+            The new :class:`Component`.
+
+        Raises:
+            NotFoundError: the component or a profile does not exist.
+            AlreadyExistsError: ``target`` exists in the target profile, or its flavor means
+                something else there.
+        """
         from mlrig.transfer_plan import plan_transfer
 
         c = _client(self)
@@ -474,8 +662,23 @@ class LifecycleMixin:
 
     # ================================================================== flavors
     def register_flavor(self, type_: TypeLike, source: str) -> FlavorRecord:
-        """Register a custom flavor (a :class:`~mlrig.flavors.base.Flavor` subclass given by
-        its dotted path) in the active profile."""
+        """Register a custom flavor in the active profile.
+
+        The flavor is a :class:`~mlrig.flavors.base.Flavor` subclass, found by its dotted path; for
+        this profile it overrides a built-in or plugin flavor of the same name (a warning event says
+        so).
+
+        Args:
+            type_: the component type (a :class:`ComponentType` or its name).
+            source: ``package.module.ClassName`` (or ``package.module:ClassName``), importable.
+
+        Returns:
+            The :class:`FlavorRecord` registered.
+
+        Raises:
+            InputError: the class cannot be imported, or is not a flavor of that type.
+            AlreadyExistsError: the profile has a custom flavor of that name for the type.
+        """
         from mlrig import flavors as flavor_registry
 
         c = _client(self)
@@ -509,7 +712,17 @@ class LifecycleMixin:
         return record
 
     def delete_flavor(self, type_: TypeLike, name: str) -> None:
-        """Delete a custom flavor of the active profile that no component uses."""
+        """Delete a custom flavor of the active profile that no component uses.
+
+        Args:
+            type_: the component type (a :class:`ComponentType` or its name).
+            name: the flavor's name.
+
+        Raises:
+            NotFoundError: no custom flavor of that name is registered for the type.
+            InputError: it is a built-in flavor.
+            InUseError: components use it (the message names them).
+        """
         from mlrig import flavors as flavor_registry
 
         c = _client(self)
@@ -533,7 +746,21 @@ class LifecycleMixin:
             txn.delete_flavor(ctype, name)
 
     def explain_component_type(self, type_: TypeLike) -> dict[str, Any]:
-        """What a component type is for, and the flavors available for it."""
+        """What a component type is for, and the flavors available for it.
+
+        A flavor that cannot be loaded is described as such, not raised.
+
+        Args:
+            type_: the component type (a :class:`ComponentType` or its name).
+
+        Returns:
+            A dict: ``type``, ``mandatory`` and ``flavors``, a list of ``{flavor, origin, source,
+            description, attributes}`` where ``attributes`` maps each attribute to ``{required,
+            secret, description}``.
+
+        Raises:
+            InputError: the type is unknown.
+        """
         c = _client(self)
         ctype = _type(type_)
         flavors = []

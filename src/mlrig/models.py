@@ -13,7 +13,11 @@ from typing import Any
 
 
 class ComponentType(str, enum.Enum):
-    """The 12 component types; the first three are mandatory in every stack."""
+    """The 12 component types; the first three are mandatory in every stack.
+
+    Wherever the API takes a type it also takes its name: ``"artifact_store"``,
+    ``"artifact-store"`` or ``"ARTIFACT_STORE"`` (see :meth:`parse`).
+    """
 
     ORCHESTRATOR = "orchestrator"
     METADATA_STORE = "metadata_store"
@@ -33,6 +37,7 @@ class ComponentType(str, enum.Enum):
 
     @property
     def mandatory(self) -> bool:
+        """Whether every stack needs a component of this type."""
         return self in MANDATORY_TYPES
 
     @property
@@ -47,17 +52,20 @@ class ComponentType(str, enum.Enum):
 
     @property
     def plural(self) -> str:
+        """``artifact_stores``, ``container_registries``: the key of ``<type> list -o json``."""
         if self is ComponentType.CONTAINER_REGISTRY:
             return "container_registries"
         return f"{self.value}s"
 
     @property
     def short_option(self) -> str:
+        """The option of ``mlrig stack register`` for this type: ``-a``."""
         return _SHORT_OPTIONS[self]
 
     @classmethod
     def parse(cls, value: str) -> ComponentType:
-        """Accept ``artifact_store``, ``artifact-store`` or ``ARTIFACT_STORE``."""
+        """Accept ``artifact_store``, ``artifact-store`` or ``ARTIFACT_STORE``; an unknown
+        name is an :class:`~mlrig.exceptions.InputError` listing the known ones."""
         key = value.strip().lower().replace("-", "_")
         try:
             return cls(key)
@@ -98,7 +106,11 @@ def new_id() -> str:
 
 @dataclass
 class Component:
-    """A registered component: ``(type, name)`` is unique within a profile."""
+    """A registered component: ``(type, name)`` is unique within a profile.
+
+    ``flavor`` names its flavor, ``config`` holds its attribute values as the flavor's schema
+    validated them, and ``id`` stays the same through renames (a copy gets a new one).
+    """
 
     type: ComponentType
     name: str
@@ -107,6 +119,7 @@ class Component:
     id: str = field(default_factory=new_id)
 
     def to_dict(self) -> dict[str, Any]:
+        """A plain dict (``type`` as its value): the form stores and bundles keep."""
         return {
             "id": self.id,
             "type": self.type.value,
@@ -117,6 +130,7 @@ class Component:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Component:
+        """The inverse of :meth:`to_dict` (a new id if the dict has none)."""
         return cls(
             type=ComponentType(data["type"]),
             name=str(data["name"]),
@@ -128,35 +142,46 @@ class Component:
 
 @dataclass
 class Stack:
-    """A named set of at most one component per type, referenced by component name."""
+    """A named set of at most one component per type, referenced by component name.
+
+    ``components`` maps each :class:`ComponentType` the stack has to a component's name.
+    """
 
     name: str
     components: dict[ComponentType, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """``{type value: component name}``, sorted by type (the stack's name is the key)."""
         return {t.value: n for t, n in sorted(self.components.items(), key=lambda i: i[0].value)}
 
     @classmethod
     def from_dict(cls, name: str, data: dict[str, Any]) -> Stack:
+        """The inverse of :meth:`to_dict`."""
         return cls(name=name, components={ComponentType(t): str(n) for t, n in data.items()})
 
     def uses(self, type_: ComponentType, name: str) -> bool:
+        """Whether the stack's component of ``type_`` is ``name``."""
         return self.components.get(type_) == name
 
 
 @dataclass(frozen=True)
 class FlavorRecord:
-    """A custom flavor registered in a profile: where its class lives."""
+    """A custom flavor registered in a profile: where its class lives.
+
+    ``source`` is the dotted path of its :class:`~mlrig.flavors.base.Flavor` subclass.
+    """
 
     type: ComponentType
     name: str
     source: str
 
     def to_dict(self) -> dict[str, Any]:
+        """A plain dict (``type`` as its value)."""
         return {"type": self.type.value, "name": self.name, "source": self.source}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FlavorRecord:
+        """The inverse of :meth:`to_dict`."""
         return cls(type=ComponentType(data["type"]), name=str(data["name"]),
                    source=str(data["source"]))
 
@@ -170,7 +195,13 @@ KNOWN_STORE_TYPES = (*STORE_TYPES, "rest")
 
 @dataclass
 class ProfileConfig:
-    """A profile as the global configuration knows it: its store and its active stack."""
+    """A profile as the global configuration knows it: its store and its active stack.
+
+    ``store_type`` is ``local``, ``sql`` or ``rest``; ``store_url`` is the store's URL as
+    kept in ``config.yaml``; ``active_stack`` is the profile's own active stack (a scope may
+    choose another); ``options`` are its store options (SQL: ``password_env`` or
+    ``password_file``). :class:`~mlrig.client.ProfileInfo` names the same fields the same way.
+    """
 
     name: str
     store_type: str
@@ -179,6 +210,7 @@ class ProfileConfig:
     options: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """Its entry in ``config.yaml`` (the name is the key)."""
         data: dict[str, Any] = {
             "store_type": self.store_type,
             "store_url": self.store_url,

@@ -65,7 +65,12 @@ class BundleComponent:
 
 @dataclass
 class Bundle:
-    """The content of an export: stacks, the components they use, custom flavors."""
+    """The content of an export: stacks, the components they use, custom flavors.
+
+    ``kind`` is ``mlrig-stack`` (one stack: :attr:`stack`) or ``mlrig-profile`` (every
+    stack, with ``profile_name`` and ``active_stack``). Each of ``components`` holds a
+    :class:`~mlrig.models.Component` and the names of the secret attributes left out.
+    """
 
     kind: str
     components: list[BundleComponent]
@@ -174,7 +179,8 @@ def parse_bundle(data: Any, source: str = "<bundle>") -> Bundle:
             profile_name = _opt_name("profile", profile.get("name"))
             active_stack = _opt_name("stack", profile.get("active_stack"))
     except (InputError, ValueError, TypeError, KeyError) as exc:
-        raise _fail(source, str(exc).rstrip(".")) from None
+        reason = exc.message if isinstance(exc, InputError) else str(exc)
+        raise _fail(source, reason.rstrip(".")) from None
     bundle = Bundle(
         kind=str(kind), components=components, flavors=flavors, stacks=stacks,
         profile_name=profile_name, active_stack=active_stack,

@@ -58,20 +58,28 @@ def _client(obj: object) -> Client:
 
 @dataclass
 class ProfileImportPlan:
-    """What ``profile import`` would do: the profile it creates and the objects in it."""
+    """What ``import_profile`` would do: the profile it creates and the objects in it.
+
+    ``name``, ``store_type``, ``store_url`` and ``active_stack`` are those of the
+    :class:`~mlrig.models.ProfileConfig` the import would create; ``requested_name`` is the
+    name asked for (``name`` differs from it with ``rename_if_exists``), and ``transfer``
+    says what happens to each stack, component and flavor.
+    """
 
     name: str
     requested_name: str
     store_type: str
-    url: str
+    store_url: str
     active_stack: str | None
     transfer: TransferPlan
 
     def to_dict(self) -> dict[str, Any]:
+        """The plan of ``mlrig profile import --dry-run -o json`` (the URL masked, under
+        ``url``)."""
         from mlrig.stores import mask_url
 
         return {"profile": self.name, "requested_name": self.requested_name,
-                "store_type": self.store_type, "url": mask_url(self.url),
+                "store_type": self.store_type, "url": mask_url(self.store_url),
                 "active_stack": self.active_stack, **self.transfer.to_dict()}
 
 
@@ -113,6 +121,27 @@ class ProfileLifecycleMixin:
 
     # ------------------------------------------------------------------ rename
     def rename_profile(self, old: str, new: str) -> RenameResult:
+        """Rename a profile and move every pointer mlrig owns to it.
+
+        Those are its key and the active profile in the global configuration, its store's directory
+        when mlrig made it in the config directory (unless another profile is attached to the same
+        store), and the current repository's active profile. ``MLRIG_ACTIVE_PROFILE`` naming ``old``
+        is reported with a warning event. A crash half-way is finished or rolled back by the next
+        call.
+
+        Args:
+            old: the profile's name.
+            new: its new name.
+
+        Returns:
+            A :class:`RenameResult`: ``updated`` (the files changed) and ``not_updated``
+            (``MLRIG_ACTIVE_PROFILE`` if it still names ``old``).
+
+        Raises:
+            NotFoundError: the profile does not exist.
+            AlreadyExistsError: a profile is called ``new``, or its store directory exists.
+            InputError: ``new`` is not a valid name.
+        """
         from mlrig import context as ctx
 
         c = _client(self)
@@ -221,8 +250,26 @@ class ProfileLifecycleMixin:
     # ------------------------------------------------------------------ copy
     def copy_profile(self, source: str, target: str, *, store_type: str | None = None,
                      url: str | None = None) -> ProfileConfig:
-        """A deep copy of a profile: every stack, component and custom flavor, and its
-        active stack, in a new store (by default of the same type, at the default place)."""
+        """A deep copy of a profile in a new store: every stack, component and custom flavor.
+
+        The copy keeps the source's active stack; it is not made active. The new store is built
+        completely before the profile is added, so a failure leaves nothing behind.
+
+        Args:
+            source: the profile to copy.
+            target: the new profile's name.
+            store_type: the new store's type (default: the source's, or the default type when
+                ``url`` is given).
+            url: the new store's URL (default: the default place in the config directory).
+
+        Returns:
+            The new profile's :class:`ProfileConfig`.
+
+        Raises:
+            NotFoundError: ``source`` does not exist.
+            AlreadyExistsError: ``target`` exists, or a store is at its place already.
+            InputError: ``target``, the store type or the URL is not valid.
+        """
         c = _client(self)
         c.config()
         src = c._profile(source)
@@ -268,14 +315,18 @@ class ProfileLifecycleMixin:
             raise AlreadyExistsError(
                 f"The database file '{db}' already exists; a copy or an import needs a new "
                 "store.", hint="Choose another --url, or attach to it with "
-                "'mlrig profile create --url'.")
+                "'mlrig profile create --url'.",
+                library_hint="Choose another url, or attach to it with "
+                "client.create_profile(NAME, url=URL).")
         store = open_store(profile)
         try:
             if store.is_initialized():
                 raise AlreadyExistsError(
                     "An mlrig store already exists at the given URL; a copy or an import "
                     "needs a new store.",
-                    hint="Attach to it with 'mlrig profile create --url' instead.")
+                    hint="Attach to it with 'mlrig profile create --url' instead.",
+                    library_hint="Attach to it with client.create_profile(NAME, url=URL) "
+                    "instead.")
         finally:
             store.close()
         return _Placement(profile, profile, None, None, in_place=True)
@@ -330,6 +381,22 @@ class ProfileLifecycleMixin:
 
     # ------------------------------------------------------------------ export / import
     def profile_bundle(self, name: str | None = None, include_secrets: bool = False) -> Bundle:
+        """The export of a whole profile (the active one by default) as a :class:`Bundle`.
+
+        The bundle holds every stack, component and custom flavor and the profile's active stack.
+        Secret attributes are left out (their names listed as omitted) unless ``include_secrets``.
+
+        Args:
+            name: the profile (default: the active one).
+            include_secrets: keep secret attribute values in the bundle.
+
+        Returns:
+            The :class:`Bundle`.
+
+        Raises:
+            NotFoundError: the profile does not exist.
+            InputError: a flavor cannot be loaded, so its secret attributes are unknown.
+        """
         from mlrig.portability import PROFILE_KIND, Bundle
 
         c = _client(self)
@@ -346,6 +413,20 @@ class ProfileLifecycleMixin:
 
     def export_profile(self, name: str, path: str | Path | None = None,
                        include_secrets: bool = False) -> Path:
+        """Write a profile's bundle (see :meth:`profile_bundle`) to a YAML file.
+
+        Args:
+            name: the profile.
+            path: the file, relative to the client's ``cwd`` (default: ``<name>.yaml`` there).
+            include_secrets: keep secret attribute values in the file.
+
+        Returns:
+            The path written.
+
+        Raises:
+            NotFoundError: the profile does not exist.
+            InputError: the file cannot be written, or a flavor cannot be loaded.
+        """
         from mlrig.portability import write_bundle
 
         c = _client(self)
@@ -367,7 +448,9 @@ class ProfileLifecycleMixin:
         if not rename_if_exists:
             raise AlreadyExistsError(
                 f"Profile '{requested}' already exists.",
-                hint="Give another NAME, or use --rename to import it under a new name.")
+                hint="Give another NAME, or use --rename to import it under a new name.",
+                library_hint="Give another name, or pass rename_if_exists=True to import it "
+                "under a new name.")
         n = 2
         while f"{requested}-{n}" in profiles:
             n += 1
@@ -381,14 +464,26 @@ class ProfileLifecycleMixin:
                   else read_bundle(c.cwd / Path(source).expanduser()))
         if bundle.kind != PROFILE_KIND:
             raise InputError(f"'{source}' holds a stack ({bundle.kind}), not a profile.",
-                             hint="Import it with 'mlrig stack import'.")
+                             hint="Import it with 'mlrig stack import'.",
+                             library_hint="Import it with client.import_stack(PATH).")
         return bundle
 
     def plan_profile_import(self, source: str | Path | Bundle, name: str | None = None, *,
                             rename_if_exists: bool = False, store_type: str | None = None,
                             url: str | None = None,
                             secrets: SecretValues | None = None) -> ProfileImportPlan:
-        """What ``import_profile`` would do, without changing anything."""
+        """What :meth:`import_profile` would do, without writing anything.
+
+        Takes the arguments of :meth:`import_profile`.
+
+        Returns:
+            A :class:`ProfileImportPlan`: the profile it would create and its :class:`TransferPlan`.
+
+        Raises:
+            CorruptFileError: the bundle is not valid.
+            InputError: the file does not exist, or holds a stack.
+            AlreadyExistsError: the profile exists (and not ``rename_if_exists``).
+        """
         from mlrig.stores import default_store_type
         from mlrig.transfer_plan import plan_transfer
 
@@ -407,7 +502,31 @@ class ProfileLifecycleMixin:
                        rename_if_exists: bool = False, store_type: str | None = None,
                        url: str | None = None,
                        secrets: SecretValues | None = None) -> ProfileConfig:
-        """Create a profile from a profile bundle; all of it, or nothing."""
+        """Create a profile from a profile bundle: all of it, or nothing.
+
+        The new store is built completely (every stack, component and custom flavor, validated)
+        before the profile is added; it is not made active.
+
+        Args:
+            source: a bundle file (relative to the client's ``cwd``) or a :class:`Bundle`.
+            name: the new profile's name (default: the one in the bundle).
+            rename_if_exists: if the name is taken, import as ``name-2`` (``-3``, ...) instead of
+                refusing.
+            store_type: the new store's type (default: ``MLRIG_DEFAULT_STORE_TYPE``, else
+                ``local``).
+            url: the new store's URL (default: the default place in the config directory).
+            secrets: values for the secret attributes the bundle left out: ``{(ComponentType,
+                component name): {attribute: value}}``.
+
+        Returns:
+            The new profile's :class:`ProfileConfig`.
+
+        Raises:
+            CorruptFileError: the bundle is not valid.
+            InputError: the file does not exist or holds a stack, or a config is not valid.
+            AlreadyExistsError: the profile exists (and not ``rename_if_exists``), or a store is at
+                its place.
+        """
         c = _client(self)
         c.config()
         bundle = self._profile_bundle_from(source)
@@ -437,7 +556,8 @@ def _require_free(path: Path) -> None:
     if path.is_symlink() or (path.exists() and (not path.is_dir() or any(path.iterdir()))):
         raise AlreadyExistsError(
             f"'{path}' already exists and is not empty; a copy or an import needs a new "
-            "store.", hint="Move it away, or choose another name or --url.")
+            "store.", hint="Move it away, or choose another name or --url.",
+            library_hint="Move it away, or choose another name or url.")
 
 
 def _sqlite_path(url: str) -> Path | None:

@@ -41,7 +41,11 @@ MIGRATION_TARGETS = ("local", "sql")
 
 @dataclass(frozen=True)
 class MigrationResult:
-    """What ``profile migrate`` did (URLs with their passwords masked)."""
+    """What :meth:`Client.migrate_profile` did (URLs with their passwords masked).
+
+    ``contents`` is what was copied (``components``, ``stacks``, ``flavors``);
+    ``old_store_removed`` tells whether the old store was removed (mlrig made it) or kept.
+    """
 
     profile: str
     old_store_type: str
@@ -73,7 +77,32 @@ class StoreMigrationMixin:
         url: str | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> MigrationResult:
-        """Move profile ``name`` with everything in it to a new store (see the module doc)."""
+        """Move a profile with everything in it to another store.
+
+        Components (with their ids), stacks and custom flavors are copied in one transaction, read
+        back and compared, and only then is the profile repointed; its name, its active stack and
+        the repositories that use it stay as they are. The old store is removed if mlrig made it in
+        the config directory, else kept (and reported). Any failure before the repointing leaves the
+        profile on its old store.
+
+        Args:
+            name: the profile.
+            to_store_type: ``local`` or ``sql``.
+            url: the new store's URL (default: the default place of that type in the config
+                directory); a store there must be empty.
+            options: store options of the new store (SQL: ``password_env`` or ``password_file``).
+
+        Returns:
+            A :class:`MigrationResult` (URLs with their passwords masked).
+
+        Raises:
+            NotFoundError: the profile does not exist.
+            InputError: the store type is not ``local`` or ``sql``, the URL is not valid, or it is
+                the profile's store already.
+            AlreadyExistsError: the store at ``url`` is not empty.
+            StoreError: the new store cannot be written, the copy differs, or another command
+                changed the profile meanwhile.
+        """
         from mlrig.stores import (
             canonical_url,
             default_url,

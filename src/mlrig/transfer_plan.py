@@ -73,6 +73,15 @@ class SourceComponent:
 
 @dataclass
 class TransferPlan:
+    """What a copy or an import does (or, planned, would do) to each object.
+
+    ``actions`` has one entry per flavor, component and stack: its ``action`` (``create``,
+    ``reuse``, ``rename`` or ``conflict``), ``kind``, ``type``, ``name`` in the target,
+    ``source_name`` and a ``detail``. ``ok`` is false when there are conflicts or
+    ``problems`` (invalid configs, missing secrets); ``notes`` are warnings. ``to_dict()`` is
+    the plan that ``--dry-run -o json`` prints.
+    """
+
     actions: list[Action] = field(default_factory=list)
     new_flavors: list[FlavorRecord] = field(default_factory=list)
     new_components: list[Component] = field(default_factory=list)

@@ -221,7 +221,7 @@ def run(argv: list[str] | None = None) -> int:
 
             traceback.print_exc()
         message = _one_line(exc.message)
-        if exc.hint:
+        if exc.hint:  # the CLI form of the hint (str(exc) has the library form)
             message = f"{message} {_one_line(exc.hint)}"
         from mlrig.cli.output import colored
 

@@ -92,7 +92,7 @@ def list_(state: State, output: str) -> None:
         return
     print_table(
         ["ACTIVE", "PROFILE NAME", "STORE TYPE", "URL", "ACTIVE STACK"],
-        [[mark(p.active), p.name, p.store_type, p.url, p.active_stack] for p in profiles],
+        [[mark(p.active), p.name, p.store_type, p.store_url, p.active_stack] for p in profiles],
     )
 
 

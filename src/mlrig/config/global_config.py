@@ -45,7 +45,12 @@ def _new_user_id() -> str:
 
 @dataclass
 class GlobalConfig:
-    """The parsed content of ``config.yaml``."""
+    """The parsed content of ``config.yaml``.
+
+    ``profiles`` maps each profile's name to its :class:`~mlrig.models.ProfileConfig`;
+    ``active_profile`` is the globally active one; ``extra`` keeps top-level keys this
+    version does not know, so that they are written back unchanged.
+    """
 
     user_id: str = field(default_factory=_new_user_id)
     active_profile: str | None = None

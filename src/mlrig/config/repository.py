@@ -34,7 +34,11 @@ class RepositoryConfig:
 
 
 class Repository:
-    """One repository root and its config file."""
+    """One repository root and its config file.
+
+    ``root`` is the directory, ``path`` its ``.mlrig/config.yaml``, whose
+    :class:`RepositoryConfig` (``load()``) pins an ``active_profile`` and ``active_stack``.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -119,6 +123,8 @@ def find_repository(cwd: Path, env: Mapping[str, str]) -> Repository | None:
             raise InputError(
                 f"{ENV_REPOSITORY_PATH} points at '{root}', which is not an mlrig repository.",
                 hint=f"Run 'mlrig init --path {root}' or unset {ENV_REPOSITORY_PATH}.",
+                library_hint=f"Call client.init_repository('{root}') or unset "
+                f"{ENV_REPOSITORY_PATH}.",
             )
         return repo
     current = cwd.resolve()

@@ -52,7 +52,12 @@ _BUILTINS: tuple[tuple[ComponentType, str, str], ...] = (
 
 @dataclass(frozen=True)
 class FlavorSpec:
-    """A flavor known to mlrig, without importing it."""
+    """A flavor known to mlrig, without importing it.
+
+    ``source`` is the dotted path of its class; ``origin`` says where it comes from:
+    ``built-in``, ``plugin`` (an installed package's ``mlrig.flavors`` entry point) or
+    ``profile`` (registered in the profile).
+    """
 
     type: ComponentType
     name: str
@@ -115,6 +120,7 @@ def resolve(type_: ComponentType, name: str,
         f"There is no flavor '{name}' for the component type '{type_.value}'. "
         f"Available: {', '.join(known) if known else 'none'}.",
         hint=f"Run 'mlrig {type_.cli_name} flavor list'.",
+        library_hint=f"client.list_flavors('{type_.value}') lists them.",
     )
 
 

@@ -83,7 +83,7 @@ def default_url(store_type: str, config_dir: Path, profile_name: str) -> str:
     if store_type == "sql":
         return f"sqlite:///{directory.resolve() / 'mlrig.db'}"
     raise InputError(f"Store URL missing for profile '{profile_name}' (store type {store_type}).",
-                     hint="Give it with --url.")
+                     hint="Give it with --url.", library_hint="Give it as url=URL.")
 
 
 def canonical_url(store_type: str, url: str) -> str:

@@ -397,7 +397,7 @@ class SqlStore:
                 hint="Try again; MLRIG_LOCK_TIMEOUT sets how long to wait.",
             )
         return StoreError(f"Cannot {action} the SQL store at {self.masked_url}: {cause}",
-                          hint=_hint(lowered))
+                          hint=_hint(lowered), library_hint=_hint(lowered, library=True))
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:
@@ -493,10 +493,12 @@ def _sentence(line: str) -> str:
     return line if line.endswith((".", "?", "!", ":", ",", ";")) else line + "."
 
 
-def _hint(cause: str) -> str | None:
+def _hint(cause: str, library: bool = False) -> str | None:
+    """What to check for a database error, for the CLI (or, ``library``, the Python API)."""
     if "password" in cause or "access denied" in cause or "authentication" in cause:
-        return "Check the user name and password (in the URL, or the profile's " \
-               "--password-env / --password-file)."
+        where = ("password_env / password_file option" if library
+                 else "--password-env / --password-file")
+        return f"Check the user name and password (in the URL, or the profile's {where})."
     if ("does not exist" in cause and "database" in cause) or "unknown database" in cause:
         return "Create the database first, or fix the URL."
     if any(word in cause for word in ("refused", "timeout", "timed out", "could not translate",
