@@ -135,7 +135,7 @@ def _lazy_completer(name: str) -> Callable[[click.Context, click.Parameter, str]
               shell_complete=_lazy_completer("stack_names"),
               help="Use this stack for this one command.")
 @click.option("--debug", is_flag=True, envvar="MLRIG_DEBUG",
-              help="Show tracebacks for errors.")
+              help="Show tracebacks for errors (anywhere on the command line; or MLRIG_DEBUG=1).")
 @click.option("--verbose", "-v", is_flag=True, help="Say more (e.g. which file set a scope).")
 @click.version_option(__version__, "--version", prog_name="mlrig")
 @click.pass_context
