@@ -21,7 +21,10 @@ then
     export PATH="$VIRTUAL_ENV/bin:$PATH"
 fi
 
-python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
+# the newest versions the project allows, as a fresh venv gets them (an older copy already
+# installed would hide what a newcomer sees)
+python3 -m pip install --quiet --disable-pip-version-check --upgrade --upgrade-strategy eager \
+    -e '.[test]'
 
 # throwaway database servers on loopback for the SQL store tests, stopped when this script
 # exits: PostgreSQL and MariaDB (each installed with apt-get if missing)

@@ -38,7 +38,6 @@ from mlrig.models import (
     ComponentType,
     ProfileConfig,
     Stack,
-    new_id,
 )
 from mlrig.names import validate_name
 from mlrig.profile_lifecycle import ProfileLifecycleMixin
@@ -453,27 +452,18 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             store.close()
 
     def _register_default_stack(self, store: Store) -> None:
-        orchestrator = Component(ComponentType.ORCHESTRATOR, DEFAULT, "local", {})
-        metadata_id, artifact_id = new_id(), new_id()
-        metadata_dir = self.config_dir / "local_stores" / metadata_id
-        artifact_dir = self.config_dir / "local_stores" / artifact_id
-        metadata = Component(
-            ComponentType.METADATA_STORE, DEFAULT, "sqlite",
-            {"uri": str(metadata_dir / "metadata.db")}, id=metadata_id,
-        )
-        artifacts = Component(
-            ComponentType.ARTIFACT_STORE, DEFAULT, "local", {"path": str(artifact_dir)},
-            id=artifact_id,
-        )
-        components = (orchestrator, metadata, artifacts)
+        from mlrig.profile_defaults import local_paths, new_default_components
+
+        components = new_default_components(self.config_dir)
         with store.write() as txn:
             if txn.list_stacks() or txn.list_components():
                 return
             for component in components:
                 txn.create_component(component)
             txn.create_stack(Stack(DEFAULT, {c.type: c.name for c in components}))
-        for directory in (metadata_dir, artifact_dir):
-            ensure_dir(directory)
+        for component in components:
+            for directory in local_paths(component):
+                ensure_dir(directory)
         for component in components:
             self._say(
                 f"Registered stack component with type '{component.type.value}' "

@@ -12,7 +12,9 @@ rules they follow:
   the pointers are moved after the store commit under an intent (:mod:`mlrig.intents`), so a
   crash in between is finished by the next command;
 * a same-named but different component in a target profile is a conflict, never silently
-  replaced (see :mod:`mlrig.transfer_plan`).
+  replaced (see :mod:`mlrig.transfer_plan`) — except a profile's own ``default`` components as
+  mlrig created them: a stack copied or imported into another profile uses that profile's
+  defaults, and says so (see :mod:`mlrig.profile_defaults`).
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ def snapshot_of(view: StoreView, stacks: list[Stack],
                 components: list[Component] | None = None,
                 all_flavors: bool = False) -> Snapshot:
     """The components the stacks use (or ``components``) and the custom flavors they need."""
+    from mlrig.profile_defaults import is_profile_default
     from mlrig.transfer_plan import SourceComponent
 
     if components is None:
@@ -91,7 +94,8 @@ def snapshot_of(view: StoreView, stacks: list[Stack],
     if not all_flavors:
         used = {(c.type, c.flavor) for c in components}
         records = [f for f in records if (f.type, f.name) in used]
-    return Snapshot(stacks, [SourceComponent(c) for c in components], records)
+    return Snapshot(stacks, [SourceComponent(c, profile_default=is_profile_default(c))
+                             for c in components], records)
 
 
 class LifecycleMixin:
@@ -253,11 +257,13 @@ class LifecycleMixin:
 
     def copy_stack(self, source: str, target: str, *, from_profile: str | None = None,
                    to_profile: str | None = None, rename_conflicts: bool = False,
-                   dry_run: bool = False) -> TransferPlan:
+                   use_existing: bool = False, dry_run: bool = False) -> TransferPlan:
         """Copy a stack, with the components and custom flavors it uses, in one transaction.
 
-        Identical components in the target (same flavor and config) are reused; a same-named,
-        differently configured one is a conflict unless ``rename_conflicts``.
+        Identical components in the target are reused, and the source profile's ``default``
+        components as mlrig created them are replaced by the target's own; a same-named,
+        differently configured component is a conflict, unless ``rename_conflicts`` (copy it
+        as NAME-2) or ``use_existing`` (use the target's instead).
 
         Args:
             source: the stack to copy.
@@ -266,6 +272,8 @@ class LifecycleMixin:
             to_profile: the profile to copy to (default: the active one).
             rename_conflicts: create a differing component under a new name (``name-2``, ...)
                 instead of refusing.
+            use_existing: use the target's same-named component of a differing one instead
+                of refusing.
             dry_run: only plan: nothing is written, and the plan may hold conflicts.
 
         Returns:
@@ -275,7 +283,7 @@ class LifecycleMixin:
         Raises:
             NotFoundError: the stack or a profile does not exist.
             AlreadyExistsError: the target stack exists, or a conflict (nothing was changed).
-            InputError: ``target`` is not a valid name.
+            InputError: ``target`` is not a valid name, or both ways out are asked for.
         """
         from mlrig.transfer_plan import plan_transfer
 
@@ -295,7 +303,8 @@ class LifecycleMixin:
                     f"Can't copy stack as a stack with the name '{target}' already exists "
                     f"in profile '{dst_profile}'.")
             return plan_transfer(view, snap.components, snap.flavors, [new_stack],
-                                 rename_conflicts=rename_conflicts)
+                                 rename_conflicts=rename_conflicts,
+                                 use_existing=use_existing)
 
         if dry_run:
             with c.store(dst_profile).read() as view:
@@ -304,11 +313,13 @@ class LifecycleMixin:
             plan = plan_in(txn)
             plan.raise_if_refused()
             plan.apply(txn)
-        self._report(plan, dst_profile)
+        self._report(plan, dst_profile, f"the one of profile '{src_profile}'")
         return plan
 
-    def _report(self, plan: TransferPlan, profile: str) -> None:
-        from mlrig.transfer_plan import CREATE, RENAME, REUSE
+    def _report(self, plan: TransferPlan, profile: str, origin: str) -> None:
+        """Say what a transfer into ``profile`` did; ``origin`` names where the components
+        came from ("the one of profile 'x'", "the one in the bundle")."""
+        from mlrig.transfer_plan import CREATE, RENAME, REUSE, USE_DEFAULT, USE_EXISTING
 
         c = _client(self)
         for a in plan.actions:
@@ -327,6 +338,13 @@ class LifecycleMixin:
                 elif a.action == REUSE:
                     c._say(f"Reusing the {a.type.display_name} '{a.name}' of profile "
                            f"'{profile}' ({a.detail}).")
+                elif a.action == USE_DEFAULT:
+                    c._say(f"Using the default {a.type.display_name} '{a.name}' of profile "
+                           f"'{profile}' instead of {origin} (each profile's default "
+                           "components keep their own paths).")
+                elif a.action == USE_EXISTING:
+                    c._say(f"Using the {a.type.display_name} '{a.name}' of profile "
+                           f"'{profile}' instead of {origin} (--use-existing; {a.detail}).")
             elif a.kind == "stack" and a.action == CREATE:
                 c._say(f"Registered stack with name '{a.name}'.")
         for note in plan.notes:
@@ -342,7 +360,7 @@ class LifecycleMixin:
         for entry in components:
             comp = entry.component
             if include_secrets:
-                result.append(BundleComponent(comp))
+                result.append(BundleComponent(comp, profile_default=entry.profile_default))
                 continue
             try:
                 secret = c.flavor_class(view, comp.type, comp.flavor).secret_fields()
@@ -355,7 +373,8 @@ class LifecycleMixin:
             kept = {k: v for k, v in comp.config.items() if k not in secret}
             omitted = [k for k, v in comp.config.items() if k in secret and v is not None]
             result.append(BundleComponent(
-                Component(comp.type, comp.name, comp.flavor, kept, id=comp.id), omitted))
+                Component(comp.type, comp.name, comp.flavor, kept, id=comp.id), omitted,
+                profile_default=entry.profile_default))
         return result
 
     def stack_bundle(self, name: str | None = None, include_secrets: bool = False) -> Bundle:
@@ -413,7 +432,7 @@ class LifecycleMixin:
         return target
 
     def plan_stack_import(self, source: str | Path | Bundle, name: str | None = None, *,
-                          rename_conflicts: bool = False,
+                          rename_conflicts: bool = False, use_existing: bool = False,
                           secrets: SecretValues | None = None) -> tuple[Bundle, TransferPlan]:
         """What :meth:`import_stack` would do, without writing anything.
 
@@ -433,22 +452,25 @@ class LifecycleMixin:
         bundle, stack = self._stack_from(source, name)
         with c.store().read() as view:
             plan = plan_transfer(view, _sources(bundle), bundle.flavors, [stack],
-                                 rename_conflicts=rename_conflicts, validate=True,
-                                 secrets=secrets)
+                                 rename_conflicts=rename_conflicts, use_existing=use_existing,
+                                 validate=True, secrets=secrets)
         return bundle, plan
 
     def import_stack(self, source: str | Path | Bundle, name: str | None = None, *,
-                     rename_conflicts: bool = False,
+                     rename_conflicts: bool = False, use_existing: bool = False,
                      secrets: SecretValues | None = None) -> TransferPlan:
         """Register a stack from a bundle in the active profile, with its components and flavors.
 
-        Everything is created in one transaction, or nothing is. Identical components are reused; a
-        same-named, differently configured one is a conflict unless ``rename_conflicts``.
+        Everything is created in one transaction, or nothing is. Identical components are reused;
+        the bundle's ``default`` components that were its profile's defaults as mlrig created them
+        are replaced by this profile's own; a same-named, differently configured one is a conflict
+        unless ``rename_conflicts`` or ``use_existing`` (as in :meth:`copy_stack`).
 
         Args:
             source: a bundle file (relative to the client's ``cwd``) or a :class:`Bundle`.
             name: the stack's name (default: the one in the bundle).
             rename_conflicts: create a differing component under a new name instead of refusing.
+            use_existing: use this profile's same-named component instead of refusing.
             secrets: values for the secret attributes the bundle left out: ``{(ComponentType,
                 component name): {attribute: value}}``.
 
@@ -468,11 +490,11 @@ class LifecycleMixin:
         profile = c.profile_choice().name
         with c.store(profile).write() as txn:
             plan = plan_transfer(txn, _sources(bundle), bundle.flavors, [stack],
-                                 rename_conflicts=rename_conflicts, validate=True,
-                                 secrets=secrets)
+                                 rename_conflicts=rename_conflicts, use_existing=use_existing,
+                                 validate=True, secrets=secrets)
             plan.raise_if_refused()
             plan.apply(txn)
-        self._report(plan, profile)
+        self._report(plan, profile, "the one in the bundle")
         return plan
 
     def _stack_from(self, source: str | Path | Bundle,
@@ -657,7 +679,7 @@ class LifecycleMixin:
             plan = plan_transfer(txn, snap.components, snap.flavors, [])
             plan.raise_if_refused(rename_hint=False)
             plan.apply(txn)
-        self._report(plan, dst_profile)
+        self._report(plan, dst_profile, f"the one of profile '{src_profile}'")
         return copy
 
     # ================================================================== flavors
@@ -782,7 +804,8 @@ class LifecycleMixin:
 def _sources(bundle: Bundle) -> list[SourceComponent]:
     from mlrig.transfer_plan import SourceComponent
 
-    return [SourceComponent(b.component, list(b.omitted_secrets)) for b in bundle.components]
+    return [SourceComponent(b.component, list(b.omitted_secrets), b.is_profile_default)
+            for b in bundle.components]
 
 
 def _existing(view: StoreView, type_: ComponentType, name: str) -> Component:

@@ -16,6 +16,12 @@ A stack bundle (``kind: mlrig-stack``)::
       id: 5d62...
       config: {path: s3://bucket/prefix, region: eu-west-1}
       omitted_secrets: [secret]
+    - type: metadata_store
+      name: default
+      flavor: sqlite
+      id: 9f3a...
+      config: {uri: /home/me/.config/mlrig/local_stores/9f3a.../metadata.db}
+      profile_default: true       # the exporting profile's default, as mlrig created it
     flavors:                      # custom flavors the components use (profile flavors only)
     - {type: orchestrator, name: airflow, source: my_pkg.flavors.AirflowOrchestrator}
 
@@ -25,6 +31,13 @@ custom flavor of the profile.
 
 Secret attributes (fields a flavor marks secret) are left out unless asked for; the names of
 the ones left out are listed in ``omitted_secrets`` so that an import can say what is missing.
+
+``profile_default: true`` marks a component that was the exporting profile's ``default`` as
+mlrig created it (:mod:`mlrig.profile_defaults`): an import into a profile that has its own
+default of the same type and flavor uses that one instead. Older bundles do not have the key;
+for them (and whenever it is absent) the import applies the same rule to the component's
+configuration. ``profile_default: false`` makes it an ordinary component.
+
 Parsing is strict: a bundle is untrusted input, every name is validated like a name typed on
 the command line and every reference is checked.
 """
@@ -38,6 +51,7 @@ from typing import Any
 from mlrig.exceptions import CorruptFileError, InputError
 from mlrig.models import Component, ComponentType, FlavorRecord, Stack
 from mlrig.names import validate_name
+from mlrig.profile_defaults import DEFAULT, DEFAULT_FLAVORS, is_profile_default
 
 BUNDLE_FORMAT_VERSION = 1
 STACK_KIND = "mlrig-stack"
@@ -49,6 +63,15 @@ KINDS = (STACK_KIND, PROFILE_KIND)
 class BundleComponent:
     component: Component
     omitted_secrets: list[str] = field(default_factory=list)
+    # whether it was its profile's default as mlrig created it; None: the bundle does not say
+    profile_default: bool | None = None
+
+    @property
+    def is_profile_default(self) -> bool:
+        """What the bundle says, or else what the component's configuration shows."""
+        if self.profile_default is not None:
+            return self.profile_default
+        return is_profile_default(self.component)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -60,6 +83,8 @@ class BundleComponent:
         }
         if self.omitted_secrets:
             data["omitted_secrets"] = sorted(self.omitted_secrets)
+        if self.profile_default:
+            data["profile_default"] = True
         return data
 
 
@@ -221,11 +246,19 @@ def _parse_component(raw: Any) -> BundleComponent:
     if not isinstance(omitted, list) or not all(isinstance(k, str) for k in omitted):
         raise ValueError(f"'omitted_secrets' of the {type_.display_name} '{name}' is not a "
                          "list of names")
+    profile_default = raw.get("profile_default")
+    if profile_default is not None and not isinstance(profile_default, bool):
+        raise ValueError(f"'profile_default' of the {type_.display_name} '{name}' is not "
+                         "true or false")
+    if profile_default and (name != DEFAULT or type_ not in DEFAULT_FLAVORS):
+        raise ValueError(f"the {type_.display_name} '{name}' is marked 'profile_default', "
+                         "which only a default orchestrator, metadata store or artifact "
+                         "store can be")
     raw_id = raw.get("id")
     component = Component(type_, name, flavor, dict(config))
     if isinstance(raw_id, str) and raw_id:
         component.id = raw_id
-    return BundleComponent(component, list(omitted))
+    return BundleComponent(component, list(omitted), profile_default)
 
 
 def _parse_flavor(raw: Any) -> FlavorRecord:

@@ -549,7 +549,8 @@ def shared_by(profiles: list[str]) -> str:
 def _sources(bundle: Bundle) -> list[SourceComponent]:
     from mlrig.transfer_plan import SourceComponent
 
-    return [SourceComponent(b.component, list(b.omitted_secrets)) for b in bundle.components]
+    return [SourceComponent(b.component, list(b.omitted_secrets), b.is_profile_default)
+            for b in bundle.components]
 
 
 def _require_free(path: Path) -> None:

@@ -14,11 +14,23 @@ each object, without writing anything:
   reused. A component whose id the target knows under another name is reused under its name
   there when it is identical (so copies back and forth do not multiply components);
   otherwise it is created under its own name with a new id;
+* **use-default** — the component is its profile's ``default`` as mlrig created it, and the
+  target has its own ``default`` of the same type and flavor, also as mlrig created it
+  (:func:`mlrig.profile_defaults.is_profile_default`): the target's is used. Each profile's
+  default metadata and artifact stores have paths of their own, so they never compare
+  identical, yet they are what a stack using ``default`` means in each profile. No option
+  is needed; a ``default`` changed since mlrig created it (on either side) is an ordinary
+  component;
 * **rename** — the target has a same-named but different component and renaming was asked for:
   it is created as ``name-2`` (``-3``, ...), or an identical ``name-2`` is reused;
-* **conflict** — anything else (a different component — same id or not — and no renaming, a
-  stack name that is taken, a flavor name that means something else in the target): the
-  transfer is refused.
+* **use-existing** — the target has a same-named but different component and using the
+  target's was asked for (``--use-existing``): the target's component is used, unchanged;
+* **conflict** — anything else (a different component — same id or not — and neither
+  renaming nor using the target's, a stack name that is taken, a flavor name that means
+  something else in the target): the transfer is refused.
+
+The custom flavors of the components the target's own ones stand in for (use-default,
+use-existing) are not transferred: nothing created needs them.
 
 :meth:`TransferPlan.apply` then performs the creations inside *one* store transaction, so a
 transfer happens completely or not at all. The plan is also what ``--dry-run`` prints.
@@ -36,6 +48,12 @@ from mlrig.models import Component, ComponentType, FlavorRecord, Stack, new_id
 from mlrig.stores.base import StoreTransaction, StoreView
 
 CREATE, REUSE, RENAME, CONFLICT = "create", "reuse", "rename", "conflict"
+USE_DEFAULT, USE_EXISTING = "use-default", "use-existing"
+DEFAULT_DETAIL = ("the target profile's own default (each profile's default components keep "
+                  "their own paths)")
+CONFLICT_HINT = ("Use --rename-conflicts to copy the differing components under new names "
+                 "(NAME-2, ...), or --use-existing to use the target profile's components "
+                 "of the same names instead.")
 MAX_RENAME_ATTEMPTS = 1000
 
 SecretValues = Mapping[tuple[ComponentType, str], Mapping[str, str]]
@@ -65,10 +83,13 @@ class Action:
 
 @dataclass
 class SourceComponent:
-    """A component to transfer and the secret attributes its source left out."""
+    """A component to transfer, the secret attributes its source left out, and whether it
+    is its profile's ``default`` as mlrig created it (then the target's own default of the
+    same type and flavor stands in for it)."""
 
     component: Component
     omitted_secrets: list[str] = field(default_factory=list)
+    profile_default: bool = False
 
 
 @dataclass
@@ -113,10 +134,7 @@ class TransferPlan:
             return
         parts = [f"{_label(a)}: {a.detail}" for a in self.conflicts] + self.problems
         component_conflict = any(a.kind == "component" for a in self.conflicts)
-        hint = None
-        if component_conflict and rename_hint:
-            hint = ("Use --rename-conflicts to create the differing components under new "
-                    "names, or rename them in the target first.")
+        hint = CONFLICT_HINT if component_conflict and rename_hint else None
         error_cls: type[MlrigError] = AlreadyExistsError if self.conflicts else InputError
         raise error_cls("Nothing was changed: " + "; ".join(parts) + ".", hint=hint)
 
@@ -155,108 +173,43 @@ def plan_transfer(
     stacks: list[Stack],
     *,
     rename_conflicts: bool = False,
+    use_existing: bool = False,
     validate: bool = False,
     secrets: SecretValues | None = None,
 ) -> TransferPlan:
     """Decide what a transfer into ``target`` does (see the module docstring).
 
-    ``flavors`` are the source's *custom* flavor records the components need. With
-    ``validate`` every created component's config is checked against its flavor's schema in
-    the target (for imports: a bundle is untrusted), ``secrets`` filling in secret attributes
-    the bundle left out.
+    ``flavors`` are the source's *custom* flavor records the components need. A same-named,
+    differently configured component is renamed with ``rename_conflicts``, replaced by the
+    target's with ``use_existing`` (not both), a conflict otherwise. With ``validate`` every
+    created component's config is checked against its flavor's schema in the target (for
+    imports: a bundle is untrusted), ``secrets`` filling in secret attributes the bundle
+    left out.
     """
+    if rename_conflicts and use_existing:
+        raise InputError("Renaming conflicting components and using the target's instead "
+                         "exclude each other: choose --rename-conflicts or --use-existing.")
     plan = TransferPlan()
     source_custom = {(f.type, f.name): f for f in flavors}
     target_records = list(target.list_flavors())
-    target_flavors = {(f.type, f.name): f for f in target_records}
     existing_components = target.list_components()
-    used_ids = {c.id for c in existing_components}
-    by_id = {(c.type, c.id): c for c in existing_components}
-
-    # -- flavors
-    for record in flavors:
-        current = target_flavors.get((record.type, record.name))
-        if current is not None:
-            if current.source == record.source:
-                plan.actions.append(Action(REUSE, "flavor", record.type, record.name,
-                                           record.name, "same source"))
-            else:
-                plan.actions.append(Action(
-                    CONFLICT, "flavor", record.type, record.name, record.name,
-                    f"the target has a flavor of that name with the source "
-                    f"'{current.source}', not '{record.source}'"))
-            continue
-        users = [c.name for c in existing_components
-                 if c.type is record.type and c.flavor == record.name]
-        if users:
-            plan.actions.append(Action(
-                CONFLICT, "flavor", record.type, record.name, record.name,
-                "registering it would change the flavor of the existing "
-                f"{record.type.display_name}(s) {', '.join(repr(u) for u in sorted(users))}"))
-            continue
-        plan.new_flavors.append(record)
-        shadows = " (overrides the flavor of the same name mlrig provides)" if _provided(
-            record.type, record.name) else ""
-        plan.actions.append(Action(CREATE, "flavor", record.type, record.name, record.name,
-                                   record.source + shadows))
+    substituted = _plan_components(plan, target, components, existing_components,
+                                   rename_conflicts=rename_conflicts,
+                                   use_existing=use_existing, secrets=secrets or {})
+    component_actions, plan.actions = plan.actions, []
+    # the flavors only the target's stand-ins would have used are not needed
+    needed = {(e.component.type, e.component.flavor) for e in components
+              if (e.component.type, e.component.name) not in substituted}
+    replaced = {(e.component.type, e.component.flavor) for e in components
+                if (e.component.type, e.component.name) in substituted}
+    flavors = [f for f in flavors if (f.type, f.name) in needed or (f.type, f.name)
+               not in replaced]
+    _plan_flavors(plan, flavors, target_records, existing_components)
+    plan.actions.extend(component_actions)
     records_after = target_records + plan.new_flavors
 
-    # -- components
-    incoming_names = {(c.component.type, c.component.name) for c in components}
-    taken: set[tuple[ComponentType, str]] = set()
-    given = secrets or {}
-    for entry in components:
-        comp = entry.component
-        key = (comp.type, comp.name)
-        supplied = given.get(key, {})
-        existing = target.get_component(comp.type, comp.name)
-        if existing is None:
-            same = by_id.get((comp.type, comp.id))
-            if same is not None and _identical(same, entry, supplied):
-                # the same component under another name in the target: use it
-                plan.names[key] = same.name
-                plan.actions.append(Action(REUSE, "component", comp.type, same.name,
-                                           comp.name, f"same id and configuration, named "
-                                           f"'{same.name}' there"))
-                continue
-            detail = ""
-            if same is not None:  # diverged since: a component of its own (a new id)
-                detail = (f"new id: the component with its id ('{same.name}' there) is "
-                          "configured differently")
-            _create(plan, entry, comp.name, used_ids=used_ids, taken=taken, action=CREATE,
-                    detail=detail)
-            continue
-        if _identical(existing, entry, supplied):
-            why = ("same id and configuration" if existing.id == comp.id
-                   else "identical configuration")
-            plan.names[key] = comp.name
-            plan.actions.append(Action(REUSE, "component", comp.type, comp.name, comp.name,
-                                       why))
-            continue
-        if not rename_conflicts:
-            plan.names[key] = comp.name
-            plan.actions.append(Action(CONFLICT, "component", comp.type, comp.name,
-                                       comp.name, _difference(existing, entry, supplied)))
-            continue
-        for n in range(2, MAX_RENAME_ATTEMPTS):
-            candidate = f"{comp.name}-{n}"
-            if (comp.type, candidate) in incoming_names or (comp.type, candidate) in taken:
-                continue
-            other = target.get_component(comp.type, candidate)
-            if other is None:
-                _create(plan, entry, candidate, used_ids=used_ids, taken=taken, action=RENAME,
-                        detail=f"'{comp.name}' is taken by a differently configured component")
-                break
-            if _identical(other, entry, supplied):
-                plan.names[key] = candidate
-                plan.actions.append(Action(REUSE, "component", comp.type, candidate,
-                                           comp.name, "identical configuration"))
-                break
-        else:  # pragma: no cover - a thousand differing copies
-            plan.problems.append(f"no free name for the {comp.type.display_name} "
-                                 f"'{comp.name}'")
-
     # -- flavors of the created components must mean the same thing in the target
+    target_flavors = {(f.type, f.name): f for f in target_records}
     for comp in plan.new_components:
         if (comp.type, comp.flavor) in source_custom:
             continue
@@ -284,6 +237,131 @@ def plan_transfer(
         plan.actions.append(Action(CREATE, "stack", None, stack.name, stack.name,
                                    ("uses " + ", ".join(renamed)) if renamed else ""))
     return plan
+
+
+def _plan_flavors(plan: TransferPlan, flavors: list[FlavorRecord],
+                  target_records: list[FlavorRecord],
+                  existing_components: list[Component]) -> None:
+    target_flavors = {(f.type, f.name): f for f in target_records}
+    for record in flavors:
+        current = target_flavors.get((record.type, record.name))
+        if current is not None:
+            if current.source == record.source:
+                plan.actions.append(Action(REUSE, "flavor", record.type, record.name,
+                                           record.name, "same source"))
+            else:
+                plan.actions.append(Action(
+                    CONFLICT, "flavor", record.type, record.name, record.name,
+                    f"the target has a flavor of that name with the source "
+                    f"'{current.source}', not '{record.source}'"))
+            continue
+        users = [c.name for c in existing_components
+                 if c.type is record.type and c.flavor == record.name]
+        if users:
+            plan.actions.append(Action(
+                CONFLICT, "flavor", record.type, record.name, record.name,
+                "registering it would change the flavor of the existing "
+                f"{record.type.display_name}(s) {', '.join(repr(u) for u in sorted(users))}"))
+            continue
+        plan.new_flavors.append(record)
+        shadows = " (overrides the flavor of the same name mlrig provides)" if _provided(
+            record.type, record.name) else ""
+        plan.actions.append(Action(CREATE, "flavor", record.type, record.name, record.name,
+                                   record.source + shadows))
+
+
+def _plan_components(plan: TransferPlan, target: StoreView, components: list[SourceComponent],
+                     existing_components: list[Component], *, rename_conflicts: bool,
+                     use_existing: bool, secrets: SecretValues) -> set[tuple[ComponentType, str]]:
+    """Plan each component; returns the (type, source name) of those the target's own
+    components stand in for (use-default, use-existing)."""
+    from mlrig.profile_defaults import is_profile_default
+
+    used_ids = {c.id for c in existing_components}
+    by_id = {(c.type, c.id): c for c in existing_components}
+    incoming_names = {(c.component.type, c.component.name) for c in components}
+    taken: set[tuple[ComponentType, str]] = set()
+    substituted: set[tuple[ComponentType, str]] = set()
+    for entry in components:
+        comp = entry.component
+        key = (comp.type, comp.name)
+        supplied = secrets.get(key, {})
+        existing = target.get_component(comp.type, comp.name)
+        if existing is None:
+            same = by_id.get((comp.type, comp.id))
+            if same is not None and _identical(same, entry, supplied):
+                # the same component under another name in the target: use it
+                plan.names[key] = same.name
+                plan.actions.append(Action(REUSE, "component", comp.type, same.name,
+                                           comp.name, f"same id and configuration, named "
+                                           f"'{same.name}' there"))
+                continue
+            detail = ""
+            if same is not None:  # diverged since: a component of its own (a new id)
+                detail = (f"new id: the component with its id ('{same.name}' there) is "
+                          "configured differently")
+            _create(plan, entry, comp.name, used_ids=used_ids, taken=taken, action=CREATE,
+                    detail=detail)
+            continue
+        if _identical(existing, entry, supplied):
+            why = ("same id and configuration" if existing.id == comp.id
+                   else "identical configuration")
+            plan.names[key] = comp.name
+            plan.actions.append(Action(REUSE, "component", comp.type, comp.name, comp.name,
+                                       why))
+            continue
+        if (entry.profile_default and existing.flavor == comp.flavor
+                and is_profile_default(existing)):
+            _substitute(plan, entry, existing, action=USE_DEFAULT, detail=DEFAULT_DETAIL,
+                        supplied=supplied)
+            substituted.add(key)
+            continue
+        if use_existing:
+            _substitute(plan, entry, existing, action=USE_EXISTING,
+                        detail=_difference(existing, entry, supplied), supplied=supplied)
+            substituted.add(key)
+            continue
+        if not rename_conflicts:
+            detail = _difference(existing, entry, supplied)
+            if entry.profile_default and not is_profile_default(existing):
+                detail += (" (it is not a default as mlrig created it: changed since, or "
+                           "registered by hand)")
+            plan.names[key] = comp.name
+            plan.actions.append(Action(CONFLICT, "component", comp.type, comp.name,
+                                       comp.name, detail))
+            continue
+        for n in range(2, MAX_RENAME_ATTEMPTS):
+            candidate = f"{comp.name}-{n}"
+            if (comp.type, candidate) in incoming_names or (comp.type, candidate) in taken:
+                continue
+            other = target.get_component(comp.type, candidate)
+            if other is None:
+                _create(plan, entry, candidate, used_ids=used_ids, taken=taken, action=RENAME,
+                        detail=f"'{comp.name}' is taken by a differently configured component")
+                break
+            if _identical(other, entry, supplied):
+                plan.names[key] = candidate
+                plan.actions.append(Action(REUSE, "component", comp.type, candidate,
+                                           comp.name, "identical configuration"))
+                break
+        else:  # pragma: no cover - a thousand differing copies
+            plan.problems.append(f"no free name for the {comp.type.display_name} "
+                                 f"'{comp.name}'")
+    return substituted
+
+
+def _substitute(plan: TransferPlan, entry: SourceComponent, existing: Component, *,
+                action: str, detail: str, supplied: Mapping[str, str]) -> None:
+    """The target's ``existing`` component stands in for ``entry``: nothing is created."""
+    comp = entry.component
+    plan.names[(comp.type, comp.name)] = existing.name
+    plan.actions.append(Action(action, "component", comp.type, existing.name, comp.name,
+                               detail))
+    if supplied:  # a --secret is never dropped silently
+        plan.notes.append(
+            f"The --secret value(s) of {', '.join(repr(k) for k in sorted(supplied))} given "
+            f"for the {comp.type.display_name} '{comp.name}' are not used: the target's own "
+            f"{comp.type.display_name} '{existing.name}' is used as it is.")
 
 
 def _provided(type_: ComponentType, name: str) -> bool:

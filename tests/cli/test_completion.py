@@ -8,6 +8,7 @@ A shell runs ``mlrig`` with ``_MLRIG_COMPLETE=bash_complete`` and the words type
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import stat
 import subprocess
@@ -130,7 +131,8 @@ def test_the_click_variable_prints_the_same_script(mlrig_exe: Any) -> None:
     documented = mlrig_exe("completion", "zsh")
     by_variable = mlrig_exe(env={"_MLRIG_COMPLETE": "zsh_source"})
     assert by_variable.exit_code == 0
-    assert by_variable.stdout == documented.stdout
+    # the same script (how click ends it with newlines differs between its releases)
+    assert by_variable.stdout.rstrip() == documented.stdout.rstrip()
 
 
 def test_commands_and_shells_are_completed(mlrig_exe: Any, client: Client) -> None:
@@ -143,12 +145,20 @@ def test_zsh_and_fish_protocols_get_the_same_names(mlrig_exe: Any, client: Clien
     zsh = mlrig_exe(env={"_MLRIG_COMPLETE": "zsh_complete", "COMP_WORDS": "mlrig stack set ",
                          "COMP_CWORD": "3"})
     assert (zsh.exit_code, zsh.stderr) == (0, "")
-    assert zsh.stdout.splitlines() == ["plain", "custom", "_", "plain", "default", "_"]
+    # the names, whatever the line format of click's release (type, value, help)
+    assert set(_words(zsh.stdout)) - _PROTOCOL_WORDS == {"custom", "default"}
     # fish sends the whole line and the word being completed
     fish = mlrig_exe(env={"_MLRIG_COMPLETE": "fish_complete", "COMP_WORDS": "mlrig -p zenml "
                           "artifact-store describe ze", "COMP_CWORD": "ze"})
     assert (fish.exit_code, fish.stderr) == (0, "")
-    assert fish.stdout.split() == ["plain,zen-lake"]
+    assert set(_words(fish.stdout)) - _PROTOCOL_WORDS == {"zen-lake"}
+
+
+_PROTOCOL_WORDS = {"plain", "_", "dir", "file"}
+
+
+def _words(output: str) -> list[str]:
+    return [w for line in output.splitlines() for w in re.split(r"[,\s]+", line) if w]
 
 
 # ----------------------------------------------------------------------------- profiles

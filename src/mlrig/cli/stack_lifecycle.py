@@ -21,11 +21,22 @@ _rename_conflicts = click.option(
     "--rename-conflicts", is_flag=True,
     help="Give a component that exists in the target with a different configuration a new "
     "name (NAME-2, ...) instead of refusing.")
+_use_existing = click.option(
+    "--use-existing", is_flag=True,
+    help="Use the target profile's component of the same type and name where it is "
+    "configured differently, instead of refusing (nothing is copied for it).")
 _dry_run = click.option("--dry-run", is_flag=True,
                         help="Only show what would be created, reused or in conflict.")
 _include_secrets = click.option(
     "--include-secrets", is_flag=True,
     help="Also export attributes the flavor marks secret (the file is then 0600).")
+
+
+def _one_way_out(rename_conflicts: bool, use_existing: bool) -> None:
+    if rename_conflicts and use_existing:
+        raise UsageError("Give --rename-conflicts or --use-existing, not both: a conflicting "
+                         "component is either copied under a new name or replaced by the "
+                         "target's.")
 
 
 def optional_type_flags(func: Any) -> Any:
@@ -91,19 +102,22 @@ def add_commands(stack: click.Group,
     @click.option("--to", "to_profile", metavar="PROFILE", shell_complete=profile_names,
                   help="Profile to copy to (default: the active one).")
     @_rename_conflicts
+    @_use_existing
     @_dry_run
     @output_option
     @pass_state
     def copy(state: State, *, source: str, target: str, from_profile: str | None,
-             to_profile: str | None, rename_conflicts: bool, dry_run: bool,
-             output: str) -> None:
+             to_profile: str | None, rename_conflicts: bool, use_existing: bool,
+             dry_run: bool, output: str) -> None:
         """Copy a stack, with its components and custom flavors, possibly to another
-        profile. Identical components in the target are reused."""
+        profile. Identical components in the target are reused; the source profile's
+        default components are replaced by the target profile's own."""
+        _one_way_out(rename_conflicts, use_existing)
         state.banner(check_stack=False)
         client = state.client
         plan = client.copy_stack(source, target, from_profile=from_profile,
                                  to_profile=to_profile, rename_conflicts=rename_conflicts,
-                                 dry_run=dry_run)
+                                 use_existing=use_existing, dry_run=dry_run)
         if dry_run:
             show_plan(plan.to_dict(), output, f"Copy of stack '{source}' as '{target}'")
             plan.raise_if_refused()
@@ -131,16 +145,20 @@ def add_commands(stack: click.Group,
     @click.argument("args", nargs=-1, required=True, metavar="[NAME] FILENAME",
                     shell_complete=file_names)
     @_rename_conflicts
+    @_use_existing
     @_dry_run
     @secret_option
     @output_option
     @pass_state
-    def import_(state: State, *, args: tuple[str, ...], rename_conflicts: bool, dry_run: bool,
-                secrets: tuple[str, ...], output: str) -> None:
+    def import_(state: State, *, args: tuple[str, ...], rename_conflicts: bool,
+                use_existing: bool, dry_run: bool, secrets: tuple[str, ...],
+                output: str) -> None:
         """Register a stack exported with 'mlrig stack export' (as NAME if given), with its
-        components and flavors: all of it, or nothing."""
+        components and flavors: all of it, or nothing. The exporting profile's default
+        components are replaced by this profile's own."""
         if len(args) > 2:
             raise UsageError("Give at most a stack NAME and a FILENAME.")
+        _one_way_out(rename_conflicts, use_existing)
         name, filename = (None, args[0]) if len(args) == 1 else (args[0], args[1])
         given = parse_secrets(secrets)
         state.banner(check_stack=False)
@@ -148,12 +166,13 @@ def add_commands(stack: click.Group,
         if dry_run:
             bundle, plan = client.plan_stack_import(filename, name,
                                                     rename_conflicts=rename_conflicts,
+                                                    use_existing=use_existing,
                                                     secrets=given)
             show_plan(plan.to_dict(), output,
                       f"Import of stack '{name or bundle.stack.name}' from '{filename}'")
             plan.raise_if_refused()
             return
         plan = client.import_stack(filename, name, rename_conflicts=rename_conflicts,
-                                   secrets=given)
+                                   use_existing=use_existing, secrets=given)
         stack_name = plan.new_stacks[0].name
         click.echo(f"Stack '{stack_name}' successfully imported from '{filename}'!")
