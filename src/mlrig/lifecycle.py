@@ -164,6 +164,7 @@ class LifecycleMixin:
                 f"The {', '.join(mandatory)} of a stack cannot be removed: every stack needs "
                 "an orchestrator, a metadata store and an artifact store.",
                 hint="Replace it with 'mlrig stack update' instead.",
+                library_hint="Replace it with client.update_stack(NAME, {TYPE: COMPONENT}).",
             )
         profile = c.profile_choice().name
         target = c.active_stack_name if name is None else name
@@ -249,10 +250,12 @@ class LifecycleMixin:
         target = to_profile or active
         if source not in config.profiles:
             raise NotFoundError(f"Unable to find source profile '{source}'.",
-                                hint="Run 'mlrig profile list'.")
+                                hint="Run 'mlrig profile list'.",
+                                library_hint="client.list_profiles() lists the profiles.")
         if target not in config.profiles:
             raise NotFoundError(f"Unable to find target profile '{target}'.",
-                                hint="Run 'mlrig profile list'.")
+                                hint="Run 'mlrig profile list'.",
+                                library_hint="client.list_profiles() lists the profiles.")
         return source, target
 
     def copy_stack(self, source: str, target: str, *, from_profile: str | None = None,
@@ -369,6 +372,7 @@ class LifecycleMixin:
                     f"Cannot tell which attributes of the {comp.type.display_name} "
                     f"'{comp.name}' are secret: {exc.message}",
                     hint="Make its flavor importable, or export with --include-secrets.",
+                    library_hint="Make its flavor importable, or pass include_secrets=True.",
                 ) from None
             kept = {k: v for k, v in comp.config.items() if k not in secret}
             omitted = [k for k, v in comp.config.items() if k in secret and v is not None]
@@ -509,7 +513,8 @@ class LifecycleMixin:
         if bundle.kind != STACK_KIND:
             raise InputError(
                 f"'{source}' holds a whole profile ({bundle.kind}), not a stack.",
-                hint="Import it with 'mlrig profile import'.")
+                hint="Import it with 'mlrig profile import'.",
+                library_hint="Import it with client.import_profile(PATH).")
         stack_name = validate_name("stack", name) if name else bundle.stack.name
         return bundle, Stack(stack_name, dict(bundle.stack.components))
 
@@ -589,7 +594,9 @@ class LifecycleMixin:
                         f"{ctype.display_name} '{name}': only optional attributes (those "
                         "with a default) can be removed.",
                         hint=f"Change it with 'mlrig {ctype.cli_name} update {name} "
-                             f"--{attribute}=VALUE'.")
+                             f"--{attribute}=VALUE'.",
+                        library_hint=f"Change it with client.update_component('{ctype.value}', "
+                                     f"'{name}', {{'{attribute}': VALUE}}).")
             kept = {k: v for k, v in component.config.items() if k not in wanted}
             config = flavor_registry.validate_config(cls, kept,
                                                      f"{ctype.display_name} '{name}'")
@@ -715,7 +722,9 @@ class LifecycleMixin:
                     f"The flavor '{flavor_name}' for the component type '{ctype.value}' "
                     "is already registered in this profile.",
                     hint=f"Delete it first with 'mlrig {ctype.cli_name} flavor delete "
-                         f"{flavor_name}'.")
+                         f"{flavor_name}'.",
+                    library_hint=f"Delete it first with client.delete_flavor("
+                                 f"'{ctype.value}', '{flavor_name}').")
             users = sorted(x.name for x in txn.list_components(ctype)
                            if x.flavor == flavor_name)
             txn.create_flavor(record)
@@ -758,13 +767,16 @@ class LifecycleMixin:
                 raise NotFoundError(
                     f"No custom flavor '{name}' for the component type '{ctype.value}' is "
                     "registered in this profile.",
-                    hint=f"Run 'mlrig {ctype.cli_name} flavor list'.")
+                    hint=f"Run 'mlrig {ctype.cli_name} flavor list'.",
+                    library_hint=f"client.list_flavors('{ctype.value}') lists them.")
             users = sorted(x.name for x in txn.list_components(ctype) if x.flavor == name)
             if users:
                 raise InUseError(
                     f"The flavor '{name}' cannot be deleted: the {ctype.display_name}(s) "
                     f"{', '.join(repr(u) for u in users)} use it.",
-                    hint=f"Delete those first ('mlrig {ctype.cli_name} delete NAME').")
+                    hint=f"Delete those first ('mlrig {ctype.cli_name} delete NAME').",
+                    library_hint=f"Delete those first (client.delete_component("
+                                 f"'{ctype.value}', NAME)).")
             txn.delete_flavor(ctype, name)
 
     def explain_component_type(self, type_: TypeLike) -> dict[str, Any]:
@@ -820,5 +832,8 @@ def _refuse_reserved(values: Mapping[str, Any], type_: ComponentType, name: str)
         if key in values:
             hint = (f"Use 'mlrig {type_.cli_name} rename {name} NEW_NAME'." if key == "name"
                     else None)
+            library_hint = (f"Use client.rename_component('{type_.value}', '{name}', NEW_NAME)."
+                            if key == "name" else None)
             raise InputError(f"Cannot update mandatory property '{key}' of the "
-                             f"{type_.display_name} '{name}'.", hint=hint)
+                             f"{type_.display_name} '{name}'.", hint=hint,
+                             library_hint=library_hint)

@@ -54,6 +54,9 @@ DEFAULT_DETAIL = ("the target profile's own default (each profile's default comp
 CONFLICT_HINT = ("Use --rename-conflicts to copy the differing components under new names "
                  "(NAME-2, ...), or --use-existing to use the target profile's components "
                  "of the same names instead.")
+CONFLICT_LIBRARY_HINT = ("Pass rename_conflicts=True to copy the differing components under "
+                         "new names (NAME-2, ...), or use_existing=True to use the target "
+                         "profile's components of the same names instead.")
 MAX_RENAME_ATTEMPTS = 1000
 
 SecretValues = Mapping[tuple[ComponentType, str], Mapping[str, str]]
@@ -134,9 +137,11 @@ class TransferPlan:
             return
         parts = [f"{_label(a)}: {a.detail}" for a in self.conflicts] + self.problems
         component_conflict = any(a.kind == "component" for a in self.conflicts)
-        hint = CONFLICT_HINT if component_conflict and rename_hint else None
+        offer = component_conflict and rename_hint
         error_cls: type[MlrigError] = AlreadyExistsError if self.conflicts else InputError
-        raise error_cls("Nothing was changed: " + "; ".join(parts) + ".", hint=hint)
+        raise error_cls("Nothing was changed: " + "; ".join(parts) + ".",
+                        hint=CONFLICT_HINT if offer else None,
+                        library_hint=CONFLICT_LIBRARY_HINT if offer else None)
 
     def apply(self, txn: StoreTransaction) -> None:
         """Create everything the plan creates, inside the caller's transaction."""

@@ -355,7 +355,7 @@ def test_a_library_caller_gets_the_library_hint_and_the_cli_its_own(
 # ---------------------------------------------------------------------------- every hint
 #: Hints in these modules still name the CLI only: other work changes them right now
 #: (stack copy); they get their library form when that has landed.
-PENDING = ("lifecycle.py", "transfer_plan.py")
+PENDING: tuple[str, ...] = ()
 
 
 def _static_text(node: ast.expr | None) -> Iterator[str]:
