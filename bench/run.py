@@ -40,6 +40,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlrig.testing.stores import store_of
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"
 ALL_STORES = ("local", "sqlite", "postgres")
@@ -267,7 +269,7 @@ def populate(config_dir: Path, target: StoreTarget, components: int, stacks: int
     client = Client(config_dir, on_event=lambda level, message: None)
     start = time.perf_counter()
     per_type: dict[str, int] = {}
-    with client.transaction("big") as txn:
+    with store_of(client, "big").write() as txn:
         existing = {(c.type.value, c.name) for c in txn.list_components()}
         for i in range(components):
             type_, flavor, config = KINDS[i % len(KINDS)]

@@ -17,12 +17,15 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from mlrig.client import Client as Client
-    from mlrig.client import ProfileInfo as ProfileInfo
-    from mlrig.client import SetResult as SetResult
     from mlrig.config.global_config import GlobalConfig as GlobalConfig
     from mlrig.config.repository import Repository as Repository
     from mlrig.context import Choice as Choice
     from mlrig.context import Setting as Setting
+    from mlrig.core.results import MigrationResult as MigrationResult
+    from mlrig.core.results import ProfileImportPlan as ProfileImportPlan
+    from mlrig.core.results import ProfileInfo as ProfileInfo
+    from mlrig.core.results import RenameResult as RenameResult
+    from mlrig.core.results import SetResult as SetResult
     from mlrig.exceptions import AlreadyExistsError as AlreadyExistsError
     from mlrig.exceptions import CorruptFileError as CorruptFileError
     from mlrig.exceptions import InputError as InputError
@@ -34,15 +37,12 @@ if TYPE_CHECKING:
     from mlrig.exceptions import StoreError as StoreError
     from mlrig.exceptions import UsageError as UsageError
     from mlrig.flavors import FlavorSpec as FlavorSpec
-    from mlrig.lifecycle import RenameResult as RenameResult
     from mlrig.models import Component as Component
     from mlrig.models import ComponentType as ComponentType
     from mlrig.models import FlavorRecord as FlavorRecord
     from mlrig.models import ProfileConfig as ProfileConfig
     from mlrig.models import Stack as Stack
     from mlrig.portability import Bundle as Bundle
-    from mlrig.profile_lifecycle import ProfileImportPlan as ProfileImportPlan
-    from mlrig.store_migration import MigrationResult as MigrationResult
     from mlrig.transfer_plan import TransferPlan as TransferPlan
 
 #: public name -> the module that defines it (``__all__`` lists the same names)
@@ -65,7 +65,7 @@ _EXPORTS: dict[str, str] = {
     "Stack": "mlrig.models",
     "FlavorRecord": "mlrig.models",
     "ProfileConfig": "mlrig.models",
-    "ProfileInfo": "mlrig.client",
+    "ProfileInfo": "mlrig.core.results",
     "FlavorSpec": "mlrig.flavors",
     "Choice": "mlrig.context",
     "Setting": "mlrig.context",
@@ -73,10 +73,10 @@ _EXPORTS: dict[str, str] = {
     "Repository": "mlrig.config.repository",
     "Bundle": "mlrig.portability",
     # results
-    "SetResult": "mlrig.client",
-    "RenameResult": "mlrig.lifecycle",
-    "MigrationResult": "mlrig.store_migration",
-    "ProfileImportPlan": "mlrig.profile_lifecycle",
+    "SetResult": "mlrig.core.results",
+    "RenameResult": "mlrig.core.results",
+    "MigrationResult": "mlrig.core.results",
+    "ProfileImportPlan": "mlrig.core.results",
     "TransferPlan": "mlrig.transfer_plan",
 }
 

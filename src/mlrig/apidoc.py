@@ -37,7 +37,8 @@ CLIENT_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     )),
     ("Profiles", (
         "list_profiles", "get_profile", "describe_profile", "create_profile", "set_profile",
-        "delete_profile", "rename_profile", "copy_profile", "migrate_profile",
+        "check_profile_deletable", "delete_profile", "rename_profile", "copy_profile",
+        "migrate_profile",
     )),
     ("Stacks", (
         "list_stacks", "get_stack", "register_stack", "set_stack", "update_stack",
@@ -51,18 +52,18 @@ CLIENT_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     )),
     ("Flavors", (
         "list_flavors", "register_flavor", "delete_flavor", "explain_component_type",
-        "flavor_class",
     )),
     ("Export and import", (
         "export_stack", "stack_bundle", "plan_stack_import", "import_stack",
         "export_profile", "profile_bundle", "plan_profile_import", "import_profile",
     )),
-    ("Low level", ("store", "transaction", "close")),
+    ("The client itself", ("config_dir", "cwd", "env", "global_file", "needs_repair",
+                           "close")),
 )
 
 #: Type aliases used in the signatures, and the module that defines each.
 ALIASES: tuple[tuple[str, str], ...] = (
-    ("TypeLike", "mlrig.client"),
+    ("TypeLike", "mlrig.models"),
     ("SecretValues", "mlrig.transfer_plan"),
     ("EventSink", "mlrig.events"),
 )

@@ -1,4 +1,4 @@
-"""The core API. Every rule of mlrig lives here; the CLI only parses, calls and renders.
+"""The public API: everything the CLI does, as methods of :class:`Client`.
 
     from mlrig import Client
     client = Client()                      # the active profile and stack, as the CLI sees them
@@ -6,114 +6,53 @@
     client.register_stack("dev", {"orchestrator": "default", "artifact_store": "lake",
                                   "metadata_store": "default"}, set_active=True)
 
-A ``Client`` is cheap and holds no state between calls except caches of the files it has
-read; every write re-reads what it changes under a lock.
+``Client`` is a façade: each method is one call into the core (:mod:`mlrig.core`), where the
+rules live, one module per noun over an explicit :class:`~mlrig.core.session.Session`. It
+hands out no raw store or transaction: every change goes through a rule.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
-from mlrig import context as ctx
-from mlrig.config.global_config import GlobalConfig, GlobalConfigFile, config_dir
-from mlrig.config.repository import Repository, RepositoryConfig, find_repository
-from mlrig.context import Choice, Setting
-from mlrig.events import INFO, WARNING, EventSink, log_event
-from mlrig.exceptions import (
-    AlreadyExistsError,
-    InputError,
-    InUseError,
-    MlrigError,
-    NotFoundError,
+from mlrig.core import components, flavors, profiles, repositories, stacks
+from mlrig.core.components import SECRET_MASK
+from mlrig.core.results import (
+    MigrationResult,
+    ProfileImportPlan,
+    ProfileInfo,
+    RenameResult,
+    SetResult,
 )
-from mlrig.fsutil import ensure_dir
-from mlrig.lifecycle import LifecycleMixin
-from mlrig.models import (
-    MANDATORY_TYPES,
-    Component,
-    ComponentType,
-    ProfileConfig,
-    Stack,
-)
-from mlrig.names import validate_name
-from mlrig.profile_lifecycle import ProfileLifecycleMixin
-from mlrig.store_migration import StoreMigrationMixin
-from mlrig.stores import (
-    canonical_url,
-    default_store_type,
-    default_url,
-    mask_url,
-    normalize_store_type,
-    open_store,
-    profile_dir,
-    store_options,
-)
-from mlrig.stores.base import Store, StoreTransaction, StoreView
+from mlrig.core.session import Session
+from mlrig.models import Component, ComponentType, ProfileConfig, Stack, TypeLike, component_type
 
 if TYPE_CHECKING:
+    from mlrig.config.global_config import GlobalConfig
+    from mlrig.config.repository import Repository
+    from mlrig.context import Choice
+    from mlrig.events import EventSink
     from mlrig.flavors import FlavorSpec
+    from mlrig.models import FlavorRecord
+    from mlrig.portability import Bundle
+    from mlrig.transfer_plan import SecretValues, TransferPlan
 
-DEFAULT = "default"
-SECRET_MASK = "********"
-
-TypeLike = ComponentType | str
-
-
-def component_type(value: TypeLike) -> ComponentType:
-    return value if isinstance(value, ComponentType) else ComponentType.parse(value)
-
-
-class ProfileInfo(NamedTuple):
-    """A profile as :meth:`Client.list_profiles` lists it.
-
-    The fields are named like those of :class:`~mlrig.models.ProfileConfig` (what
-    :meth:`Client.get_profile` returns), and two of them hold the value to show: the
-    ``store_url`` has its password masked, and the ``active_stack`` of the active profile is
-    the effective one (a ``stack`` argument, ``MLRIG_ACTIVE_STACK`` or the repository may
-    choose another stack than the profile's own). ``active`` is true for the active profile.
-    """
-
-    name: str
-    store_type: str
-    store_url: str
-    active_stack: str | None
-    active: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        """The profile object of ``mlrig profile list/describe -o json`` (``docs/output.md``):
-        the same fields, with the store URL under the key ``url``."""
-        return {
-            "name": self.name,
-            "active": self.active,
-            "store_type": self.store_type,
-            "url": self.store_url,
-            "active_stack": self.active_stack,
-        }
+__all__ = [
+    "SECRET_MASK",
+    "Client",
+    "MigrationResult",
+    "ProfileImportPlan",
+    "ProfileInfo",
+    "RenameResult",
+    "SetResult",
+    "TypeLike",
+    "component_type",
+]
 
 
-class SetResult(NamedTuple):
-    """What :meth:`Client.set_profile` or :meth:`Client.set_stack` did.
-
-    ``name`` was set in the ``scope`` (``local`` or ``global``) whose file is ``path``;
-    ``unchanged`` tells it was set there already; ``shadowed_by`` is the higher setting (the
-    flag or the environment scope) that still chooses something else, if any.
-    """
-
-    name: str
-    scope: str
-    path: Path
-    unchanged: bool = False
-    shadowed_by: Setting | None = None
-    #: ``profile set`` in a repository: the stack the repository now pins with the profile
-    #: (the profile's own active stack; ``None`` when it has none)
-    stack: str | None = None
-
-
-class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
+class Client:
     """Entry point to profiles, stacks, components and flavors: all that the CLI does.
 
     A client chooses the active profile and stack as the CLI does (its ``profile`` and
@@ -153,31 +92,54 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         Raises:
             InputError: ``profile`` or ``stack`` is not a valid name.
         """
-        self.env: Mapping[str, str] = dict(os.environ) if env is None else dict(env)
-        self.config_dir = (
-            Path(config_path).expanduser().resolve() if config_path else config_dir(self.env)
+        self._session = Session(
+            config_path,
+            profile=profile,
+            stack=stack,
+            cwd=cwd,
+            env=env,
+            on_event=on_event,
+            bootstrap=profiles.create_initial_config,
         )
-        self.global_file = GlobalConfigFile(self.config_dir)
-        if profile is not None:
-            validate_name("profile", profile)
-        if stack is not None:
-            validate_name("stack", stack)
-        self.flag_profile = profile
-        self.flag_stack = stack
-        self.cwd = Path(cwd) if cwd is not None else Path.cwd()
-        self._on_event = on_event or log_event
-        self._stores: dict[str, Store] = {}
-        self._repo: Repository | bool | None = False  # False = not looked up yet
-        self._config: GlobalConfig | None = None
 
-    # ------------------------------------------------------------------ events
-    def _say(self, message: str) -> None:
-        self._on_event(INFO, message)
+    @property
+    def config_dir(self) -> Path:
+        """The config directory this client works on."""
+        return self._session.config_dir
 
-    def _warn(self, message: str) -> None:
-        self._on_event(WARNING, message)
+    @property
+    def cwd(self) -> Path:
+        """The working directory (where the repository is looked for, and relative paths
+        start)."""
+        return self._session.cwd
 
-    # ------------------------------------------------------------------ global configuration
+    @property
+    def env(self) -> Mapping[str, str]:
+        """The environment the ``MLRIG_*`` variables are read from."""
+        return self._session.env
+
+    @property
+    def global_file(self) -> Any:
+        """The global configuration file (``config.yaml``) of :attr:`config_dir`."""
+        return self._session.global_file
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def needs_repair(self, profile: str | None = None) -> bool:
+        """Whether the next read of a profile's store would first finish a commit a crashed
+        process left half-applied (so a caller that must not write, such as shell completion,
+        can stay away).
+
+        Args:
+            profile: the profile (default: the active one).
+        """
+        return self._session.store(profile).needs_repair()
+
+    # ------------------------------------------------------------------ session
     def config(self, reload: bool = False) -> GlobalConfig:
         """The global configuration (``config.yaml``): the profiles and the globally active one.
 
@@ -196,64 +158,8 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             CorruptFileError: the file cannot be parsed, or a newer mlrig wrote it.
             LockTimeoutError: another process held its lock for too long.
         """
-        if self._config is None or reload:
-            from mlrig.intents import recover_pending
+        return self._session.config(reload)
 
-            recover_pending(self.config_dir, self._on_event)  # finish a crashed rename/copy
-            loaded = self.global_file.load()
-            if loaded is None or not loaded.profiles:
-                loaded = self._create_initial_config()
-            self._config = loaded
-        return self._config
-
-    def _create_initial_config(self) -> GlobalConfig:
-        # MLRIG_DEFAULT_STORE_TYPE applies to the default profile too (as in ZenML)
-        store_type = default_store_type(self.env)
-        profile = self._new_profile_config(DEFAULT, store_type, None)
-        had_dir = profile_dir(self.config_dir, DEFAULT).exists()
-
-        def change(current: GlobalConfig | None) -> tuple[GlobalConfig, GlobalConfig]:
-            if current is not None and current.profiles:
-                return current, current  # another process was faster
-            config = current or GlobalConfig()
-            self._say("Creating default profile...")
-            self._initialize_profile_store(profile)
-            config.profiles[DEFAULT] = profile
-            config.active_profile = DEFAULT
-            self._say("Created and activated default profile.")
-            return config, config
-
-        ensure_dir(self.config_dir)
-        with self._new_store_intent(profile, had_dir):
-            return self.global_file.update(change)
-
-    def _new_store_intent(self, profile: ProfileConfig, had_dir: bool) -> Any:
-        """Covers a new profile's store until config.yaml lists the profile. After a crash
-        in between, the next command removes the half-made store, which a later create of
-        the same name would otherwise attach to (possibly without its default stack)."""
-        from mlrig.intents import CREATE_PROFILE, intent
-
-        own_dir = profile_dir(self.config_dir, profile.name)
-        owned = not had_dir and self._store_lives_in(profile, own_dir.resolve())
-        record = {"op": CREATE_PROFILE, "name": profile.name, "url": profile.store_url,
-                  "store_type": profile.store_type, "staging": None,
-                  "final_path": str(own_dir) if owned else None, "in_place": False}
-        return intent(self.config_dir, record, self._on_event)
-
-    def _update_config(self, change: Any) -> Any:
-        """Read-modify-write of config.yaml under its lock; refreshes the cache."""
-
-        def wrapped(current: GlobalConfig | None) -> tuple[GlobalConfig, Any]:
-            if current is None:
-                raise MlrigError(f"The global configuration '{self.global_file.path}' vanished.")
-            result = change(current)
-            return current, result
-
-        result = self.global_file.update(wrapped)
-        self._config = None
-        return result
-
-    # ------------------------------------------------------------------ repository
     def repository(self) -> Repository | None:
         """The repository in effect for this client, if any.
 
@@ -266,33 +172,8 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         Raises:
             InputError: ``MLRIG_REPOSITORY_PATH`` names a directory that is not a repository.
         """
-        if self._repo is False:
-            self._repo = find_repository(self.cwd, self.env)
-        assert self._repo is not True
-        return self._repo
+        return self._session.repository()
 
-    def _repo_config(self) -> RepositoryConfig | None:
-        repo = self.repository()
-        return repo.load() if repo is not None else None
-
-    def _scope_inputs(self) -> ctx.ScopeInputs:
-        config = self.config()
-        repo = self.repository()
-        repo_config = repo.load() if repo is not None else None
-        return ctx.ScopeInputs(
-            flag_profile=self.flag_profile,
-            flag_stack=self.flag_stack,
-            env=self.env,
-            repo_root=repo.root if repo else None,
-            repo_file=repo.path if repo else None,
-            repo_profile=repo_config.active_profile if repo_config else None,
-            repo_stack=repo_config.active_stack if repo_config else None,
-            global_file=self.global_file.path,
-            global_profile=config.active_profile,
-            profile_stacks={n: p.active_stack for n, p in config.profiles.items()},
-        )
-
-    # ------------------------------------------------------------------ resolution
     def profile_choice(self, strict: bool = True) -> Choice:
         """The active profile and the scope that chose it.
 
@@ -312,21 +193,12 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             ScopeError: (``strict``) the chosen profile does not exist; the message names the scope.
             NotFoundError: no scope chooses a profile.
         """
-        choice = ctx.Choice.from_settings(ctx.profile_settings(self._scope_inputs()))
-        if choice is None:
-            raise NotFoundError(
-                "No active profile is configured.",
-                hint="Run 'mlrig profile set NAME' to choose one.",
-                library_hint="Call client.set_profile(NAME) to choose one.",
-            )
-        if strict and choice.name not in self.config().profiles:
-            raise ctx.missing_profile_error(choice)
-        return choice
+        return self._session.profile_choice(strict)
 
     @property
     def active_profile_name(self) -> str:
         """The name of the active profile; raises like :meth:`profile_choice`."""
-        return self.profile_choice().name
+        return self._session.active_profile_name
 
     def stack_choice(self, strict: bool = True, profile: str | None = None) -> Choice | None:
         """The active stack of the active profile (or of ``profile``) and the scope that chose it.
@@ -347,66 +219,12 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             ScopeError: (``strict``) the active profile, or the chosen stack, does not exist.
             NotFoundError: (``strict``) no stack is chosen, or ``profile`` does not exist.
         """
-        profile_name = profile or self.profile_choice(strict=strict).name
-        settings = ctx.stack_settings(self._scope_inputs(), profile_name)
-        choice = ctx.Choice.from_settings(settings)
-        if strict:
-            if choice is None:
-                raise NotFoundError(
-                    f"No active stack is configured for profile '{profile_name}'.",
-                    hint="Run 'mlrig stack set STACK_NAME'.",
-                    library_hint="Call client.set_stack(NAME) to choose one.",
-                )
-            with self.store(profile_name).read() as view:
-                if view.get_stack(choice.name) is None:
-                    raise ctx.missing_stack_error(choice, profile_name)
-        return choice
+        return self._session.stack_choice(strict, profile)
 
     @property
     def active_stack_name(self) -> str:
         """The name of the active stack; raises like :meth:`stack_choice`."""
-        choice = self.stack_choice()
-        assert choice is not None
-        return choice.name
-
-    # ------------------------------------------------------------------ stores
-    def _profile(self, name: str) -> ProfileConfig:
-        try:
-            return self.config().profiles[name]
-        except KeyError:
-            raise NotFoundError(
-                f"Profile '{name}' does not exist.", hint="Run 'mlrig profile list'.",
-                library_hint="client.list_profiles() lists the profiles.",
-            ) from None
-
-    def store(self, profile: str | None = None) -> Store:
-        """The store of a profile (the active one by default); low level.
-
-        It is opened once and kept until :meth:`close`. ``store.read()`` is a consistent view,
-        ``store.write()`` a transaction, and neither applies mlrig's rules (mandatory components,
-        what may be deleted). Prefer the other methods.
-
-        Args:
-            profile: the profile (default: the active one).
-
-        Returns:
-            The profile's :class:`~mlrig.stores.base.Store`.
-
-        Raises:
-            NotFoundError: the profile does not exist.
-            StoreError: the store cannot be opened.
-        """
-        name = profile or self.active_profile_name
-        if name not in self._stores:
-            self._stores[name] = _ProfileStore(
-                open_store(self._profile(name), env=self.env, on_event=self._on_event), name)
-        return self._stores[name]
-
-    def __enter__(self) -> Client:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+        return self._session.active_stack_name
 
     def close(self) -> None:
         """Close the stores this client opened (a SQL store's connections).
@@ -414,63 +232,9 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         The client stays usable: a later call opens them again. ``with Client() as client:`` closes
         them at the end of the block.
         """
-        for store in self._stores.values():
-            store.close()
-        self._stores.clear()
+        self._session.close()
 
     # ------------------------------------------------------------------ profiles
-    def _new_profile_config(self, name: str, store_type: str, url: str | None) -> ProfileConfig:
-        validate_name("profile", name)
-        store_type = normalize_store_type(store_type)
-        if url:
-            url = canonical_url(store_type, url)
-        else:
-            url = default_url(store_type, self.config_dir, name)
-        return ProfileConfig(name=name, store_type=store_type, store_url=url)
-
-    def _initialize_profile_store(self, profile: ProfileConfig) -> None:
-        """Create the profile's store, or attach to the one already at its URL."""
-        self._say(f"Initializing profile `{profile.name}`...")
-        store = open_store(profile, env=self.env, on_event=self._on_event)
-        try:
-            if store.is_initialized():
-                with store.read() as view:
-                    stacks = sorted(s.name for s in view.list_stacks())
-                profile.active_stack = (
-                    DEFAULT if DEFAULT in stacks else (stacks[0] if stacks else None)
-                )
-                self._say(
-                    f"Attached to the existing store at {mask_url(profile.store_url)} "
-                    f"({len(stacks)} stack(s))."
-                )
-                return
-            self._say("Initializing store...")
-            store.initialize()
-            self._register_default_stack(store)
-            profile.active_stack = DEFAULT
-        finally:
-            store.close()
-
-    def _register_default_stack(self, store: Store) -> None:
-        from mlrig.profile_defaults import local_paths, new_default_components
-
-        components = new_default_components(self.config_dir)
-        with store.write() as txn:
-            if txn.list_stacks() or txn.list_components():
-                return
-            for component in components:
-                txn.create_component(component)
-            txn.create_stack(Stack(DEFAULT, {c.type: c.name for c in components}))
-        for component in components:
-            for directory in local_paths(component):
-                ensure_dir(directory)
-        for component in components:
-            self._say(
-                f"Registered stack component with type '{component.type.value}' "
-                f"and name '{component.name}'."
-            )
-        self._say(f"Registered stack with name '{DEFAULT}'.")
-
     def list_profiles(self) -> list[ProfileInfo]:
         """All profiles, sorted by name.
 
@@ -483,22 +247,7 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         Raises:
             CorruptFileError: the global configuration cannot be read.
         """
-        config = self.config()
-        choice = self.profile_choice(strict=False)
-        active_stack: str | None = None
-        if choice.name in config.profiles:
-            stack = self.stack_choice(strict=False, profile=choice.name)
-            active_stack = stack.name if stack else None
-        return [
-            ProfileInfo(
-                name=p.name,
-                store_type=p.store_type,
-                store_url=mask_url(p.store_url),
-                active_stack=active_stack if p.name == choice.name else p.active_stack,
-                active=p.name == choice.name,
-            )
-            for p in sorted(config.profiles.values(), key=lambda p: p.name)
-        ]
+        return profiles.list_profiles(self._session)
 
     def get_profile(self, name: str | None = None) -> ProfileConfig:
         """The configuration of a profile (the active one by default), as ``config.yaml`` keeps it.
@@ -515,7 +264,7 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             NotFoundError: the profile does not exist.
             ScopeError: (no ``name``) the active profile does not exist.
         """
-        return self._profile(self.active_profile_name if name is None else name)
+        return profiles.get_profile(self._session, name)
 
     def describe_profile(self, name: str | None = None) -> dict[str, Any]:
         """A profile (the active one by default) as ``mlrig profile describe -o json`` shows it.
@@ -528,14 +277,13 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             NotFoundError: the profile does not exist.
             ScopeError: (no ``name``) the active profile does not exist.
         """
-        target = self.active_profile_name if name is None else name
-        info = next((p for p in self.list_profiles() if p.name == target), None)
-        if info is None:
-            raise NotFoundError(f"Profile '{target}' does not exist.")
-        return info.to_dict()
+        return profiles.describe_profile(self._session, name)
 
     def create_profile(
-        self, name: str, store_type: str | None = None, url: str | None = None,
+        self,
+        name: str,
+        store_type: str | None = None,
+        url: str | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> ProfileConfig:
         """Create a profile and its store, or attach to the store already at ``url``.
@@ -561,32 +309,7 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             InputError: the name, store type, URL or an option is not valid.
             StoreError: the store cannot be created or opened.
         """
-        self.config()  # make sure the default profile exists first
-        validate_name("profile", name)
-        chosen_type = normalize_store_type(store_type) if store_type else default_store_type(
-            self.env)
-        if name in self.config().profiles:
-            raise AlreadyExistsError(f"Profile '{name}' already exists.")
-        profile = self._new_profile_config(name, chosen_type, url)
-        profile.options = store_options(profile.store_type, profile.store_url, options)
-        own_dir = profile_dir(self.config_dir, name)
-        had_dir = own_dir.exists()
-
-        def change(config: GlobalConfig) -> ProfileConfig:
-            if name in config.profiles:
-                raise AlreadyExistsError(f"Profile '{name}' already exists.")
-            try:
-                self._initialize_profile_store(profile)
-            except BaseException:
-                if not had_dir:  # leave nothing behind (the store removed its own files)
-                    with contextlib.suppress(OSError):
-                        own_dir.rmdir()
-                raise
-            config.profiles[name] = profile
-            return profile
-
-        with self._new_store_intent(profile, had_dir):
-            return self._update_config(change)  # type: ignore[no-any-return]
+        return profiles.create_profile(self._session, name, store_type, url, options)
 
     def set_profile(self, name: str, global_: bool = False) -> SetResult:
         """Make a profile active: in the repository when the client is in one, else globally.
@@ -606,34 +329,7 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         Raises:
             NotFoundError: the profile does not exist.
         """
-        profile = self._profile(name)
-        repo = None if global_ else self.repository()
-        shadow = self._shadowing_profile_setting()
-        if repo is not None:
-            # the repository pins a pair: switching to another profile pins that profile's
-            # own active stack with it; setting the pinned profile again changes nothing
-            # (in particular, it keeps the stack the repository pins)
-            changed = repo.update_if(lambda current: current.active_profile != name,
-                                     profile=name, stack=profile.active_stack,
-                                     set_profile=True, set_stack=True)
-            return SetResult(name, ctx.LOCAL, repo.path, not changed, shadow,
-                             stack=profile.active_stack)
-
-        def change(config: GlobalConfig) -> bool:
-            if name not in config.profiles:
-                raise NotFoundError(f"Profile '{name}' does not exist.")
-            unchanged = config.active_profile == name
-            config.active_profile = name
-            return unchanged
-
-        unchanged = bool(self._update_config(change))
-        return SetResult(name, ctx.GLOBAL, self.global_file.path, unchanged, shadow)
-
-    def _shadowing_profile_setting(self) -> ctx.Setting | None:
-        for setting in ctx.profile_settings(self._scope_inputs()):
-            if setting.scope in (ctx.FLAG, ctx.ENVIRONMENT):
-                return setting
-        return None
+        return profiles.set_profile(self._session, name, global_)
 
     def check_profile_deletable(self, name: str) -> bool:
         """Raise unless :meth:`delete_profile` would delete this profile (to ask before
@@ -650,14 +346,7 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             NotFoundError: the profile does not exist.
             InUseError: a scope makes it the active profile.
         """
-        from mlrig.stores import profiles_using
-
-        profile = self._profile(name)
-        self._refuse_if_profile_pointed_at(name)
-        own_dir = profile_dir(self.config_dir, name).resolve()
-        if not (own_dir.is_dir() and self._store_lives_in(profile, own_dir)):
-            return False
-        return not profiles_using(self.config().profiles, own_dir, besides=name)
+        return profiles.check_profile_deletable(self._session, name)
 
     def delete_profile(self, name: str) -> None:
         """Delete a profile and the store mlrig made for it in the config directory.
@@ -673,82 +362,206 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             InUseError: a scope makes it active (globally, in the repository, through the
                 ``profile`` argument of the Client or ``MLRIG_ACTIVE_PROFILE``).
         """
-        profile = self._profile(name)
-        self._refuse_if_profile_pointed_at(name)
+        profiles.delete_profile(self._session, name)
 
-        def change(config: GlobalConfig) -> None:
-            if name not in config.profiles:
-                raise NotFoundError(f"Profile '{name}' does not exist.")
-            if config.active_profile == name:
-                raise InUseError(f"Profile '{name}' is the globally active profile.")
-            del config.profiles[name]
+    def rename_profile(self, old: str, new: str) -> RenameResult:
+        """Rename a profile and move every pointer mlrig owns to it.
 
-        from mlrig.intents import DELETE_PROFILE, intent, remove_path
-        from mlrig.stores import profiles_using
+        Those are its key and the active profile in the global configuration, its store's directory
+        when mlrig made it in the config directory (unless another profile is attached to the same
+        store), and the current repository's active profile. ``MLRIG_ACTIVE_PROFILE`` naming ``old``
+        is reported with a warning event. A crash half-way is finished or rolled back by the next
+        call.
 
-        own_dir = profile_dir(self.config_dir, name).resolve()
-        # decided and done under config.yaml's lock, so that no profile can attach to the
-        # store (profile create --url) between the check and the removal
-        with self.global_file.lock.exclusive():
-            current = self.global_file.load()
-            profiles = current.profiles if current is not None else {}
-            profile = profiles.get(name, profile)
-            in_own_dir = own_dir.is_dir() and self._store_lives_in(profile, own_dir)
-            # another profile attached to the same store keeps it (and its data)
-            sharing = profiles_using(profiles, own_dir, besides=name) if in_own_dir else []
-            owned = in_own_dir and not sharing
-            # a crash after the commit (config.yaml) must not leave the store behind: a
-            # later create of the same name would attach to it and bring the deleted data back
-            record = {"op": DELETE_PROFILE, "name": name, "url": profile.store_url,
-                      "dir": str(own_dir) if owned else None}
-            with intent(self.config_dir, record, self._on_event):
-                self._update_config(change)  # the commit point
-                self._stores.pop(name, None)
-                if owned:
-                    remove_path(own_dir)
-        if sharing:
-            from mlrig.profile_lifecycle import shared_by
+        Args:
+            old: the profile's name.
+            new: its new name.
 
-            self._say(f"Kept the store at '{own_dir}' with its data: {shared_by(sharing)}.")
+        Returns:
+            A :class:`RenameResult`: ``updated`` (the files changed) and ``not_updated``
+            (``MLRIG_ACTIVE_PROFILE`` if it still names ``old``).
 
-    @staticmethod
-    def _store_lives_in(profile: ProfileConfig, directory: Path) -> bool:
-        """True if the profile's data is inside mlrig's own directory for that profile."""
-        if profile.store_type == "local":
-            from mlrig.stores.local import path_from_url
+        Raises:
+            NotFoundError: the profile does not exist.
+            AlreadyExistsError: a profile is called ``new``, or its store directory exists.
+            InputError: ``new`` is not a valid name.
+        """
+        return profiles.rename_profile(self._session, old, new)
 
-            return path_from_url(profile.store_url) == directory
-        if profile.store_type == "sql" and profile.store_url.startswith("sqlite:///"):
-            db = Path(profile.store_url[len("sqlite:///"):]).resolve()
-            return db.parent == directory
-        return False
+    def copy_profile(
+        self, source: str, target: str, *, store_type: str | None = None, url: str | None = None
+    ) -> ProfileConfig:
+        """A deep copy of a profile in a new store: every stack, component and custom flavor.
 
-    def _refuse_if_profile_pointed_at(self, name: str, action: str = "deleted") -> None:
-        for setting in ctx.profile_settings(self._scope_inputs()):
-            if setting.name != name:
-                continue
-            if setting.scope == ctx.GLOBAL:
-                raise InUseError(
-                    f"Profile '{name}' cannot be {action} because it is the globally active "
-                    f"profile ({setting.source}).",
-                    hint="Choose another one first: 'mlrig profile set --global PROFILE'.",
-                    library_hint="Choose another one first: "
-                    "client.set_profile(PROFILE, global_=True).",
-                )
-            if setting.scope == ctx.LOCAL:
-                raise InUseError(
-                    f"Profile '{name}' cannot be {action} because it is the active profile of "
-                    f"the repository ({setting.source}).",
-                    hint="Choose another one first: 'mlrig profile set PROFILE'.",
-                    library_hint="Choose another one first: client.set_profile(PROFILE) "
-                    "from this repository.",
-                )
-            raise InUseError(
-                f"Profile '{name}' cannot be {action} because it is active through the "
-                f"{setting.scope} scope ({setting.source}).",
-                hint=ctx.fix_hint("profile", setting.scope),
-                library_hint=ctx.fix_library_hint("profile", setting.scope),
-            )
+        The copy keeps the source's active stack; it is not made active. The new store is built
+        completely before the profile is added, so a failure leaves nothing behind.
+
+        Args:
+            source: the profile to copy.
+            target: the new profile's name.
+            store_type: the new store's type (default: the source's, or the default type when
+                ``url`` is given).
+            url: the new store's URL (default: the default place in the config directory).
+
+        Returns:
+            The new profile's :class:`ProfileConfig`.
+
+        Raises:
+            NotFoundError: ``source`` does not exist.
+            AlreadyExistsError: ``target`` exists, or a store is at its place already.
+            InputError: ``target``, the store type or the URL is not valid.
+        """
+        return profiles.copy_profile(self._session, source, target, store_type=store_type, url=url)
+
+    def profile_bundle(self, name: str | None = None, include_secrets: bool = False) -> Bundle:
+        """The export of a whole profile (the active one by default) as a :class:`Bundle`.
+
+        The bundle holds every stack, component and custom flavor and the profile's active stack.
+        Secret attributes are left out (their names listed as omitted) unless ``include_secrets``.
+
+        Args:
+            name: the profile (default: the active one).
+            include_secrets: keep secret attribute values in the bundle.
+
+        Returns:
+            The :class:`Bundle`.
+
+        Raises:
+            NotFoundError: the profile does not exist.
+            InputError: a flavor cannot be loaded, so its secret attributes are unknown.
+        """
+        return profiles.profile_bundle(self._session, name, include_secrets)
+
+    def export_profile(
+        self, name: str, path: str | Path | None = None, include_secrets: bool = False
+    ) -> Path:
+        """Write a profile's bundle (see :meth:`profile_bundle`) to a YAML file.
+
+        Args:
+            name: the profile.
+            path: the file, relative to the client's ``cwd`` (default: ``<name>.yaml`` there).
+            include_secrets: keep secret attribute values in the file.
+
+        Returns:
+            The path written.
+
+        Raises:
+            NotFoundError: the profile does not exist.
+            InputError: the file cannot be written, or a flavor cannot be loaded.
+        """
+        return profiles.export_profile(self._session, name, path, include_secrets)
+
+    def plan_profile_import(
+        self,
+        source: str | Path | Bundle,
+        name: str | None = None,
+        *,
+        rename_if_exists: bool = False,
+        store_type: str | None = None,
+        url: str | None = None,
+        secrets: SecretValues | None = None,
+    ) -> ProfileImportPlan:
+        """What :meth:`import_profile` would do, without writing anything.
+
+        Takes the arguments of :meth:`import_profile`.
+
+        Returns:
+            A :class:`ProfileImportPlan`: the profile it would create and its :class:`TransferPlan`.
+
+        Raises:
+            CorruptFileError: the bundle is not valid.
+            InputError: the file does not exist, or holds a stack.
+            AlreadyExistsError: the profile exists (and not ``rename_if_exists``).
+        """
+        return profiles.plan_profile_import(
+            self._session,
+            source,
+            name,
+            rename_if_exists=rename_if_exists,
+            store_type=store_type,
+            url=url,
+            secrets=secrets,
+        )
+
+    def import_profile(
+        self,
+        source: str | Path | Bundle,
+        name: str | None = None,
+        *,
+        rename_if_exists: bool = False,
+        store_type: str | None = None,
+        url: str | None = None,
+        secrets: SecretValues | None = None,
+    ) -> ProfileConfig:
+        """Create a profile from a profile bundle: all of it, or nothing.
+
+        The new store is built completely (every stack, component and custom flavor, validated)
+        before the profile is added; it is not made active.
+
+        Args:
+            source: a bundle file (relative to the client's ``cwd``) or a :class:`Bundle`.
+            name: the new profile's name (default: the one in the bundle).
+            rename_if_exists: if the name is taken, import as ``name-2`` (``-3``, ...) instead of
+                refusing.
+            store_type: the new store's type (default: ``MLRIG_DEFAULT_STORE_TYPE``, else
+                ``local``).
+            url: the new store's URL (default: the default place in the config directory).
+            secrets: values for the secret attributes the bundle left out: ``{(ComponentType,
+                component name): {attribute: value}}``.
+
+        Returns:
+            The new profile's :class:`ProfileConfig`.
+
+        Raises:
+            CorruptFileError: the bundle is not valid.
+            InputError: the file does not exist or holds a stack, or a config is not valid.
+            AlreadyExistsError: the profile exists (and not ``rename_if_exists``), or a store is at
+                its place.
+        """
+        return profiles.import_profile(
+            self._session,
+            source,
+            name,
+            rename_if_exists=rename_if_exists,
+            store_type=store_type,
+            url=url,
+            secrets=secrets,
+        )
+
+    def migrate_profile(
+        self,
+        name: str,
+        to_store_type: str,
+        url: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> MigrationResult:
+        """Move a profile with everything in it to another store.
+
+        Components (with their ids), stacks and custom flavors are copied in one transaction, read
+        back and compared, and only then is the profile repointed; its name, its active stack and
+        the repositories that use it stay as they are. The old store is removed if mlrig made it in
+        the config directory, else kept (and reported). Any failure before the repointing leaves the
+        profile on its old store.
+
+        Args:
+            name: the profile.
+            to_store_type: ``local`` or ``sql``.
+            url: the new store's URL (default: the default place of that type in the config
+                directory); a store there must be empty.
+            options: store options of the new store (SQL: ``password_env`` or ``password_file``).
+
+        Returns:
+            A :class:`MigrationResult` (URLs with their passwords masked).
+
+        Raises:
+            NotFoundError: the profile does not exist.
+            InputError: the store type is not ``local`` or ``sql``, the URL is not valid, or it is
+                the profile's store already.
+            AlreadyExistsError: the store at ``url`` is not empty.
+            StoreError: the new store cannot be written, the copy differs, or another command
+                changed the profile meanwhile.
+        """
+        return profiles.migrate_profile(self._session, name, to_store_type, url, options)
 
     # ------------------------------------------------------------------ stacks
     def list_stacks(self) -> list[Stack]:
@@ -760,8 +573,7 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         Raises:
             ScopeError: the active profile does not exist.
         """
-        with self.store().read() as view:
-            return sorted(view.list_stacks(), key=lambda s: s.name)
+        return stacks.list_stacks(self._session)
 
     def get_stack(self, name: str | None = None) -> Stack:
         """A stack of the active profile (the active stack by default).
@@ -777,22 +589,7 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             NotFoundError: there is no such stack.
             ScopeError: the active profile (or, without ``name``, the active stack) does not exist.
         """
-        target = self.active_stack_name if name is None else name
-        with self.store().read() as view:
-            stack = view.get_stack(target)
-            if stack is None:
-                raise NotFoundError(f"Stack '{target}' does not exist.")
-        return stack
-
-    def _components_by_type(self, components: Mapping[TypeLike, str | None]
-                            ) -> dict[ComponentType, str]:
-        result: dict[ComponentType, str] = {}
-        for key, value in components.items():
-            if value is None:
-                continue
-            type_ = component_type(key)
-            result[type_] = validate_name("component", value)
-        return result
+        return stacks.get_stack(self._session, name)
 
     def register_stack(
         self, name: str, components: Mapping[TypeLike, str | None], set_active: bool = False
@@ -816,23 +613,7 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             AlreadyExistsError: a stack of that name exists.
             NotFoundError: a component does not exist.
         """
-        validate_name("stack", name)
-        parts = self._components_by_type(components)
-        missing = [t for t in MANDATORY_TYPES if t not in parts]
-        if missing:
-            names = ", ".join(t.display_name for t in missing)
-            raise InputError(
-                f"Stack '{name}' needs a component of each mandatory type; missing: {names}."
-            )
-        stack = Stack(name, parts)
-        if set_active:
-            self._stack_set_scope(self.profile_choice(), global_=False)  # fail before writing
-        with self.store().write() as txn:
-            txn.create_stack(stack)
-        self._say(f"Registered stack with name '{name}'.")
-        if set_active:
-            self.set_stack(name)
-        return stack
+        return stacks.register_stack(self._session, name, components, set_active)
 
     def check_stack_exists(self, name: str, profile: str | None = None) -> None:
         """Raise unless ``name`` is a stack of a profile (the active one by default).
@@ -844,14 +625,7 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         Raises:
             NotFoundError: the stack or the profile does not exist.
         """
-        profile_name = profile or self.active_profile_name
-        with self.store(profile_name).read() as view:
-            if view.get_stack(name) is None:
-                raise NotFoundError(
-                    f"Stack '{name}' does not exist in profile '{profile_name}'.",
-                    hint="Run 'mlrig stack list'.",
-                    library_hint="client.list_stacks() lists the stacks.",
-                )
+        stacks.check_stack_exists(self._session, name, profile)
 
     def set_stack(self, name: str, global_: bool = False) -> SetResult:
         """Make a stack of the active profile active: in the repository, or globally.
@@ -872,47 +646,7 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             InputError: the repository pins another profile than the active one (``global_=True``
                 sets the active profile's stack instead).
         """
-        profile = self.profile_choice()
-        self.check_stack_exists(name, profile.name)
-        shadow = next(
-            (s for s in ctx.stack_settings(self._scope_inputs(), profile.name)
-             if s.scope in (ctx.FLAG, ctx.ENVIRONMENT)),
-            None,
-        )
-        repo = self._stack_set_scope(profile, global_)
-        if repo is not None:
-            unchanged = repo.load().active_stack == name
-            repo.update(stack=name, set_stack=True)
-            return SetResult(name, ctx.LOCAL, repo.path, unchanged, shadow)
-
-        def change(config: GlobalConfig) -> bool:
-            target = config.profiles.get(profile.name)
-            if target is None:
-                raise NotFoundError(f"Profile '{profile.name}' does not exist.")
-            unchanged = target.active_stack == name
-            target.active_stack = name
-            return unchanged
-
-        unchanged = bool(self._update_config(change))
-        return SetResult(name, ctx.GLOBAL, self.global_file.path, unchanged, shadow)
-
-    def _stack_set_scope(self, profile: ctx.Choice, global_: bool) -> Repository | None:
-        """The repository a ``stack set`` would write (``None``: the global configuration);
-        raises if the repository pins another profile than the active one."""
-        repo = None if global_ else self.repository()
-        if repo is not None:
-            repo_profile = repo.load().active_profile
-            if repo_profile != profile.name:
-                raise InputError(
-                    f"The active profile '{profile.name}' comes from the {profile.scope} scope, "
-                    f"but this repository uses profile '{repo_profile}'.",
-                    hint="Use --global to set the stack of the active profile, or change "
-                    "the repository's profile with 'mlrig profile set'.",
-                    library_hint="Call client.set_stack(NAME, global_=True) to set the stack "
-                    "of the active profile, or change the repository's profile with "
-                    "client.set_profile(NAME).",
-                )
-        return repo
+        return stacks.set_stack(self._session, name, global_)
 
     def check_stack_deletable(self, name: str) -> None:
         """Raise unless :meth:`delete_stack` would delete this stack of the active profile.
@@ -924,9 +658,7 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             NotFoundError: the stack does not exist.
             InUseError: a scope makes it the active stack.
         """
-        profile = self.profile_choice().name
-        self.check_stack_exists(name, profile)
-        self._refuse_if_stack_pointed_at(profile, name)
+        stacks.check_stack_deletable(self._session, name)
 
     def delete_stack(self, name: str) -> None:
         """Delete a stack of the active profile; its components are kept.
@@ -938,58 +670,229 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             NotFoundError: the stack does not exist.
             InUseError: a scope makes it the active stack (the message names the scope).
         """
-        profile = self.profile_choice().name
-        self._refuse_if_stack_pointed_at(profile, name)
-        with self.store(profile).write() as txn:
-            txn.delete_stack(name)
-        self._say(f"Deregistered stack with name '{name}'.")
+        stacks.delete_stack(self._session, name)
 
-    def _refuse_if_stack_pointed_at(self, profile: str, name: str,
-                                    action: str = "deleted") -> None:
-        inputs = self._scope_inputs()
-        for setting in ctx.stack_settings(inputs, profile):
-            if setting.name != name:
-                continue
-            where = {
-                ctx.GLOBAL: f"the active stack of profile '{profile}' in the global "
-                            f"configuration ({self.global_file.path})",
-                ctx.LOCAL: f"the active stack of the repository ({setting.source})",
-            }.get(setting.scope, f"active through the {setting.scope} scope ({setting.source})")
-            hint = {
-                ctx.GLOBAL: "Choose another one first: 'mlrig stack set --global STACK'.",
-                ctx.LOCAL: "Choose another one first: 'mlrig stack set STACK'.",
-            }.get(setting.scope, ctx.fix_hint("stack", setting.scope))
-            library_hint = {
-                ctx.GLOBAL: "Choose another one first: client.set_stack(STACK, global_=True).",
-                ctx.LOCAL: "Choose another one first: client.set_stack(STACK) from this "
-                           "repository.",
-            }.get(setting.scope, ctx.fix_library_hint("stack", setting.scope))
-            raise InUseError(f"Stack '{name}' cannot be {action} because it is {where}.",
-                             hint=hint, library_hint=library_hint)
-
-    # ------------------------------------------------------------------ components
-    def flavor_class(self, view: StoreView, type_: ComponentType, flavor: str) -> Any:
-        """The class of a flavor of a component type, as a store view sees it (low level).
+    def update_stack(self, name: str | None, components: Mapping[TypeLike, str | None]) -> Stack:
+        """Replace component slots of a stack (the active one with ``name=None``).
 
         Args:
-            view: a store view (``client.store().read()``), for the flavors registered in the
-                profile.
-            type_: the component type.
-            flavor: the flavor's name: built-in, from a plugin, or registered in the profile.
+            name: the stack, or ``None`` for the active one.
+            components: component type (a :class:`ComponentType` or its name) -> the name of a
+                registered component, for the slots to set; ``None`` values are left out and the
+                other slots are kept.
 
         Returns:
-            The :class:`~mlrig.flavors.base.Flavor` subclass (its ``CONFIG`` is the pydantic
-            schema).
+            The updated :class:`Stack`.
 
         Raises:
-            NotFoundError: there is no such flavor for the type.
-            InputError: the flavor's class cannot be imported.
+            InputError: no component is given, or a name or type is not valid.
+            NotFoundError: the stack or a component does not exist.
         """
-        from mlrig import flavors as flavor_registry
+        return stacks.update_stack(self._session, name, components)
 
-        spec = flavor_registry.resolve(type_, flavor, view.list_flavors(type_))
-        return spec.load()
+    def remove_stack_components(
+        self, name: str | None, types: Iterable[TypeLike]
+    ) -> tuple[Stack, list[ComponentType]]:
+        """Take optional components out of a stack (the active one with ``name=None``).
 
+        A type of which the stack has no component is skipped, with a warning event.
+
+        Args:
+            name: the stack, or ``None`` for the active one.
+            types: the component types to take out (:class:`ComponentType` or names).
+
+        Returns:
+            The updated :class:`Stack` and the types that were taken out.
+
+        Raises:
+            InputError: no type is given, or a mandatory one (orchestrator, metadata store, artifact
+                store).
+            NotFoundError: the stack does not exist.
+        """
+        return stacks.remove_stack_components(self._session, name, types)
+
+    def rename_stack(self, old: str, new: str) -> RenameResult:
+        """Rename a stack of the active profile and move every pointer mlrig owns to it.
+
+        The pointers are the profile's active stack in the global configuration and the current
+        repository's active stack; a scope mlrig cannot change (the ``stack`` argument of the
+        Client, ``MLRIG_ACTIVE_STACK``) is reported with a warning event.
+
+        Args:
+            old: the stack's name.
+            new: its new name.
+
+        Returns:
+            A :class:`RenameResult`: ``updated`` (the files whose pointers moved) and
+            ``not_updated`` (the scopes that still name ``old``).
+
+        Raises:
+            NotFoundError: the stack does not exist.
+            AlreadyExistsError: a stack is called ``new`` already.
+            InputError: ``new`` is not a valid name.
+        """
+        return stacks.rename_stack(self._session, old, new)
+
+    def copy_stack(
+        self,
+        source: str,
+        target: str,
+        *,
+        from_profile: str | None = None,
+        to_profile: str | None = None,
+        rename_conflicts: bool = False,
+        use_existing: bool = False,
+        dry_run: bool = False,
+    ) -> TransferPlan:
+        """Copy a stack, with the components and custom flavors it uses, in one transaction.
+
+        Identical components in the target are reused, and the source profile's ``default``
+        components as mlrig created them are replaced by the target's own; a same-named,
+        differently configured component is a conflict, unless ``rename_conflicts`` (copy it
+        as NAME-2) or ``use_existing`` (use the target's instead).
+
+        Args:
+            source: the stack to copy.
+            target: the copy's name.
+            from_profile: the profile to copy from (default: the active one).
+            to_profile: the profile to copy to (default: the active one).
+            rename_conflicts: create a differing component under a new name (``name-2``, ...)
+                instead of refusing.
+            use_existing: use the target's same-named component of a differing one instead
+                of refusing.
+            dry_run: only plan: nothing is written, and the plan may hold conflicts.
+
+        Returns:
+            The :class:`TransferPlan`: what happened (or would happen) to each flavor, component and
+            stack.
+
+        Raises:
+            NotFoundError: the stack or a profile does not exist.
+            AlreadyExistsError: the target stack exists, or a conflict (nothing was changed).
+            InputError: ``target`` is not a valid name, or both ways out are asked for.
+        """
+        return stacks.copy_stack(
+            self._session,
+            source,
+            target,
+            from_profile=from_profile,
+            to_profile=to_profile,
+            rename_conflicts=rename_conflicts,
+            use_existing=use_existing,
+            dry_run=dry_run,
+        )
+
+    def stack_bundle(self, name: str | None = None, include_secrets: bool = False) -> Bundle:
+        """The export of a stack (the active one by default) as a :class:`Bundle`, in memory.
+
+        The bundle holds the stack, the components it uses and the custom flavors they need. Secret
+        attributes are left out (their names listed as omitted) unless ``include_secrets``.
+
+        Args:
+            name: the stack (default: the active one).
+            include_secrets: keep secret attribute values in the bundle.
+
+        Returns:
+            The :class:`Bundle`.
+
+        Raises:
+            NotFoundError: the stack does not exist.
+            InputError: a flavor cannot be loaded, so its secret attributes are unknown.
+        """
+        return stacks.stack_bundle(self._session, name, include_secrets)
+
+    def export_stack(
+        self, name: str, path: str | Path | None = None, include_secrets: bool = False
+    ) -> Path:
+        """Write a stack's bundle (see :meth:`stack_bundle`) to a YAML file.
+
+        Args:
+            name: the stack.
+            path: the file, relative to the client's ``cwd`` (default: ``<name>.yaml`` there).
+            include_secrets: keep secret attribute values in the file.
+
+        Returns:
+            The path written.
+
+        Raises:
+            NotFoundError: the stack does not exist.
+            InputError: the file cannot be written, or a flavor cannot be loaded.
+        """
+        return stacks.export_stack(self._session, name, path, include_secrets)
+
+    def plan_stack_import(
+        self,
+        source: str | Path | Bundle,
+        name: str | None = None,
+        *,
+        rename_conflicts: bool = False,
+        use_existing: bool = False,
+        secrets: SecretValues | None = None,
+    ) -> tuple[Bundle, TransferPlan]:
+        """What :meth:`import_stack` would do, without writing anything.
+
+        Takes the arguments of :meth:`import_stack`.
+
+        Returns:
+            The :class:`Bundle` read and the :class:`TransferPlan` (``ok`` is false if the import
+            would be refused).
+
+        Raises:
+            CorruptFileError: the bundle is not valid.
+            InputError: the file does not exist, or holds a profile.
+        """
+        return stacks.plan_stack_import(
+            self._session,
+            source,
+            name,
+            rename_conflicts=rename_conflicts,
+            use_existing=use_existing,
+            secrets=secrets,
+        )
+
+    def import_stack(
+        self,
+        source: str | Path | Bundle,
+        name: str | None = None,
+        *,
+        rename_conflicts: bool = False,
+        use_existing: bool = False,
+        secrets: SecretValues | None = None,
+    ) -> TransferPlan:
+        """Register a stack from a bundle in the active profile, with its components and flavors.
+
+        Everything is created in one transaction, or nothing is. Identical components are reused;
+        the bundle's ``default`` components that were its profile's defaults as mlrig created them
+        are replaced by this profile's own; a same-named, differently configured one is a conflict
+        unless ``rename_conflicts`` or ``use_existing`` (as in :meth:`copy_stack`).
+
+        Args:
+            source: a bundle file (relative to the client's ``cwd``) or a :class:`Bundle`.
+            name: the stack's name (default: the one in the bundle).
+            rename_conflicts: create a differing component under a new name instead of refusing.
+            use_existing: use this profile's same-named component instead of refusing.
+            secrets: values for the secret attributes the bundle left out: ``{(ComponentType,
+                component name): {attribute: value}}``.
+
+        Returns:
+            The :class:`TransferPlan` that was applied.
+
+        Raises:
+            CorruptFileError: the bundle is not valid.
+            InputError: the file does not exist or holds a profile, or a config is not valid (a
+                required secret is missing, say).
+            AlreadyExistsError: the stack exists, or a conflict (nothing was changed).
+        """
+        return stacks.import_stack(
+            self._session,
+            source,
+            name,
+            rename_conflicts=rename_conflicts,
+            use_existing=use_existing,
+            secrets=secrets,
+        )
+
+    # ------------------------------------------------------------------ components
     def register_component(
         self, type_: TypeLike, name: str, flavor: str, config: Mapping[str, Any] | None = None
     ) -> Component:
@@ -1009,29 +912,7 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             NotFoundError: there is no such flavor for the type.
             InputError: the name or type is not valid, or the flavor rejects the config.
         """
-        ctype = component_type(type_)
-        validate_name(ctype.display_name, name)
-        if not flavor:
-            raise InputError(
-                f"Please use the option to specify '--flavor'/'-f' of the {ctype.display_name} "
-                "you want to register."
-            )
-        store = self.store()
-        with store.write() as txn:
-            if txn.get_component(ctype, name) is not None:
-                raise AlreadyExistsError(
-                    f"A component of type '{ctype.value}' with the name '{name}' already exists."
-                )
-            flavor_cls = self.flavor_class(txn, ctype, flavor)
-            values = validate_config_values(
-                flavor_cls, dict(config or {}), f"{ctype.display_name} '{name}'"
-            )
-            component = Component(ctype, name, flavor, values)
-            txn.create_component(component)
-        self._say(
-            f"Registered stack component with type '{ctype.value}' and name '{name}'."
-        )
-        return component
+        return components.register_component(self._session, type_, name, flavor, config)
 
     def list_components(self, type_: TypeLike) -> list[Component]:
         """The components of one type in the active profile, sorted by name.
@@ -1045,9 +926,7 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         Raises:
             InputError: the type is unknown.
         """
-        ctype = component_type(type_)
-        with self.store().read() as view:
-            return sorted(view.list_components(ctype), key=lambda c: c.name)
+        return components.list_components(self._session, type_)
 
     def get_component(self, type_: TypeLike, name: str | None = None) -> Component:
         """A component of the active profile; by default the active stack's one of that type.
@@ -1063,21 +942,7 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             NotFoundError: there is no such component, or (without ``name``) the active stack has
                 none of that type.
         """
-        ctype = component_type(type_)
-        if name is None:
-            active = self.active_component_name(ctype)
-            if active is None:
-                raise NotFoundError(
-                    f"No {ctype.display_name} set for active stack "
-                    f"('{self.active_stack_name}')."
-                )
-            name = active
-        with self.store().read() as view:
-            component = view.get_component(ctype, name)
-            if component is None:
-                raise NotFoundError(
-                    f"No {ctype.display_name} with the name '{name}' is registered.")
-        return component
+        return components.get_component(self._session, type_, name)
 
     def active_component_name(self, type_: TypeLike) -> str | None:
         """The name of the active stack's component of a type, or ``None`` when it has none.
@@ -1088,8 +953,7 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         Raises:
             ScopeError: the active profile or the active stack does not exist.
         """
-        ctype = component_type(type_)
-        return self.get_stack().components.get(ctype)
+        return components.active_component_name(self._session, type_)
 
     def delete_component(self, type_: TypeLike, name: str) -> None:
         """Delete a component of the active profile that no stack uses.
@@ -1102,23 +966,7 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             NotFoundError: there is no such component.
             InUseError: stacks use it (the message names them).
         """
-        ctype = component_type(type_)
-        with self.store().write() as txn:
-            if txn.get_component(ctype, name) is None:
-                raise NotFoundError(
-                    f"No {ctype.display_name} with the name '{name}' is registered."
-                )
-            users = txn.stacks_using(ctype, name)
-            if users:
-                raise InUseError(
-                    f"Unable to delete the {ctype.display_name} '{name}': it is part of the "
-                    f"stack(s) {', '.join(repr(u) for u in sorted(users))}.",
-                    hint="Delete those stacks or give them another component first.",
-                )
-            txn.delete_component(ctype, name)
-        self._say(
-            f"Deregistered stack component (type: {ctype.value}) with name '{name}'."
-        )
+        components.delete_component(self._session, type_, name)
 
     def secret_fields(self, component: Component) -> frozenset[str] | None:
         """The config fields of a component that its flavor marks secret.
@@ -1130,12 +978,7 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             The field names, or ``None`` when the flavor cannot be loaded, so nobody can tell which
             fields are secret.
         """
-        try:
-            with self.store().read() as view:
-                cls = self.flavor_class(view, component.type, component.flavor)
-        except MlrigError:
-            return None
-        return cls.secret_fields()  # type: ignore[no-any-return]
+        return components.secret_fields(self._session, component)
 
     def masked_config(self, component: Component, show_secrets: bool = False) -> dict[str, Any]:
         """A component's config to show: secret values replaced by ``"********"``.
@@ -1149,18 +992,115 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         Returns:
             A new dict of the config.
         """
-        if show_secrets:
-            return dict(component.config)
-        secret = self.secret_fields(component)
-        if secret is None:
-            self._warn(
-                f"The flavor '{component.flavor}' of the {component.type.display_name} "
-                f"'{component.name}' cannot be loaded, so every value is masked "
-                "(--show-secrets shows them)."
-            )
-        return {k: (SECRET_MASK if (secret is None or k in secret) and v is not None else v)
-                for k, v in component.config.items()}
+        return components.masked_config(self._session, component, show_secrets)
 
+    def update_component(self, type_: TypeLike, name: str, values: Mapping[str, Any]) -> Component:
+        """Set attributes of a component; the merged config is validated by its flavor.
+
+        Args:
+            type_: the component type (a :class:`ComponentType` or its name).
+            name: the component.
+            values: attribute -> new value (``name``, ``id``, ``uuid``, ``type`` and ``flavor``
+                cannot be set; a component is renamed with :meth:`rename_component`).
+
+        Returns:
+            The updated :class:`Component`.
+
+        Raises:
+            NotFoundError: the component does not exist.
+            InputError: no value is given, a reserved attribute is, or the flavor rejects the
+                config.
+        """
+        return components.update_component(self._session, type_, name, values)
+
+    def remove_component_attributes(
+        self, type_: TypeLike, name: str, attributes: Iterable[str]
+    ) -> Component:
+        """Reset optional attributes (those with a default) of a component to their default.
+
+        Args:
+            type_: the component type (a :class:`ComponentType` or its name).
+            name: the component.
+            attributes: the attribute names (a leading ``--`` and dashes are accepted).
+
+        Returns:
+            The updated :class:`Component`.
+
+        Raises:
+            NotFoundError: the component does not exist.
+            InputError: no attribute is given, or one is not an optional attribute of the flavor.
+        """
+        return components.remove_component_attributes(self._session, type_, name, attributes)
+
+    def rename_component(self, type_: TypeLike, old: str, new: str) -> tuple[Component, list[str]]:
+        """Rename a component; every stack using it follows in the same transaction.
+
+        Args:
+            type_: the component type (a :class:`ComponentType` or its name).
+            old: the component's name.
+            new: its new name.
+
+        Returns:
+            The renamed :class:`Component` (same ``id``) and the names of the stacks that use it.
+
+        Raises:
+            NotFoundError: the component does not exist.
+            AlreadyExistsError: a component of that type is called ``new`` already.
+            InputError: ``new`` is not a valid name.
+        """
+        return components.rename_component(self._session, type_, old, new)
+
+    def copy_component(
+        self,
+        type_: TypeLike,
+        source: str,
+        target: str,
+        *,
+        from_profile: str | None = None,
+        to_profile: str | None = None,
+    ) -> Component:
+        """Copy a component under a new name (and a new id), possibly to another profile.
+
+        A custom flavor it needs is copied with it.
+
+        Args:
+            type_: the component type (a :class:`ComponentType` or its name).
+            source: the component to copy.
+            target: the copy's name.
+            from_profile: the profile to copy from (default: the active one).
+            to_profile: the profile to copy to (default: the active one).
+
+        Returns:
+            The new :class:`Component`.
+
+        Raises:
+            NotFoundError: the component or a profile does not exist.
+            AlreadyExistsError: ``target`` exists in the target profile, or its flavor means
+                something else there.
+        """
+        return components.copy_component(
+            self._session, type_, source, target, from_profile=from_profile, to_profile=to_profile
+        )
+
+    def explain_component_type(self, type_: TypeLike) -> dict[str, Any]:
+        """What a component type is for, and the flavors available for it.
+
+        A flavor that cannot be loaded is described as such, not raised.
+
+        Args:
+            type_: the component type (a :class:`ComponentType` or its name).
+
+        Returns:
+            A dict: ``type``, ``mandatory`` and ``flavors``, a list of ``{flavor, origin, source,
+            description, attributes}`` where ``attributes`` maps each attribute to ``{required,
+            secret, description}``.
+
+        Raises:
+            InputError: the type is unknown.
+        """
+        return components.explain_component_type(self._session, type_)
+
+    # ------------------------------------------------------------------ flavors
     def list_flavors(self, type_: TypeLike) -> list[FlavorSpec]:
         """The flavors available for a component type in the active profile.
 
@@ -1177,16 +1117,46 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         Raises:
             InputError: the type is unknown.
         """
-        from mlrig import flavors as flavor_registry
+        return flavors.list_flavors(self._session, type_)
 
-        ctype = component_type(type_)
-        with self.store().read() as view:
-            records = view.list_flavors(ctype)
-        return flavor_registry.all_specs(ctype, records)
+    def register_flavor(self, type_: TypeLike, source: str) -> FlavorRecord:
+        """Register a custom flavor in the active profile.
 
-    # ------------------------------------------------------------------ repositories & status
-    def init_repository(self, path: str | Path | None = None) -> tuple[Repository, Choice,
-                                                                      Choice | None]:
+        The flavor is a :class:`~mlrig.flavors.base.Flavor` subclass, found by its dotted path; for
+        this profile it overrides a built-in or plugin flavor of the same name (a warning event says
+        so).
+
+        Args:
+            type_: the component type (a :class:`ComponentType` or its name).
+            source: ``package.module.ClassName`` (or ``package.module:ClassName``), importable.
+
+        Returns:
+            The :class:`FlavorRecord` registered.
+
+        Raises:
+            InputError: the class cannot be imported, or is not a flavor of that type.
+            AlreadyExistsError: the profile has a custom flavor of that name for the type.
+        """
+        return flavors.register_flavor(self._session, type_, source)
+
+    def delete_flavor(self, type_: TypeLike, name: str) -> None:
+        """Delete a custom flavor of the active profile that no component uses.
+
+        Args:
+            type_: the component type (a :class:`ComponentType` or its name).
+            name: the flavor's name.
+
+        Raises:
+            NotFoundError: no custom flavor of that name is registered for the type.
+            InputError: it is a built-in flavor.
+            InUseError: components use it (the message names them).
+        """
+        flavors.delete_flavor(self._session, type_, name)
+
+    # ------------------------------------------------------------------ repositories
+    def init_repository(
+        self, path: str | Path | None = None
+    ) -> tuple[Repository, Choice, Choice | None]:
         """Make a directory a repository pinning the profile and the stack active right now.
 
         This is ``mlrig init``: a client whose ``cwd`` is inside the directory then uses that pair
@@ -1204,18 +1174,7 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             AlreadyExistsError: it is a repository already.
             ScopeError: the active profile does not exist.
         """
-        root = Path(path).expanduser() if path is not None else self.cwd
-        if not root.is_dir():
-            raise InputError(f"Cannot initialise a repository at '{root}': not a directory.")
-        root = root.resolve()
-        repo = Repository(root)
-        if repo.exists() or repo.config_dir.exists():
-            raise AlreadyExistsError(f"Found existing mlrig repository at path '{root}'.")
-        profile = self.profile_choice()
-        stack = self.stack_choice(profile=profile.name)
-        repo.save(RepositoryConfig(profile.name, stack.name if stack else None))
-        self._repo = False
-        return repo, profile, stack
+        return repositories.init_repository(self._session, path)
 
     def status(self) -> dict[str, Any]:
         """Which profile and stack are active, the scope that chose each and what they override.
@@ -1228,89 +1187,4 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
             ``overrides``), ``repository`` (a path or ``None``), ``config_path`` and ``warnings``
             (files with too wide permissions).
         """
-        config = self.config()
-        profile = self.profile_choice(strict=False)
-        profile_exists = profile.name in config.profiles
-        stack = self.stack_choice(strict=False, profile=profile.name)
-        stack_exists: bool | None = None
-        if stack is not None and profile_exists:
-            with self.store(profile.name).read() as view:
-                stack_exists = view.get_stack(stack.name) is not None
-        repo = self.repository()
-        from mlrig.security import permission_warnings
-
-        return {
-            "profile": _choice_dict(profile, profile_exists),
-            "stack": _choice_dict(stack, stack_exists) if stack is not None else None,
-            "repository": str(repo.root) if repo is not None else None,
-            "config_path": str(self.global_file.path),
-            "warnings": permission_warnings(self.config_dir, config),
-        }
-
-    # ------------------------------------------------------------------ transactions
-    def transaction(self, profile: str | None = None) -> Any:
-        """A write transaction on a profile's store (the active one by default); low level.
-
-        Use it as ``with client.transaction() as txn:``: what the block writes is committed at its
-        end, or nothing is. It bypasses the rules of the other methods (mandatory components, active
-        stacks); prefer them.
-
-        Args:
-            profile: the profile (default: the active one).
-
-        Raises:
-            NotFoundError: the profile does not exist.
-        """
-        return self.store(profile).write()
-
-
-class _ProfileStore:
-    """A profile's store, as the client hands it out: a "does not exist" / "is not
-    registered" error raised while reading or writing it names the profile it looked in
-    (a store does not know which profile it serves: several may share one)."""
-
-    def __init__(self, store: Store, profile: str) -> None:
-        self._store = store
-        self.profile = profile
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-    @contextlib.contextmanager
-    def read(self) -> Iterator[StoreView]:
-        with _naming_profile(self.profile), self._store.read() as view:
-            yield view
-
-    @contextlib.contextmanager
-    def write(self) -> Iterator[StoreTransaction]:
-        with _naming_profile(self.profile), self._store.write() as txn:
-            yield txn
-
-
-@contextlib.contextmanager
-def _naming_profile(profile: str) -> Iterator[None]:
-    try:
-        yield
-    except NotFoundError as exc:
-        if "profile '" not in exc.message and exc.message.endswith("."):
-            exc.message = f"{exc.message[:-1]} in profile '{profile}'."
-            exc.args = (exc.message, *exc.args[1:])
-        raise
-
-
-def validate_config_values(flavor_cls: Any, values: dict[str, Any], label: str) -> dict[str, Any]:
-    from mlrig import flavors as flavor_registry
-
-    return flavor_registry.validate_config(flavor_cls, values, label)
-
-
-def _choice_dict(choice: ctx.Choice, exists: bool | None) -> dict[str, Any]:
-    return {
-        "name": choice.name,
-        "exists": exists,
-        "scope": choice.scope,
-        "source": choice.source,
-        "overrides": [
-            {"scope": s.scope, "name": s.name, "source": s.source} for s in choice.overridden
-        ],
-    }
+        return repositories.status(self._session)

@@ -186,6 +186,15 @@ class FlavorRecord:
                    source=str(data["source"]))
 
 
+#: a component type, or its name (``"artifact_store"``, ``"artifact-store"``)
+TypeLike = ComponentType | str
+
+
+def component_type(value: TypeLike) -> ComponentType:
+    """The :class:`ComponentType` of a type or a type name (InputError if there is none)."""
+    return value if isinstance(value, ComponentType) else ComponentType.parse(value)
+
+
 #: the store types a profile can be created on
 STORE_TYPES = ("local", "sql")
 #: every store type a configuration file may name: ``rest`` (an mlrig server) is reserved

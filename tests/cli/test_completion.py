@@ -21,6 +21,7 @@ import yaml
 
 from mlrig.client import Client
 from mlrig.models import ComponentType
+from mlrig.testing.stores import store_of
 from tests.conftest import mlrig_command
 from tests.lifecycle import conftest as lifecycle_fixtures
 
@@ -339,7 +340,7 @@ def test_what_a_crashed_command_left_is_not_touched(mlrig_exe: Any, client: Clie
                                                     config_dir: Path) -> None:
     """The next real command finishes it; completion, which must not write, suggests
     nothing meanwhile."""
-    store_root = client.store().root  # type: ignore[attr-defined]
+    store_root = store_of(client).root  # type: ignore[attr-defined]
     journal = store_root / ".journal.yaml"
     journal.write_text(yaml.safe_dump({"version": 1, "writes": {}}))
     assert complete(mlrig_exe, "stack", "set", "") == []

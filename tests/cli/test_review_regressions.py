@@ -9,6 +9,7 @@ import pytest
 
 from mlrig.client import SECRET_MASK, Client
 from mlrig.models import Component, ComponentType, FlavorRecord
+from mlrig.testing.stores import store_of
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -18,7 +19,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 def test_unknown_flavor_masks_every_value(cli, config_dir: Path) -> None:  # type: ignore[no-untyped-def]
     client = Client(on_event=lambda *_: None)
-    with client.store().write() as txn:
+    with store_of(client).write() as txn:
         txn.create_flavor(FlavorRecord(ComponentType.ARTIFACT_STORE, "gone",
                                        "not_installed_pkg.Gone"))
         txn.create_component(Component(ComponentType.ARTIFACT_STORE, "x", "gone",

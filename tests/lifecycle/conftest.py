@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from mlrig.client import Client
+from mlrig.testing.stores import store_of
 
 PLUGIN_SRC = Path(__file__).resolve().parents[1] / "plugin_pkg"
 
@@ -41,7 +42,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 def contents(client: Client, profile: str | None = None) -> dict[str, Any]:
     """Stacks, components (with ids) and custom flavors of a profile, comparable with ==."""
-    with client.store(profile).read() as view:
+    with store_of(client, profile).read() as view:
         return {
             "stacks": sorted((s.name, sorted((t.value, n) for t, n in s.components.items()))
                              for s in view.list_stacks()),

@@ -16,9 +16,11 @@ import yaml
 
 from mlrig.client import Client
 from mlrig.config.repository import Repository, RepositoryConfig
+from mlrig.core.session import Session
 from mlrig.exceptions import AlreadyExistsError, InputError
 from mlrig.fsutil import FileLock
 from mlrig.models import ComponentType
+from mlrig.testing.stores import change_global_config
 from tests.lifecycle.conftest import contents, dev_stack, lake, make_client
 
 A = ComponentType.ARTIFACT_STORE
@@ -126,7 +128,7 @@ def test_interrupted_delete_keeps_a_store_attached_to_since(client: Client,
     # the deletion committed (config.yaml no longer has it), then the process died; before
     # the next command another profile attached to the store
     client.create_profile("attached", url=str(gone_dir))
-    client._update_config(lambda config: config.profiles.pop("gone"))
+    change_global_config(client, lambda config: config.profiles.pop("gone"))
     record = {"op": DELETE_PROFILE, "name": "gone", "url": gone_dir.resolve().as_uri(),
               "dir": str(gone_dir.resolve())}
     events: list[tuple[str, str]] = []
@@ -307,14 +309,14 @@ def test_profile_rename_never_overwrites_a_concurrent_profile_set(  # type: igno
     client = make_client()
     client.create_profile("other")
     assert repo.load().active_profile == "default"
-    original = Client._update_config
+    original = Session.update_config
 
-    def update_config(self: Client, change: Any) -> Any:
+    def update_config(self: Session, change: Any) -> Any:
         # another process runs `profile set other` in the repository meanwhile
         Repository(repo.root).update(profile="other", set_profile=True)
         return original(self, change)
 
-    monkeypatch.setattr(Client, "_update_config", update_config)
+    monkeypatch.setattr(Session, "update_config", update_config)
     result = client.rename_profile("default", "main")
     assert repo.load().active_profile == "other"
     assert str(repo.path) not in result.updated

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from mlrig.client import Client
+from mlrig.core.session import Session
 from mlrig.stores.local import LocalTransaction
 from tests.lifecycle.conftest import contents, dev_stack, lake, make_client, snapshot
 
@@ -83,13 +84,13 @@ def test_failed_profile_copy_and_import_leave_nothing_behind(  # type: ignore[no
     assert cli("profile", "export", "default", str(bundle), "--include-secrets").exit_code == 0
     before = snapshot(config_dir)
     if where == "update_config":
-        fail_on_call(monkeypatch, Client, "_update_config", 1)  # the commit point
+        fail_on_call(monkeypatch, Session, "update_config", 1)  # the commit point
     else:
         fail_on_call(monkeypatch, LocalTransaction, "create_component", 3)
     copied = cli("profile", "copy", "default", "twin")
     assert copied.exit_code == 1 and "injected failure" in copied.stderr
     if where == "update_config":
-        fail_on_call(monkeypatch, Client, "_update_config", 1)
+        fail_on_call(monkeypatch, Session, "update_config", 1)
     else:
         fail_on_call(monkeypatch, LocalTransaction, "create_component", 3)
     imported = cli("profile", "import", str(bundle), "imp")
@@ -102,7 +103,7 @@ def test_failed_profile_copy_and_import_leave_nothing_behind(  # type: ignore[no
 def test_failed_profile_rename_moves_the_directory_back(cli, dev: Client, config_dir: Path,  # type: ignore[no-untyped-def]
                                                         monkeypatch) -> None:
     before = snapshot(config_dir)
-    restore = fail_on_call(monkeypatch, Client, "_update_config", 1)
+    restore = fail_on_call(monkeypatch, Session, "update_config", 1)
     result = cli("profile", "rename", "default", "main")
     assert result.exit_code == 1 and "injected failure" in result.stderr
     assert snapshot(config_dir) == before
@@ -161,10 +162,10 @@ def test_killed_stack_rename_is_finished_by_the_next_command(dev: Client,
 def test_killed_profile_rename_is_rolled_back(dev: Client, config_dir: Path) -> None:
     before = contents(dev)
     patch = """
-    import mlrig.client as client
+    import mlrig.core.session as session
     def die(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
-    client.Client._update_config = die
+    session.Session.update_config = die
     """
     assert killed_run(config_dir, patch, "profile", "rename", "default", "main") == -9
     assert (config_dir / "profiles" / "main").is_dir()  # moved, config not yet changed
@@ -181,10 +182,10 @@ def test_killed_profile_import_leaves_no_half_profile(cli, dev: Client, config_d
     bundle = tmp_path / "p.yaml"
     assert cli("profile", "export", "default", str(bundle), "--include-secrets").exit_code == 0
     patch = """
-    import mlrig.client as client
+    import mlrig.core.session as session
     def die(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
-    client.Client._update_config = die
+    session.Session.update_config = die
     """
     assert killed_run(config_dir, patch, "profile", "import", str(bundle), "imp") == -9
     assert (config_dir / "profiles" / "imp").is_dir()  # built and moved into place

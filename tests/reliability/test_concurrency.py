@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from mlrig.models import ComponentType
+from mlrig.testing.stores import store_of
 from tests.reliability._support import (
     assert_all_yaml_parses,
     client,
@@ -79,11 +80,11 @@ def check_final_state(config_dir: Path, expected: dict[str, Any]) -> None:
     assert config.active_profile in config.profiles
     assert config.profiles["default"].active_stack in expected["set_stacks"]
     for name in config.profiles:
-        store = c.store(name)
+        store = store_of(c, name)
         assert store.is_initialized(), name
         with store.read() as view:
             assert view.get_stack("default") is not None, name
-    with c.store("default").read() as view:
+    with store_of(c, "default").read() as view:
         components = [(x.type.value, x.name) for x in view.list_components()]
         stacks = {s.name: {t.value: n for t, n in s.components.items()}
                   for s in view.list_stacks()}
@@ -184,6 +185,6 @@ def test_first_runs_racing_create_one_default_profile(config_dir: Path, tmp_path
     assert list(config.profiles) == ["default"]
     assert config.profiles["default"].store_type == store_type
     assert [s.name for s in c.list_stacks()] == ["default"]
-    with c.store().read() as view:
+    with store_of(c).read() as view:
         assert len(view.list_components()) == 3
     assert_all_yaml_parses(config_dir)

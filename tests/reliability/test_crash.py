@@ -25,6 +25,7 @@ import pytest
 import mlrig.fsutil
 from mlrig.exceptions import MlrigError
 from mlrig.models import Component, ComponentType
+from mlrig.testing.stores import store_of
 from tests.reliability._support import (
     assert_all_yaml_parses,
     client,
@@ -54,7 +55,7 @@ def shared_stacks(c: Any, count: int = 3) -> None:
 
 def rename_component(c: Any, type_: ComponentType, old: str, new: str) -> None:
     """A multi-file commit: the component file moves and every stack using it changes."""
-    with c.transaction() as txn:
+    with store_of(c).write() as txn:
         component = txn.get_component(type_, old)
         assert component is not None
         txn.update_component(Component(type_, new, component.flavor, dict(component.config),
@@ -152,7 +153,7 @@ def await_acks(conn: Connection, wanted: int, iteration: int, limit: float = 120
 def load_model(config_dir: Path) -> Model:
     """The store as the model sees it; checks that it loads and references are whole."""
     c = client(config_dir)
-    with c.store().read() as view:
+    with store_of(c).read() as view:
         components = {x.name for x in view.list_components(A)}
         stacks = {s.name: s for s in view.list_stacks()}
         for stack in stacks.values():
@@ -163,7 +164,7 @@ def load_model(config_dir: Path) -> Model:
     (current,) = shared
     for k in range(3):
         assert stacks[f"shared-{k}"].components[A] == current
-    root = getattr(c.store(), "root", None)
+    root = getattr(store_of(c), "root", None)
     assert root is None or not (root / ".journal.yaml").exists()
     fixed = {"default", "shared-0", "shared-1", "shared-2"}
     return Model(frozenset(components - {"default", current}), frozenset(set(stacks) - fixed),
@@ -256,7 +257,7 @@ def test_real_commands_killed_at_random_points(config_dir: Path, tmp_path: Path,
     assert {x.name for x in c.list_components("orchestrator")} >= {f"after{i}"
                                                                    for i in range(rounds)}
     for name in profiles:
-        assert c.store(name).is_initialized(), f"profile {name} lists a store that is missing"
+        assert store_of(c, name).is_initialized(), f"profile {name} lists a store that is missing"
     assert_all_yaml_parses(config_dir)
 
 
@@ -332,7 +333,7 @@ def test_kill_at_every_step_of_a_multi_file_commit(tmp_path: Path, config_dir: P
         proc.start()
         proc.join(10)
         assert proc.exitcode == -signal.SIGKILL, step
-        store_root = Path(client(config_dir).store().root)  # type: ignore[attr-defined]
+        store_root = Path(store_of(client(config_dir)).root)  # type: ignore[attr-defined]
         journal_left = (store_root / ".journal.yaml").exists()
         assert journal_left == (step > 1), step
         if step == 2 and journal_left:
@@ -364,7 +365,7 @@ def _hold_lock(path: Path, ready: Any) -> None:
 def test_a_lock_held_by_a_killed_process_is_free_at_once(config_dir: Path, which: str) -> None:
     c = client(config_dir)
     c.config()
-    root = Path(c.store().root)  # type: ignore[attr-defined]
+    root = Path(store_of(c).root)  # type: ignore[attr-defined]
     path = root / ".lock" if which == "store" else config_dir / "config.lock"
     ready = FORK.Event()
     proc = FORK.Process(target=_hold_lock, args=(path, ready), daemon=True)
@@ -451,12 +452,12 @@ def load_world(config_dir: Path) -> World:
     on_disk = {p.name for p in (config_dir / "profiles").iterdir()}
     assert on_disk == names, f"store dirs {sorted(on_disk)} vs profiles {sorted(names)}"
     for name in names:
-        with c.store(name).read() as view:
+        with store_of(c, name).read() as view:
             assert view.get_stack("default") is not None, name
-    with c.store(side).read() as view:
+    with store_of(c, side).read() as view:
         assert view.get_stack("side-stack") is not None
     # the active stack pointer follows the rename of the stack
-    with c.store("default").read() as view:
+    with store_of(c, "default").read() as view:
         stacks = {s.name for s in view.list_stacks()} & {"main-a", "main-b"}
     assert len(stacks) == 1, stacks
     (stack,) = stacks

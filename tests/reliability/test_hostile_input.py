@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from mlrig.exceptions import MlrigError
 from mlrig.models import Component, ComponentType, FlavorRecord
+from mlrig.testing.stores import store_of
 from tests.reliability._support import (
     assert_one_line_error,
     client,
@@ -54,14 +55,14 @@ def world(tmp_path: Path, config_dir: Path, cli: Any) -> dict[str, Any]:
         "host": "h", "database": "d", "username": "u", "password": "pw"})
     c.register_stack("dev", {"orchestrator": "default", "metadata_store": "db",
                              "artifact_store": "lake"})
-    with c.transaction() as txn:
+    with store_of(c).write() as txn:
         txn.create_flavor(FlavorRecord(ComponentType.ARTIFACT_STORE, "mylocal",
                                        "mlrig.flavors.builtin.LocalArtifactStore"))
     c.create_profile("other")
     assert cli("init").exit_code == 0
     for args in READS:
         cli(*args)
-    store_root = Path(c.store().root)  # type: ignore[attr-defined]
+    store_root = Path(store_of(c).root)  # type: ignore[attr-defined]
     return {"config": config_dir, "store": store_root, "root": tmp_path, "cli": cli}
 
 
@@ -439,7 +440,7 @@ def test_real_executable_with_a_damaged_global_config(config_dir: Path, tmp_path
 def test_the_store_api_refuses_a_component_name_with_a_path(world: dict[str, Any]) -> None:
     """The library path (no CLI in front) validates names too: no file outside the store."""
     c = client(world["config"])
-    with pytest.raises(MlrigError, match="Invalid"), c.transaction() as txn:
+    with pytest.raises(MlrigError, match="Invalid"), store_of(c).write() as txn:
         txn.create_component(Component(ComponentType.ARTIFACT_STORE, "../../evil", "local",
                                        {"path": "/x"}))
     assert not (world["root"] / "evil.yaml").exists()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from mlrig.testing.stores import store_of
 from tests.reliability._support import client
 
 
@@ -50,7 +51,7 @@ def test_stack_index_with_unchanged_stat_is_reread(config_dir: Path, rounds: int
     c.config()
     c.register_stack("s-one", {"orchestrator": "default", "metadata_store": "default",
                                "artifact_store": "default"})
-    store_root = Path(c.store().root)  # type: ignore[attr-defined]
+    store_root = Path(store_of(c).root)  # type: ignore[attr-defined]
     names = ["s-one", "s-two"]
     for i in range(rounds):
         assert {s.name for s in client(config_dir).list_stacks()} == {"default", names[i % 2]}

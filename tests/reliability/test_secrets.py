@@ -22,6 +22,7 @@ import pytest
 
 from mlrig import flavors as flavor_registry
 from mlrig.models import ComponentType, FlavorRecord
+from mlrig.testing.stores import store_of
 from tests.reliability._support import client, env_for, mlrig_argv, run_mlrig
 
 VAULT = "tests.reliability.secret_flavor.VaultSecretsManager"
@@ -66,7 +67,7 @@ def secrets_world(config_dir: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("COLUMNS", "400")  # no wrapping: a leak would be one piece of text
     c = client(config_dir)
     c.config()
-    with c.transaction() as txn:
+    with store_of(c).write() as txn:
         txn.create_flavor(FlavorRecord(ComponentType.SECRETS_MANAGER, "vault", VAULT))
     components, secrets = [], []
     for type_, flavor, fields in flavors_with_secrets():
@@ -288,7 +289,7 @@ def test_status_reports_wider_modes(config_dir: Path, cli: Any) -> None:
     result = cli("status", "-o", "json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["status"]["warnings"] == []
-    store = Path(c.store().root)  # type: ignore[attr-defined]
+    store = Path(store_of(c).root)  # type: ignore[attr-defined]
     component = store / "components" / "metadata_store" / "db.yaml"
     wide = {config_dir: 0o755, config_dir / "config.yaml": 0o644, store: 0o750,
             component: 0o604, component.parent: 0o711}

@@ -15,6 +15,7 @@ from typing import Any
 from mlrig.client import Client
 from mlrig.exceptions import MlrigError
 from mlrig.models import ComponentType, Stack
+from mlrig.testing.stores import store_of
 
 
 def quiet(*_: str) -> None:
@@ -31,7 +32,7 @@ def rename_stack(client: Client, old: str, new: str) -> None:
     if rename is not None:
         rename(old, new)
         return
-    with client.transaction() as txn:
+    with store_of(client).write() as txn:
         stack = txn.get_stack(old)
         assert stack is not None
         txn.update_stack(Stack(new, dict(stack.components)), old_name=old)

@@ -16,6 +16,7 @@ from mlrig.client import Client
 from mlrig.config.repository import Repository, RepositoryConfig
 from mlrig.context import ENVIRONMENT, FLAG, GLOBAL, LOCAL
 from mlrig.exceptions import InputError, ScopeError
+from mlrig.testing.stores import change_global_config
 
 SCOPE_ORDER = (FLAG, ENVIRONMENT, LOCAL, GLOBAL)
 PAIRS = list(itertools.combinations(SCOPE_ORDER, 2))  # (higher, lower)
@@ -161,7 +162,7 @@ def test_missing_profile_in_each_scope(world: dict[str, Path], scope: str) -> No
         def point_at_ghost(config):  # type: ignore[no-untyped-def]
             config.active_profile = "ghost"
 
-        client._update_config(point_at_ghost)
+        change_global_config(client, point_at_ghost)
     client = Client(profile=flag, env=env, cwd=cwd, on_event=quiet)
     with pytest.raises(ScopeError) as info:
         client.profile_choice()
@@ -189,7 +190,7 @@ def test_missing_stack_in_each_scope(world: dict[str, Path], scope: str) -> None
         def point_at_ghost(config):  # type: ignore[no-untyped-def]
             config.profiles["main"].active_stack = "ghost"
 
-        Client(on_event=quiet)._update_config(point_at_ghost)
+        change_global_config(Client(on_event=quiet), point_at_ghost)
     client = Client(stack=flag, env=env, cwd=cwd, on_event=quiet)
     with pytest.raises(ScopeError) as info:
         client.stack_choice()

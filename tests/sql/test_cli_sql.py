@@ -13,6 +13,7 @@ from mlrig.client import Client
 from mlrig.models import Component, ComponentType, FlavorRecord
 from mlrig.stores import open_store
 from mlrig.stores.transfer import StoreContents, store_contents_of
+from mlrig.testing.stores import store_of
 from tests.e2e.test_spec_walkthrough import PROFILE_HEADER, STACK_HEADER, parse_table
 from tests.reliability._support import Run, run_mlrig
 from tests.reliability.test_import_budget import heavy, modules_imported_by
@@ -229,7 +230,7 @@ def _fill(client: Client, tmp_path: Path) -> None:
                                                             "default_slack_channel_id": "C1"})
     client.register_stack("dev", {"orchestrator": "default", "metadata_store": "default",
                                   "artifact_store": "lake", "alerter": "slack"})
-    with client.transaction() as txn:
+    with store_of(client).write() as txn:
         txn.create_flavor(FlavorRecord(ComponentType.ORCHESTRATOR, "mine", "pkg.mod.Mine"))
         txn.create_component(Component(ComponentType.ORCHESTRATOR, "odd", "mine",
                                        {"nested": {"a": [1, 2]}, "ü": "日本"}))

@@ -146,7 +146,7 @@ def test_signatures_are_rendered_as_written() -> None:
     assert narrow.splitlines() == [
         "client.sample(", "    name: str,", "    *,", "    items: list[str] | None = None,",
         "    flag: bool = False,", ") -> dict[str, int]"]
-    assert apidoc.alias_text("TypeLike", "mlrig.client") == "ComponentType | str"
+    assert apidoc.alias_text("TypeLike", "mlrig.models") == "ComponentType | str"
 
 
 # ---------------------------------------------------------------------------- exports

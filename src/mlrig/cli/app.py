@@ -11,11 +11,14 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mlrig import __version__
+
+if TYPE_CHECKING:
+    from mlrig.client import Client
 from mlrig.exceptions import MlrigError
 
 # name -> (module:attribute, short help)
@@ -47,10 +50,10 @@ class State:
         self.stack = stack
         self.debug = debug
         self.verbose = verbose
-        self._client: Any = None
+        self._client: Client | None = None
 
     @property
-    def client(self) -> Any:
+    def client(self) -> Client:
         if self._client is None:
             from mlrig.cli.output import echo_err, warn
             from mlrig.client import Client

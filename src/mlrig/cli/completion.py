@@ -145,7 +145,7 @@ def _client(ctx: click.Context, *, use_flags: bool, profile_param: str | None) -
 
 def _store_needs_repair(client: Client) -> bool:
     """A local store with a half-applied commit is repaired by its next reader."""
-    return client.store().needs_repair()
+    return client.needs_repair()
 
 
 def _completer(names: NameSource, *, in_profile: bool,

@@ -1,0 +1,314 @@
+"""Components: register, list, get, update, rename, copy and delete the components
+of the active profile, and show their config with secrets masked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from mlrig.core.session import Session
+from mlrig.core.stacks import get_stack
+from mlrig.exceptions import (
+    AlreadyExistsError,
+    InputError,
+    InUseError,
+    MlrigError,
+    NotFoundError,
+)
+from mlrig.models import (
+    Component,
+    ComponentType,
+    TypeLike,
+    component_type,
+    new_id,
+)
+from mlrig.names import validate_name
+from mlrig.stores.base import StoreView
+
+if TYPE_CHECKING:
+    pass
+
+
+from mlrig.core.flavors import flavor_class, list_flavors
+from mlrig.core.transfer import profiles_for_copy, report, snapshot_of
+
+SECRET_MASK = "********"
+
+
+RESERVED_ATTRIBUTES = ("name", "id", "uuid", "type", "flavor")
+
+
+def validate_config_values(flavor_cls: Any, values: dict[str, Any], label: str) -> dict[str, Any]:
+    from mlrig import flavors as flavor_registry
+
+    return flavor_registry.validate_config(flavor_cls, values, label)
+
+
+def _existing(view: StoreView, type_: ComponentType, name: str) -> Component:
+    component = view.get_component(type_, name)
+    if component is None:
+        raise NotFoundError(f"No {type_.display_name} with the name '{name}' is registered.")
+    return component
+
+
+def _refuse_reserved(values: Mapping[str, Any], type_: ComponentType, name: str) -> None:
+    for key in RESERVED_ATTRIBUTES:
+        if key in values:
+            hint = (
+                f"Use 'mlrig {type_.cli_name} rename {name} NEW_NAME'." if key == "name" else None
+            )
+            library_hint = (
+                f"Use client.rename_component('{type_.value}', '{name}', NEW_NAME)."
+                if key == "name"
+                else None
+            )
+            raise InputError(
+                f"Cannot update mandatory property '{key}' of the {type_.display_name} '{name}'.",
+                hint=hint,
+                library_hint=library_hint,
+            )
+
+
+def register_component(
+    session: Session,
+    type_: TypeLike,
+    name: str,
+    flavor: str,
+    config: Mapping[str, Any] | None = None,
+) -> Component:
+    ctype = component_type(type_)
+    validate_name(ctype.display_name, name)
+    if not flavor:
+        raise InputError(
+            f"Please use the option to specify '--flavor'/'-f' of the {ctype.display_name} "
+            "you want to register."
+        )
+    store = session.store()
+    with store.write() as txn:
+        if txn.get_component(ctype, name) is not None:
+            raise AlreadyExistsError(
+                f"A component of type '{ctype.value}' with the name '{name}' already exists."
+            )
+        flavor_cls = flavor_class(txn, ctype, flavor)
+        values = validate_config_values(
+            flavor_cls, dict(config or {}), f"{ctype.display_name} '{name}'"
+        )
+        component = Component(ctype, name, flavor, values)
+        txn.create_component(component)
+    session.say(f"Registered stack component with type '{ctype.value}' and name '{name}'.")
+    return component
+
+
+def list_components(session: Session, type_: TypeLike) -> list[Component]:
+    ctype = component_type(type_)
+    with session.store().read() as view:
+        return sorted(view.list_components(ctype), key=lambda c: c.name)
+
+
+def get_component(session: Session, type_: TypeLike, name: str | None = None) -> Component:
+    ctype = component_type(type_)
+    if name is None:
+        active = active_component_name(session, ctype)
+        if active is None:
+            raise NotFoundError(
+                f"No {ctype.display_name} set for active stack ('{session.active_stack_name}')."
+            )
+        name = active
+    with session.store().read() as view:
+        component = view.get_component(ctype, name)
+        if component is None:
+            raise NotFoundError(f"No {ctype.display_name} with the name '{name}' is registered.")
+    return component
+
+
+def active_component_name(session: Session, type_: TypeLike) -> str | None:
+    ctype = component_type(type_)
+    return get_stack(session).components.get(ctype)
+
+
+def delete_component(session: Session, type_: TypeLike, name: str) -> None:
+    ctype = component_type(type_)
+    with session.store().write() as txn:
+        if txn.get_component(ctype, name) is None:
+            raise NotFoundError(f"No {ctype.display_name} with the name '{name}' is registered.")
+        users = txn.stacks_using(ctype, name)
+        if users:
+            raise InUseError(
+                f"Unable to delete the {ctype.display_name} '{name}': it is part of the "
+                f"stack(s) {', '.join(repr(u) for u in sorted(users))}.",
+                hint="Delete those stacks or give them another component first.",
+            )
+        txn.delete_component(ctype, name)
+    session.say(f"Deregistered stack component (type: {ctype.value}) with name '{name}'.")
+
+
+def secret_fields(session: Session, component: Component) -> frozenset[str] | None:
+    try:
+        with session.store().read() as view:
+            cls = flavor_class(view, component.type, component.flavor)
+    except MlrigError:
+        return None
+    return cls.secret_fields()  # type: ignore[no-any-return]
+
+
+def masked_config(
+    session: Session, component: Component, show_secrets: bool = False
+) -> dict[str, Any]:
+    if show_secrets:
+        return dict(component.config)
+    secret = secret_fields(session, component)
+    if secret is None:
+        session.warn(
+            f"The flavor '{component.flavor}' of the {component.type.display_name} "
+            f"'{component.name}' cannot be loaded, so every value is masked "
+            "(--show-secrets shows them)."
+        )
+    return {
+        k: (SECRET_MASK if (secret is None or k in secret) and v is not None else v)
+        for k, v in component.config.items()
+    }
+
+
+def update_component(
+    session: Session, type_: TypeLike, name: str, values: Mapping[str, Any]
+) -> Component:
+    from mlrig import flavors as flavor_registry
+
+    ctype = component_type(type_)
+    _refuse_reserved(values, ctype, name)
+    if not values:
+        raise InputError("Nothing to update: give attributes as --key=value.")
+    with session.store().write() as txn:
+        component = _existing(txn, ctype, name)
+        cls = flavor_class(txn, ctype, component.flavor)
+        merged = {**component.config, **values}
+        config = flavor_registry.validate_config(cls, merged, f"{ctype.display_name} '{name}'")
+        updated = Component(ctype, name, component.flavor, config, id=component.id)
+        txn.update_component(updated)
+    session.say(f"Updated stack component with type '{ctype.value}' and name '{name}'.")
+    return updated
+
+
+def remove_component_attributes(
+    session: Session, type_: TypeLike, name: str, attributes: Iterable[str]
+) -> Component:
+    from mlrig import flavors as flavor_registry
+
+    ctype = component_type(type_)
+    wanted = [a.lstrip("-").replace("-", "_") for a in attributes]
+    if not wanted:
+        raise InputError("Nothing to remove: name at least one attribute.")
+    with session.store().write() as txn:
+        component = _existing(txn, ctype, name)
+        cls = flavor_class(txn, ctype, component.flavor)
+        fields = cls.CONFIG.model_fields
+        for attribute in wanted:
+            if attribute not in fields:
+                raise InputError(
+                    f"'{attribute}' is not an attribute of the {ctype.display_name} "
+                    f"flavor '{component.flavor}'.",
+                    hint=f"Its attributes: {', '.join(sorted(fields)) or 'none'}.",
+                )
+            if fields[attribute].is_required():
+                raise InputError(
+                    f"Cannot remove the required attribute '{attribute}' of the "
+                    f"{ctype.display_name} '{name}': only optional attributes (those "
+                    "with a default) can be removed.",
+                    hint=f"Change it with 'mlrig {ctype.cli_name} update {name} "
+                    f"--{attribute}=VALUE'.",
+                    library_hint=f"Change it with client.update_component('{ctype.value}', "
+                    f"'{name}', {{'{attribute}': VALUE}}).",
+                )
+        kept = {k: v for k, v in component.config.items() if k not in wanted}
+        config = flavor_registry.validate_config(cls, kept, f"{ctype.display_name} '{name}'")
+        updated = Component(ctype, name, component.flavor, config, id=component.id)
+        txn.update_component(updated)
+    session.say(f"Updated stack component with type '{ctype.value}' and name '{name}'.")
+    return updated
+
+
+def rename_component(
+    session: Session, type_: TypeLike, old: str, new: str
+) -> tuple[Component, list[str]]:
+    ctype = component_type(type_)
+    validate_name(ctype.display_name, new)
+    with session.store().write() as txn:
+        component = _existing(txn, ctype, old)
+        if old == new:
+            return component, []
+        if txn.get_component(ctype, new) is not None:
+            raise AlreadyExistsError(
+                f"A component of type '{ctype.value}' with the name '{new}' already "
+                "exists. Please choose a different name."
+            )
+        stacks = sorted(txn.stacks_using(ctype, old))
+        renamed = Component(ctype, new, component.flavor, dict(component.config), id=component.id)
+        txn.update_component(renamed, old_name=old)
+    for stack in stacks:
+        session.say(f"Stack '{stack}' now uses the {ctype.display_name} '{new}'.")
+    return renamed, stacks
+
+
+def copy_component(
+    session: Session,
+    type_: TypeLike,
+    source: str,
+    target: str,
+    *,
+    from_profile: str | None = None,
+    to_profile: str | None = None,
+) -> Component:
+    from mlrig.transfer_plan import plan_transfer
+
+    ctype = component_type(type_)
+    validate_name(ctype.display_name, target)
+    src_profile, dst_profile = profiles_for_copy(session, from_profile, to_profile)
+    with session.store(src_profile).read() as view:
+        original = view.get_component(ctype, source)
+        if original is None:
+            raise NotFoundError(
+                f"No {ctype.display_name} with the name '{source}' is registered in "
+                f"profile '{src_profile}'."
+            )
+        copy = Component(ctype, target, original.flavor, dict(original.config), id=new_id())
+        snap = snapshot_of(view, [], [copy])
+    with session.store(dst_profile).write() as txn:
+        if txn.get_component(ctype, target) is not None:
+            raise AlreadyExistsError(
+                f"A component of type '{ctype.value}' with the name '{target}' already "
+                f"exists in profile '{dst_profile}'."
+            )
+        plan = plan_transfer(txn, snap.components, snap.flavors, [])
+        plan.raise_if_refused(rename_hint=False)
+        plan.apply(txn)
+    report(session, plan, dst_profile, f"the one of profile '{src_profile}'")
+    return copy
+
+
+def explain_component_type(session: Session, type_: TypeLike) -> dict[str, Any]:
+    ctype = component_type(type_)
+    flavors = []
+    for spec in list_flavors(session, ctype):
+        try:
+            cls = spec.load()
+            description = cls.DESCRIPTION
+            fields = {
+                name: {
+                    "required": info.is_required(),
+                    "secret": name in cls.secret_fields(),
+                    "description": info.description or "",
+                }
+                for name, info in cls.CONFIG.model_fields.items()
+            }
+        except (InputError, NotFoundError) as exc:
+            description, fields = f"(cannot be loaded: {exc.message})", {}
+        flavors.append(
+            {
+                "flavor": spec.name,
+                "origin": spec.origin,
+                "source": spec.source,
+                "description": description,
+                "attributes": fields,
+            }
+        )
+    return {"type": ctype.value, "mandatory": ctype.mandatory, "flavors": flavors}

@@ -1,0 +1,995 @@
+"""Profiles: create (or attach), list, get, set, delete, rename, copy, export, import and
+migrate profiles, and the first-run creation of the ``default`` profile.
+
+**Rename.** A profile's name is a key of config.yaml, the globally active profile, the active
+profile of a repository, and — for a store mlrig made at its default location — the name of
+the store's directory (``<config>/profiles/<name>``). A rename moves all of these:
+
+1. an intent is written (:mod:`mlrig.intents`);
+2. the store directory is renamed (one ``rename(2)``, under the store's write lock so no
+   writer of the local store is in the middle of a commit) — unless another profile is
+   attached to the same store (``profile create --url``): then the directory stays where
+   it is and the renamed profile keeps its URL, so that neither profile breaks;
+3. config.yaml is rewritten in one atomic replace: new key, new URL, active profile
+   — **the commit point**;
+4. the current repository's pointer is moved if it still names the old profile (a
+   compare-and-set under the repository's lock).
+
+Steps 1 to 3 run with config.yaml's lock held, so no profile can attach to the directory
+between the check and the move. (Deleting a profile keeps a shared store for the same
+reason: see :func:`delete_profile`.)
+
+A crash before 3 is rolled back (the directory is renamed back), a crash after 3 is rolled
+forward (the repository pointer is moved) by the next command; ``MLRIG_ACTIVE_PROFILE``
+naming the old name is reported, not changed. Other repositories that pin the old name are
+unknown to mlrig: they report the missing profile with the file that names it.
+
+**Copy and import** build the new store completely first — in a staging directory next to its
+final place when mlrig owns the files (a local store, or SQLite at the default location), in
+place otherwise — with all stacks, components and custom flavors in *one* transaction; then
+rename the staging directory into place and add the profile to config.yaml (the commit point).
+Any failure before that removes the new store; the source and config.yaml are untouched.
+
+**Migrate** (``profile migrate``) moves a whole profile to another store (local <-> sql, or
+another URL):
+
+1. The new store is created (or, if one exists at the URL, it must be empty).
+2. Under the lock of config.yaml and then the old store's write lock — no other command can
+   change the profile meanwhile — everything is copied in one transaction of the new store
+   (components with their ids, stacks, custom flavors; see :mod:`mlrig.stores.transfer`),
+   read back and compared, and the profile is repointed in config.yaml (**the commit
+   point**). Its active stack, the repositories and shells that use it by name are
+   unaffected. (A command that read config.yaml before the migration and was waiting for
+   the old store's lock writes into the old store: migrate a profile while nobody uses it.)
+3. The old store is removed if mlrig made it at its default place in the config directory
+   (the data now lives in the new store, and a stale copy there would be mistaken for the
+   profile later); a store elsewhere (a path or database you gave) is kept and reported,
+   since others may use it.
+
+Any failure before the commit point removes what was created and leaves the profile on its
+old store, untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlrig import context as ctx
+from mlrig.config.global_config import GlobalConfig
+from mlrig.core.session import Session
+from mlrig.exceptions import (
+    AlreadyExistsError,
+    InputError,
+    InUseError,
+    NotFoundError,
+    StoreError,
+)
+from mlrig.fsutil import ensure_dir
+from mlrig.models import (
+    Component,
+    ComponentType,
+    FlavorRecord,
+    ProfileConfig,
+    Stack,
+)
+from mlrig.names import validate_name
+from mlrig.stores import (
+    canonical_url,
+    default_store_type,
+    default_url,
+    mask_url,
+    normalize_store_type,
+    open_store,
+    profile_dir,
+    store_options,
+)
+from mlrig.stores.base import Store
+
+if TYPE_CHECKING:
+    from mlrig.portability import Bundle
+    from mlrig.stores.transfer import StoreContents
+    from mlrig.transfer_plan import SecretValues
+
+from mlrig.core.results import (
+    MigrationResult,
+    ProfileImportPlan,
+    ProfileInfo,
+    RenameResult,
+    SetResult,
+)
+from mlrig.core.transfer import Snapshot, bundle_components, snapshot_of, sources
+
+DEFAULT = "default"
+
+
+@dataclass
+class _Placement:
+    """Where a new store is built and where it ends up."""
+
+    profile: ProfileConfig  # the final configuration
+    build: ProfileConfig  # where the store is built (a staging copy, or the final place)
+    staging: Path | None
+    final_path: Path | None
+    in_place: bool
+
+
+class _EmptyView:
+    """A store with nothing in it (planning an import into a profile that does not exist)."""
+
+    def get_component(self, type_: ComponentType, name: str) -> Component | None:
+        return None
+
+    def list_components(self, type_: ComponentType | None = None) -> list[Component]:
+        return []
+
+    def get_stack(self, name: str) -> Stack | None:
+        return None
+
+    def list_stacks(self) -> list[Stack]:
+        return []
+
+    def list_flavors(self, type_: ComponentType | None = None) -> list[FlavorRecord]:
+        return []
+
+    def stacks_using(self, type_: ComponentType, name: str) -> list[str]:
+        return []
+
+
+def shared_by(profiles: list[str]) -> str:
+    """``profile 'a' uses it too`` / ``profiles 'a', 'b' use it too``."""
+    names = ", ".join(f"'{p}'" for p in profiles)
+    return f"profile {names} uses it too" if len(profiles) == 1 else f"profiles {names} use it too"
+
+
+def _require_free(path: Path) -> None:
+    if path.is_symlink() or (path.exists() and (not path.is_dir() or any(path.iterdir()))):
+        raise AlreadyExistsError(
+            f"'{path}' already exists and is not empty; a copy or an import needs a new store.",
+            hint="Move it away, or choose another name or --url.",
+            library_hint="Move it away, or choose another name or url.",
+        )
+
+
+def _sqlite_path(url: str) -> Path | None:
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return None
+    raw = url[len(prefix) :].split("?", 1)[0]
+    return Path(raw).resolve() if raw else None
+
+
+def _replace_sqlite_dir(url: str, directory: Path) -> str:
+    path = _sqlite_path(url)
+    assert path is not None
+    _, sep, query = url.partition("?")
+    return f"sqlite:///{directory / path.name}" + (f"?{query}" if sep else "")
+
+
+def _moved_url(profile: ProfileConfig, old_dir: Path, new_dir: Path) -> str:
+    if profile.store_type == "local":
+        from mlrig.stores.local import url_from_path
+
+        return url_from_path(new_dir)
+    return _replace_sqlite_dir(profile.store_url, new_dir)
+
+
+MIGRATION_TARGETS = ("local", "sql")
+
+
+def _files_of(profile: ProfileConfig) -> Path | None:
+    """The file or directory holding a profile's store, if it is on this machine."""
+    if profile.store_type == "local":
+        from mlrig.stores.local import path_from_url
+
+        return path_from_url(profile.store_url)
+    if profile.store_type == "sql":
+        from mlrig.stores.sql_url import sqlite_path
+
+        path = sqlite_path(profile.store_url)
+        return path.resolve() if path is not None else None
+    return None
+
+
+def discard_store(store: Store, spare: Path | None = None) -> None:
+    """Remove a store's data, sparing ``spare`` (the other store of the same profile, which
+    may be a SQLite file inside a local store's directory)."""
+    if store.type != "local":
+        store.destroy()
+        return
+    from mlrig.stores.local import path_from_url
+
+    root = path_from_url(store.url)
+    if spare is None or spare == root or not spare.is_relative_to(root):
+        store.destroy()
+        return
+    if not root.is_dir():
+        return
+    # the spared store is a SQLite file (with its -wal, -shm and backups) inside this dir
+    for entry in root.iterdir():
+        if entry.name.startswith(spare.name) or spare.is_relative_to(entry.resolve()):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+def create_initial_config(session: Session) -> GlobalConfig:
+    # MLRIG_DEFAULT_STORE_TYPE applies to the default profile too (as in ZenML)
+    store_type = default_store_type(session.env)
+    profile = new_profile_config(session, DEFAULT, store_type, None)
+    had_dir = profile_dir(session.config_dir, DEFAULT).exists()
+
+    def change(current: GlobalConfig | None) -> tuple[GlobalConfig, GlobalConfig]:
+        if current is not None and current.profiles:
+            return current, current  # another process was faster
+        config = current or GlobalConfig()
+        session.say("Creating default profile...")
+        initialize_profile_store(session, profile)
+        config.profiles[DEFAULT] = profile
+        config.active_profile = DEFAULT
+        session.say("Created and activated default profile.")
+        return config, config
+
+    ensure_dir(session.config_dir)
+    with new_store_intent(session, profile, had_dir):
+        return session.global_file.update(change)
+
+
+def new_store_intent(session: Session, profile: ProfileConfig, had_dir: bool) -> Any:
+    from mlrig.intents import CREATE_PROFILE, intent
+
+    own_dir = profile_dir(session.config_dir, profile.name)
+    owned = not had_dir and store_lives_in(profile, own_dir.resolve())
+    record = {
+        "op": CREATE_PROFILE,
+        "name": profile.name,
+        "url": profile.store_url,
+        "store_type": profile.store_type,
+        "staging": None,
+        "final_path": str(own_dir) if owned else None,
+        "in_place": False,
+    }
+    return intent(session.config_dir, record, session.on_event)
+
+
+def new_profile_config(
+    session: Session, name: str, store_type: str, url: str | None
+) -> ProfileConfig:
+    validate_name("profile", name)
+    store_type = normalize_store_type(store_type)
+    if url:
+        url = canonical_url(store_type, url)
+    else:
+        url = default_url(store_type, session.config_dir, name)
+    return ProfileConfig(name=name, store_type=store_type, store_url=url)
+
+
+def initialize_profile_store(session: Session, profile: ProfileConfig) -> None:
+    session.say(f"Initializing profile `{profile.name}`...")
+    store = open_store(profile, env=session.env, on_event=session.on_event)
+    try:
+        if store.is_initialized():
+            with store.read() as view:
+                stacks = sorted(s.name for s in view.list_stacks())
+            profile.active_stack = DEFAULT if DEFAULT in stacks else (stacks[0] if stacks else None)
+            session.say(
+                f"Attached to the existing store at {mask_url(profile.store_url)} "
+                f"({len(stacks)} stack(s))."
+            )
+            return
+        session.say("Initializing store...")
+        store.initialize()
+        register_default_stack(session, store)
+        profile.active_stack = DEFAULT
+    finally:
+        store.close()
+
+
+def register_default_stack(session: Session, store: Store) -> None:
+    from mlrig.profile_defaults import local_paths, new_default_components
+
+    components = new_default_components(session.config_dir)
+    with store.write() as txn:
+        if txn.list_stacks() or txn.list_components():
+            return
+        for component in components:
+            txn.create_component(component)
+        txn.create_stack(Stack(DEFAULT, {c.type: c.name for c in components}))
+    for component in components:
+        for directory in local_paths(component):
+            ensure_dir(directory)
+    for component in components:
+        session.say(
+            f"Registered stack component with type '{component.type.value}' "
+            f"and name '{component.name}'."
+        )
+    session.say(f"Registered stack with name '{DEFAULT}'.")
+
+
+def list_profiles(session: Session) -> list[ProfileInfo]:
+    config = session.config()
+    choice = session.profile_choice(strict=False)
+    active_stack: str | None = None
+    if choice.name in config.profiles:
+        stack = session.stack_choice(strict=False, profile=choice.name)
+        active_stack = stack.name if stack else None
+    return [
+        ProfileInfo(
+            name=p.name,
+            store_type=p.store_type,
+            store_url=mask_url(p.store_url),
+            active_stack=active_stack if p.name == choice.name else p.active_stack,
+            active=p.name == choice.name,
+        )
+        for p in sorted(config.profiles.values(), key=lambda p: p.name)
+    ]
+
+
+def get_profile(session: Session, name: str | None = None) -> ProfileConfig:
+    return session.profile(session.active_profile_name if name is None else name)
+
+
+def describe_profile(session: Session, name: str | None = None) -> dict[str, Any]:
+    target = session.active_profile_name if name is None else name
+    info = next((p for p in list_profiles(session) if p.name == target), None)
+    if info is None:
+        raise NotFoundError(f"Profile '{target}' does not exist.")
+    return info.to_dict()
+
+
+def create_profile(
+    session: Session,
+    name: str,
+    store_type: str | None = None,
+    url: str | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> ProfileConfig:
+    session.config()  # make sure the default profile exists first
+    validate_name("profile", name)
+    chosen_type = (
+        normalize_store_type(store_type) if store_type else default_store_type(session.env)
+    )
+    if name in session.config().profiles:
+        raise AlreadyExistsError(f"Profile '{name}' already exists.")
+    profile = new_profile_config(session, name, chosen_type, url)
+    profile.options = store_options(profile.store_type, profile.store_url, options)
+    own_dir = profile_dir(session.config_dir, name)
+    had_dir = own_dir.exists()
+
+    def change(config: GlobalConfig) -> ProfileConfig:
+        if name in config.profiles:
+            raise AlreadyExistsError(f"Profile '{name}' already exists.")
+        try:
+            initialize_profile_store(session, profile)
+        except BaseException:
+            if not had_dir:  # leave nothing behind (the store removed its own files)
+                with contextlib.suppress(OSError):
+                    own_dir.rmdir()
+            raise
+        config.profiles[name] = profile
+        return profile
+
+    with new_store_intent(session, profile, had_dir):
+        return session.update_config(change)
+
+
+def set_profile(session: Session, name: str, global_: bool = False) -> SetResult:
+    profile = session.profile(name)
+    repo = None if global_ else session.repository()
+    shadow = _shadowing_profile_setting(session)
+    if repo is not None:
+        # the repository pins a pair: switching to another profile pins that profile's
+        # own active stack with it; setting the pinned profile again changes nothing
+        # (in particular, it keeps the stack the repository pins)
+        changed = repo.update_if(
+            lambda current: current.active_profile != name,
+            profile=name,
+            stack=profile.active_stack,
+            set_profile=True,
+            set_stack=True,
+        )
+        return SetResult(
+            name, ctx.LOCAL, repo.path, not changed, shadow, stack=profile.active_stack
+        )
+
+    def change(config: GlobalConfig) -> bool:
+        if name not in config.profiles:
+            raise NotFoundError(f"Profile '{name}' does not exist.")
+        unchanged = config.active_profile == name
+        config.active_profile = name
+        return unchanged
+
+    unchanged = bool(session.update_config(change))
+    return SetResult(name, ctx.GLOBAL, session.global_file.path, unchanged, shadow)
+
+
+def _shadowing_profile_setting(session: Session) -> ctx.Setting | None:
+    for setting in ctx.profile_settings(session.scope_inputs()):
+        if setting.scope in (ctx.FLAG, ctx.ENVIRONMENT):
+            return setting
+    return None
+
+
+def check_profile_deletable(session: Session, name: str) -> bool:
+    from mlrig.stores import profiles_using
+
+    profile = session.profile(name)
+    _refuse_if_profile_pointed_at(session, name)
+    own_dir = profile_dir(session.config_dir, name).resolve()
+    if not (own_dir.is_dir() and store_lives_in(profile, own_dir)):
+        return False
+    return not profiles_using(session.config().profiles, own_dir, besides=name)
+
+
+def delete_profile(session: Session, name: str) -> None:
+    profile = session.profile(name)
+    _refuse_if_profile_pointed_at(session, name)
+
+    def change(config: GlobalConfig) -> None:
+        if name not in config.profiles:
+            raise NotFoundError(f"Profile '{name}' does not exist.")
+        if config.active_profile == name:
+            raise InUseError(f"Profile '{name}' is the globally active profile.")
+        del config.profiles[name]
+
+    from mlrig.intents import DELETE_PROFILE, intent, remove_path
+    from mlrig.stores import profiles_using
+
+    own_dir = profile_dir(session.config_dir, name).resolve()
+    # decided and done under config.yaml's lock, so that no profile can attach to the
+    # store (profile create --url) between the check and the removal
+    with session.global_file.lock.exclusive():
+        current = session.global_file.load()
+        profiles = current.profiles if current is not None else {}
+        profile = profiles.get(name, profile)
+        in_own_dir = own_dir.is_dir() and store_lives_in(profile, own_dir)
+        # another profile attached to the same store keeps it (and its data)
+        sharing = profiles_using(profiles, own_dir, besides=name) if in_own_dir else []
+        owned = in_own_dir and not sharing
+        # a crash after the commit (config.yaml) must not leave the store behind: a
+        # later create of the same name would attach to it and bring the deleted data back
+        record = {
+            "op": DELETE_PROFILE,
+            "name": name,
+            "url": profile.store_url,
+            "dir": str(own_dir) if owned else None,
+        }
+        with intent(session.config_dir, record, session.on_event):
+            session.update_config(change)  # the commit point
+            session.stores.pop(name, None)
+            if owned:
+                remove_path(own_dir)
+    if sharing:
+
+        session.say(f"Kept the store at '{own_dir}' with its data: {shared_by(sharing)}.")
+
+
+def store_lives_in(profile: ProfileConfig, directory: Path) -> bool:
+    if profile.store_type == "local":
+        from mlrig.stores.local import path_from_url
+
+        return path_from_url(profile.store_url) == directory
+    if profile.store_type == "sql" and profile.store_url.startswith("sqlite:///"):
+        db = Path(profile.store_url[len("sqlite:///") :]).resolve()
+        return db.parent == directory
+    return False
+
+
+def _refuse_if_profile_pointed_at(session: Session, name: str, action: str = "deleted") -> None:
+    for setting in ctx.profile_settings(session.scope_inputs()):
+        if setting.name != name:
+            continue
+        if setting.scope == ctx.GLOBAL:
+            raise InUseError(
+                f"Profile '{name}' cannot be {action} because it is the globally active "
+                f"profile ({setting.source}).",
+                hint="Choose another one first: 'mlrig profile set --global PROFILE'.",
+                library_hint="Choose another one first: client.set_profile(PROFILE, global_=True).",
+            )
+        if setting.scope == ctx.LOCAL:
+            raise InUseError(
+                f"Profile '{name}' cannot be {action} because it is the active profile of "
+                f"the repository ({setting.source}).",
+                hint="Choose another one first: 'mlrig profile set PROFILE'.",
+                library_hint="Choose another one first: client.set_profile(PROFILE) "
+                "from this repository.",
+            )
+        raise InUseError(
+            f"Profile '{name}' cannot be {action} because it is active through the "
+            f"{setting.scope} scope ({setting.source}).",
+            hint=ctx.fix_hint("profile", setting.scope),
+            library_hint=ctx.fix_library_hint("profile", setting.scope),
+        )
+
+
+def rename_profile(session: Session, old: str, new: str) -> RenameResult:
+    from mlrig import context as ctx
+
+    session.config()  # finishes interrupted operations before anything is locked
+    validate_name("profile", new)
+    session.profile(old)
+    if old == new:
+        return RenameResult(old, new)
+    if new in session.config().profiles:
+        raise AlreadyExistsError(
+            f"Profile '{new}' already exists.", hint="Choose a different name."
+        )
+    # decided and done under config.yaml's lock: no profile can attach to the store
+    # directory (profile create --url) between the check and the move
+    with session.global_file.lock.exclusive():
+        result, moved, kept = _rename_profile_locked(session, old, new)
+    session.forget_repository()
+    if session.flag_profile == old:
+        session.flag_profile = new
+    env_value = session.env.get(ctx.ENV_ACTIVE_PROFILE)
+    if env_value == old:
+        result.not_updated.append(ctx.ENV_ACTIVE_PROFILE)
+        session.warn(
+            f"{ctx.ENV_ACTIVE_PROFILE} still names the profile '{old}', which is now "
+            f"called '{new}': update it (export {ctx.ENV_ACTIVE_PROFILE}={new})."
+        )
+    if moved is not None:
+        session.say(f"Moved the profile's store to '{moved}'.")
+    if kept is not None:
+        directory, users = kept
+        session.say(
+            f"Left the store at '{directory}' (the profile keeps its URL): {shared_by(users)}."
+        )
+    return result
+
+
+def _rename_profile_locked(
+    session: Session,
+    old: str,
+    new: str,
+) -> tuple[RenameResult, Path | None, tuple[Path, list[str]] | None]:
+    from mlrig.fsutil import fsync_dir
+    from mlrig.intents import RENAME_PROFILE, intent, move_profile_pointer
+    from mlrig.stores import open_store, profile_dir, profiles_using
+
+    current = session.global_file.load()
+    profiles = current.profiles if current is not None else {}
+    profile = profiles.get(old)
+    if profile is None:
+        raise NotFoundError(f"Profile '{old}' does not exist.")
+    if new in profiles:
+        raise AlreadyExistsError(
+            f"Profile '{new}' already exists.", hint="Choose a different name."
+        )
+    old_dir = profile_dir(session.config_dir, old).resolve()
+    new_dir = profile_dir(session.config_dir, new).resolve()
+    in_own_dir = old_dir.is_dir() and store_lives_in(profile, old_dir)
+    # another profile attached to the same store: moving the directory would break it
+    sharing = profiles_using(profiles, old_dir, besides=old) if in_own_dir else []
+    moving = in_own_dir and not sharing
+    if moving and (new_dir.exists() or new_dir.is_symlink()):
+        raise AlreadyExistsError(
+            f"Cannot rename profile '{old}' to '{new}': the directory '{new_dir}' already exists.",
+            hint="Move it away or choose another name.",
+        )
+    new_url = _moved_url(profile, old_dir, new_dir) if moving else profile.store_url
+    repo = session.repository()
+    # the repository pointer is moved by compare-and-set after the commit, so it is
+    # recorded whatever the repository names now
+    repo_root = str(repo.root) if repo is not None else None
+    record = {
+        "op": RENAME_PROFILE,
+        "old": old,
+        "new": new,
+        "old_dir": str(old_dir) if moving else None,
+        "new_dir": str(new_dir) if moving else None,
+        "repo_root": repo_root,
+    }
+    cached = session.stores.pop(old, None)
+    if cached is not None:
+        cached.close()
+    result = RenameResult(old, new)
+    with intent(session.config_dir, record, session.on_event):
+        if moving:
+            if profile.store_type == "local":
+                store = open_store(profile)
+                with store.write():  # no writer is half-way through a commit
+                    os.rename(old_dir, new_dir)
+            else:
+                os.rename(old_dir, new_dir)
+            fsync_dir(new_dir.parent)
+
+        def change(config: GlobalConfig) -> bool:
+            current = config.profiles.get(old)
+            if current is None:
+                raise NotFoundError(f"Profile '{old}' does not exist.")
+            if new in config.profiles:
+                raise AlreadyExistsError(f"Profile '{new}' already exists.")
+            renamed = ProfileConfig(
+                new, current.store_type, new_url, current.active_stack, dict(current.options)
+            )
+            config.profiles = {
+                (new if k == old else k): (renamed if k == old else v)
+                for k, v in config.profiles.items()
+            }
+            was_active = config.active_profile == old
+            if was_active:
+                config.active_profile = new
+            return was_active
+
+        session.update_config(change)  # the commit point
+        result.updated.append(str(session.global_file.path))
+        changed = move_profile_pointer(repo_root, old, new)
+        if changed is not None:
+            result.updated.append(changed)
+    return (result, new_dir if moving else None, (old_dir, sharing) if sharing else None)
+
+
+def copy_profile(
+    session: Session,
+    source: str,
+    target: str,
+    *,
+    store_type: str | None = None,
+    url: str | None = None,
+) -> ProfileConfig:
+    session.config()
+    src = session.profile(source)
+    with session.store(source).read() as view:
+        stacks = sorted(view.list_stacks(), key=lambda s: s.name)
+        snap = snapshot_of(view, stacks, view.list_components(), all_flavors=True)
+    chosen_type = store_type or (src.store_type if url is None else None)
+    active = src.active_stack if any(s.name == src.active_stack for s in stacks) else None
+    options = dict(src.options) if store_type is None and url is None else {}
+    profile = _create_profile_from(
+        session, target, snap, active_stack=active, store_type=chosen_type, url=url, options=options
+    )
+    session.say(
+        f"Copied profile '{source}' to '{target}' ({len(stacks)} stack(s), "
+        f"{len(snap.components)} component(s), {len(snap.flavors)} flavor(s))."
+    )
+    return profile
+
+
+def _placement(
+    session: Session, name: str, store_type: str | None, url: str | None, options: dict[str, Any]
+) -> _Placement:
+    from mlrig.stores import default_store_type, open_store, profile_dir
+
+    chosen = store_type or default_store_type(session.env)
+    profile = new_profile_config(session, name, chosen, url)
+    profile.options = dict(options)
+    default_dir = profile_dir(session.config_dir, name).resolve()
+    token = uuid.uuid4().hex[:12]
+    if profile.store_type == "local":
+        from mlrig.stores.local import path_from_url, url_from_path
+
+        final = path_from_url(profile.store_url)
+        _require_free(final)
+        staging = final.parent / f".{final.name}.incoming-{token}"
+        build = ProfileConfig(name, "local", url_from_path(staging))
+        return _Placement(profile, build, staging, final, in_place=False)
+    db = _sqlite_path(profile.store_url)
+    if db is not None and db.parent == default_dir:
+        _require_free(default_dir)
+        staging = default_dir.parent / f".{name}.incoming-{token}"
+        build = ProfileConfig(
+            name,
+            profile.store_type,
+            _replace_sqlite_dir(profile.store_url, staging),
+            options=dict(options),
+        )
+        return _Placement(profile, build, staging, default_dir, in_place=False)
+    if db is not None and db.exists():
+        raise AlreadyExistsError(
+            f"The database file '{db}' already exists; a copy or an import needs a new store.",
+            hint="Choose another --url, or attach to it with 'mlrig profile create --url'.",
+            library_hint="Choose another url, or attach to it with "
+            "client.create_profile(NAME, url=URL).",
+        )
+    store = open_store(profile)
+    try:
+        if store.is_initialized():
+            raise AlreadyExistsError(
+                "An mlrig store already exists at the given URL; a copy or an import "
+                "needs a new store.",
+                hint="Attach to it with 'mlrig profile create --url' instead.",
+                library_hint="Attach to it with client.create_profile(NAME, url=URL) instead.",
+            )
+    finally:
+        store.close()
+    return _Placement(profile, profile, None, None, in_place=True)
+
+
+def _create_profile_from(
+    session: Session,
+    name: str,
+    snap: Snapshot,
+    *,
+    active_stack: str | None,
+    store_type: str | None,
+    url: str | None,
+    options: dict[str, Any] | None = None,
+    validate: bool = False,
+    secrets: SecretValues | None = None,
+) -> ProfileConfig:
+    from mlrig.fsutil import ensure_dir, fsync_dir
+    from mlrig.intents import CREATE_PROFILE, intent
+    from mlrig.stores import open_store
+    from mlrig.transfer_plan import plan_transfer
+
+    validate_name("profile", name)
+    if name in session.config().profiles:
+        raise AlreadyExistsError(f"Profile '{name}' already exists.")
+    place = _placement(session, name, store_type, url, options or {})
+    record = {
+        "op": CREATE_PROFILE,
+        "name": name,
+        "url": place.profile.store_url,
+        "store_type": place.profile.store_type,
+        "staging": str(place.staging) if place.staging else None,
+        "final_path": str(place.final_path) if place.final_path else None,
+        "in_place": place.in_place,
+    }
+    with intent(session.config_dir, record, session.on_event):
+        if place.staging is not None:
+            ensure_dir(place.staging.parent)
+        store = open_store(place.build)
+        try:
+            store.initialize()
+            with store.write() as txn:
+                plan = plan_transfer(
+                    txn,
+                    snap.components,
+                    snap.flavors,
+                    snap.stacks,
+                    validate=validate,
+                    secrets=secrets,
+                )
+                plan.raise_if_refused()
+                plan.apply(txn)
+        finally:
+            store.close()
+        if place.staging is not None and place.final_path is not None:
+            os.rename(place.staging, place.final_path)
+            fsync_dir(place.final_path.parent)
+        profile = place.profile
+        profile.active_stack = active_stack
+
+        def change(config: GlobalConfig) -> None:
+            if name in config.profiles:
+                raise AlreadyExistsError(f"Profile '{name}' already exists.")
+            config.profiles[name] = profile
+
+        session.update_config(change)  # the commit point
+    for note in plan.notes:
+        session.warn(note)
+    return profile
+
+
+def profile_bundle(
+    session: Session, name: str | None = None, include_secrets: bool = False
+) -> Bundle:
+    from mlrig.portability import PROFILE_KIND, Bundle
+
+    target = session.active_profile_name if name is None else name
+    profile = session.profile(target)
+    with session.store(target).read() as view:
+        stacks = sorted(view.list_stacks(), key=lambda s: s.name)
+        snap = snapshot_of(view, stacks, view.list_components(), all_flavors=True)
+        components = bundle_components(view, snap.components, include_secrets)
+    active = profile.active_stack if any(s.name == profile.active_stack for s in stacks) else None
+    return Bundle(
+        PROFILE_KIND,
+        components,
+        snap.flavors,
+        stacks,
+        profile_name=target,
+        active_stack=active,
+        secrets_included=include_secrets,
+    )
+
+
+def export_profile(
+    session: Session, name: str, path: str | Path | None = None, include_secrets: bool = False
+) -> Path:
+    from mlrig.portability import write_bundle
+
+    bundle = profile_bundle(session, name, include_secrets)
+    target = session.cwd / (Path(path).expanduser() if path else Path(f"{name}.yaml"))
+    write_bundle(bundle, target)
+    return target
+
+
+def _profile_import_target(
+    session: Session, bundle: Bundle, name: str | None, rename_if_exists: bool
+) -> tuple[str, str]:
+    requested = name or bundle.profile_name
+    if not requested:
+        raise InputError("The bundle does not name its profile; give a NAME.")
+    validate_name("profile", requested)
+    profiles = session.config().profiles
+    if requested not in profiles:
+        return requested, requested
+    if not rename_if_exists:
+        raise AlreadyExistsError(
+            f"Profile '{requested}' already exists.",
+            hint="Give another NAME, or use --rename to import it under a new name.",
+            library_hint="Give another name, or pass rename_if_exists=True to import it "
+            "under a new name.",
+        )
+    n = 2
+    while f"{requested}-{n}" in profiles:
+        n += 1
+    return f"{requested}-{n}", requested
+
+
+def _profile_bundle_from(session: Session, source: str | Path | Bundle) -> Bundle:
+    from mlrig.portability import PROFILE_KIND, Bundle, read_bundle
+
+    bundle = (
+        source
+        if isinstance(source, Bundle)
+        else read_bundle(session.cwd / Path(source).expanduser())
+    )
+    if bundle.kind != PROFILE_KIND:
+        raise InputError(
+            f"'{source}' holds a stack ({bundle.kind}), not a profile.",
+            hint="Import it with 'mlrig stack import'.",
+            library_hint="Import it with client.import_stack(PATH).",
+        )
+    return bundle
+
+
+def plan_profile_import(
+    session: Session,
+    source: str | Path | Bundle,
+    name: str | None = None,
+    *,
+    rename_if_exists: bool = False,
+    store_type: str | None = None,
+    url: str | None = None,
+    secrets: SecretValues | None = None,
+) -> ProfileImportPlan:
+    from mlrig.stores import default_store_type
+    from mlrig.transfer_plan import plan_transfer
+
+    session.config()
+    bundle = _profile_bundle_from(session, source)
+    target, requested = _profile_import_target(session, bundle, name, rename_if_exists)
+    chosen = store_type or default_store_type(session.env)
+    profile = new_profile_config(session, target, chosen, url)
+    transfer = plan_transfer(
+        _EmptyView(), sources(bundle), bundle.flavors, bundle.stacks, validate=True, secrets=secrets
+    )
+    return ProfileImportPlan(
+        target, requested, profile.store_type, profile.store_url, bundle.active_stack, transfer
+    )
+
+
+def import_profile(
+    session: Session,
+    source: str | Path | Bundle,
+    name: str | None = None,
+    *,
+    rename_if_exists: bool = False,
+    store_type: str | None = None,
+    url: str | None = None,
+    secrets: SecretValues | None = None,
+) -> ProfileConfig:
+    session.config()
+    bundle = _profile_bundle_from(session, source)
+    target, _ = _profile_import_target(session, bundle, name, rename_if_exists)
+    snap = Snapshot(bundle.stacks, sources(bundle), bundle.flavors)
+    profile = _create_profile_from(
+        session,
+        target,
+        snap,
+        active_stack=bundle.active_stack,
+        store_type=store_type,
+        url=url,
+        validate=True,
+        secrets=secrets,
+    )
+    session.say(
+        f"Imported profile '{target}' ({len(bundle.stacks)} stack(s), "
+        f"{len(bundle.components)} component(s), {len(bundle.flavors)} flavor(s))."
+    )
+    return profile
+
+
+def migrate_profile(
+    session: Session,
+    name: str,
+    to_store_type: str,
+    url: str | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> MigrationResult:
+    from mlrig.stores import (
+        canonical_url,
+        default_url,
+        mask_url,
+        normalize_store_type,
+        open_store,
+        profile_dir,
+        store_options,
+    )
+    from mlrig.stores.transfer import copy_contents, store_contents_of
+
+    source = session.profile(name)
+    new_type = normalize_store_type(to_store_type, source="--to-store-type")
+    if new_type not in MIGRATION_TARGETS:
+        raise InputError(
+            f"A profile can be migrated to a store of type {' or '.join(MIGRATION_TARGETS)}"
+            f", not '{new_type}'."
+        )
+    new_url = (
+        canonical_url(new_type, url) if url else default_url(new_type, session.config_dir, name)
+    )
+    new_options = store_options(new_type, new_url, options)
+    old_masked, new_masked = mask_url(source.store_url), mask_url(new_url)
+    if (new_type, new_url) == (source.store_type, source.store_url):
+        raise InputError(f"Profile '{name}' already uses the {new_type} store at {new_masked}.")
+    target = ProfileConfig(name, new_type, new_url, source.active_stack, new_options)
+    own_dir = profile_dir(session.config_dir, name).resolve()
+    old_owned = own_dir.is_dir() and store_lives_in(source, own_dir)
+
+    session.say(
+        f"Migrating profile '{name}' from the {source.store_type} store at "
+        f"{old_masked} to the {new_type} store at {new_masked}..."
+    )
+    src = session.store(name)
+    dst = open_store(target, env=session.env, on_event=session.on_event)
+    created = False
+
+    def copy_and_repoint(config: GlobalConfig) -> StoreContents:
+        # lock order: config.yaml, then the stores (as when a profile is created)
+        current = config.profiles.get(name)
+        if current is None:
+            raise NotFoundError(f"Profile '{name}' does not exist any more.")
+        if (current.store_type, current.store_url) != (source.store_type, source.store_url):
+            raise StoreError(
+                f"Profile '{name}' was changed by another command during "
+                "the migration; it was not moved."
+            )
+        with src.write() as src_txn:  # holds the profile's other writers off
+            with dst.write() as dst_txn:
+                copied = copy_contents(src_txn, dst_txn, where=new_masked)
+            if store_contents_of(dst) != copied:
+                raise StoreError(
+                    f"The copy in the store at {new_masked} differs from the profile's "
+                    "store after writing it; the profile was not moved."
+                )
+        current.store_type = new_type
+        current.store_url = new_url
+        current.options = dict(new_options)
+        return copied
+
+    try:
+        if not dst.is_initialized():
+            dst.initialize()
+            created = True
+        contents: StoreContents = session.update_config(copy_and_repoint)
+    except BaseException:
+        if created:
+            discard_store(dst, spare=_files_of(source))
+        raise
+    finally:
+        dst.close()
+    session.stores.pop(name, None)
+    src.close()
+    session.say(f"Copied {contents.summary()}.")
+    if old_owned:
+        discard_store(src, spare=_files_of(target))
+        session.say(f"Removed the old {source.store_type} store at {old_masked}.")
+    else:
+        session.say(
+            f"Kept the old {source.store_type} store at {old_masked} (mlrig did "
+            "not create it there); remove it when nobody needs it any more."
+        )
+    return MigrationResult(
+        name, source.store_type, old_masked, new_type, new_masked, contents, old_owned
+    )
