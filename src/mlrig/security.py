@@ -19,18 +19,14 @@ def permission_warnings(config_dir: Path, config: Any) -> list[str]:
     """Files and directories under the config dir that others can read or write."""
     warnings: list[str] = []
     candidates: list[tuple[Path, int]] = [(config_dir, 0o700), (config_dir / "config.yaml", 0o600)]
-    for profile in getattr(config, "profiles", {}).values():
-        if profile.store_type != "local":
-            continue
-        from mlrig.stores.local import path_from_url
+    from mlrig.exceptions import StoreError
+    from mlrig.stores import backend
 
-        root = path_from_url(profile.store_url)
-        candidates.append((root, 0o700))
-        components = root / "components"
-        if components.is_dir():
-            for type_dir in components.iterdir():
-                candidates.append((type_dir, 0o700))
-                candidates.extend((f, 0o600) for f in type_dir.glob("*.yaml"))
+    for profile in getattr(config, "profiles", {}).values():
+        try:
+            candidates.extend(backend(profile.store_type).private_paths(profile.store_url))
+        except StoreError:
+            continue  # a store type this mlrig cannot open: nothing it can check
     for path, allowed in candidates:
         mode = _wider_than(path, allowed)
         if mode is not None:

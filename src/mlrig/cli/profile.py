@@ -59,9 +59,8 @@ def create(state: State, name: str, *, url: str | None, store_type: str | None,
 
 @profile.command("migrate")
 @click.argument("name", shell_complete=profile_names)
-@click.option("--to-store-type", "-t", "to_store_type", required=True,
-              type=click.Choice(["local", "sql"], case_sensitive=False),
-              help="The store type to move the profile to.")
+@click.option("--to-store-type", "-t", "to_store_type", required=True, metavar="TYPE",
+              help="The store type to move the profile to (as for 'profile create').")
 @click.option("--url", "-u", help="URL of the new store (default: the default place of that "
               "store type in the config directory).")
 @password_options

@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -81,13 +80,18 @@ from mlrig.models import (
 )
 from mlrig.names import validate_name
 from mlrig.stores import (
+    Ownership,
+    backend,
     canonical_url,
     default_store_type,
     default_url,
     mask_url,
     normalize_store_type,
     open_store,
+    ownership,
     profile_dir,
+    relocated_url,
+    store_location,
     store_options,
 )
 from mlrig.stores.base import Store
@@ -157,70 +161,6 @@ def _require_free(path: Path) -> None:
         )
 
 
-def _sqlite_path(url: str) -> Path | None:
-    prefix = "sqlite:///"
-    if not url.startswith(prefix):
-        return None
-    raw = url[len(prefix) :].split("?", 1)[0]
-    return Path(raw).resolve() if raw else None
-
-
-def _replace_sqlite_dir(url: str, directory: Path) -> str:
-    path = _sqlite_path(url)
-    assert path is not None
-    _, sep, query = url.partition("?")
-    return f"sqlite:///{directory / path.name}" + (f"?{query}" if sep else "")
-
-
-def _moved_url(profile: ProfileConfig, old_dir: Path, new_dir: Path) -> str:
-    if profile.store_type == "local":
-        from mlrig.stores.local import url_from_path
-
-        return url_from_path(new_dir)
-    return _replace_sqlite_dir(profile.store_url, new_dir)
-
-
-MIGRATION_TARGETS = ("local", "sql")
-
-
-def _files_of(profile: ProfileConfig) -> Path | None:
-    """The file or directory holding a profile's store, if it is on this machine."""
-    if profile.store_type == "local":
-        from mlrig.stores.local import path_from_url
-
-        return path_from_url(profile.store_url)
-    if profile.store_type == "sql":
-        from mlrig.stores.sql_url import sqlite_path
-
-        path = sqlite_path(profile.store_url)
-        return path.resolve() if path is not None else None
-    return None
-
-
-def discard_store(store: Store, spare: Path | None = None) -> None:
-    """Remove a store's data, sparing ``spare`` (the other store of the same profile, which
-    may be a SQLite file inside a local store's directory)."""
-    if store.type != "local":
-        store.destroy()
-        return
-    from mlrig.stores.local import path_from_url
-
-    root = path_from_url(store.url)
-    if spare is None or spare == root or not spare.is_relative_to(root):
-        store.destroy()
-        return
-    if not root.is_dir():
-        return
-    # the spared store is a SQLite file (with its -wal, -shm and backups) inside this dir
-    for entry in root.iterdir():
-        if entry.name.startswith(spare.name) or spare.is_relative_to(entry.resolve()):
-            continue
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
-        else:
-            entry.unlink(missing_ok=True)
-
-
 def create_initial_config(session: Session) -> GlobalConfig:
     # MLRIG_DEFAULT_STORE_TYPE applies to the default profile too (as in ZenML)
     store_type = default_store_type(session.env)
@@ -247,7 +187,7 @@ def new_store_intent(session: Session, profile: ProfileConfig, had_dir: bool) ->
     from mlrig.intents import CREATE_PROFILE, intent
 
     own_dir = profile_dir(session.config_dir, profile.name)
-    owned = not had_dir and store_lives_in(profile, own_dir.resolve())
+    owned = not had_dir and backend(profile.store_type).lives_in(profile.store_url, own_dir)
     record = {
         "op": CREATE_PROFILE,
         "name": profile.name,
@@ -419,14 +359,9 @@ def _shadowing_profile_setting(session: Session) -> ctx.Setting | None:
 
 
 def check_profile_deletable(session: Session, name: str) -> bool:
-    from mlrig.stores import profiles_using
-
     profile = session.profile(name)
     _refuse_if_profile_pointed_at(session, name)
-    own_dir = profile_dir(session.config_dir, name).resolve()
-    if not (own_dir.is_dir() and store_lives_in(profile, own_dir)):
-        return False
-    return not profiles_using(session.config().profiles, own_dir, besides=name)
+    return ownership(session.config_dir, session.config().profiles, name, profile).owned
 
 
 def delete_profile(session: Session, name: str) -> None:
@@ -441,19 +376,16 @@ def delete_profile(session: Session, name: str) -> None:
         del config.profiles[name]
 
     from mlrig.intents import DELETE_PROFILE, intent, remove_path
-    from mlrig.stores import profiles_using
 
-    own_dir = profile_dir(session.config_dir, name).resolve()
     # decided and done under config.yaml's lock, so that no profile can attach to the
     # store (profile create --url) between the check and the removal
     with session.global_file.lock.exclusive():
         current = session.global_file.load()
         profiles = current.profiles if current is not None else {}
+        decision = ownership(session.config_dir, profiles, name, profiles.get(name, profile))
         profile = profiles.get(name, profile)
-        in_own_dir = own_dir.is_dir() and store_lives_in(profile, own_dir)
         # another profile attached to the same store keeps it (and its data)
-        sharing = profiles_using(profiles, own_dir, besides=name) if in_own_dir else []
-        owned = in_own_dir and not sharing
+        own_dir, sharing, owned = decision.directory, decision.sharing, decision.owned
         # a crash after the commit (config.yaml) must not leave the store behind: a
         # later create of the same name would attach to it and bring the deleted data back
         record = {
@@ -468,19 +400,7 @@ def delete_profile(session: Session, name: str) -> None:
             if owned:
                 remove_path(own_dir)
     if sharing:
-
-        session.say(f"Kept the store at '{own_dir}' with its data: {shared_by(sharing)}.")
-
-
-def store_lives_in(profile: ProfileConfig, directory: Path) -> bool:
-    if profile.store_type == "local":
-        from mlrig.stores.local import path_from_url
-
-        return path_from_url(profile.store_url) == directory
-    if profile.store_type == "sql" and profile.store_url.startswith("sqlite:///"):
-        db = Path(profile.store_url[len("sqlite:///") :]).resolve()
-        return db.parent == directory
-    return False
+        session.say(f"Kept the store at '{own_dir}' with its data: {shared_by(list(sharing))}.")
 
 
 def _refuse_if_profile_pointed_at(session: Session, name: str, action: str = "deleted") -> None:
@@ -553,7 +473,7 @@ def _rename_profile_locked(
 ) -> tuple[RenameResult, Path | None, tuple[Path, list[str]] | None]:
     from mlrig.fsutil import fsync_dir
     from mlrig.intents import RENAME_PROFILE, intent, move_profile_pointer
-    from mlrig.stores import open_store, profile_dir, profiles_using
+    from mlrig.stores import open_store, profile_dir
 
     current = session.global_file.load()
     profiles = current.profiles if current is not None else {}
@@ -564,18 +484,17 @@ def _rename_profile_locked(
         raise AlreadyExistsError(
             f"Profile '{new}' already exists.", hint="Choose a different name."
         )
-    old_dir = profile_dir(session.config_dir, old).resolve()
+    decision = ownership(session.config_dir, profiles, old, profile)
+    old_dir = decision.directory
     new_dir = profile_dir(session.config_dir, new).resolve()
-    in_own_dir = old_dir.is_dir() and store_lives_in(profile, old_dir)
     # another profile attached to the same store: moving the directory would break it
-    sharing = profiles_using(profiles, old_dir, besides=old) if in_own_dir else []
-    moving = in_own_dir and not sharing
+    sharing, moving = list(decision.sharing), decision.owned
     if moving and (new_dir.exists() or new_dir.is_symlink()):
         raise AlreadyExistsError(
             f"Cannot rename profile '{old}' to '{new}': the directory '{new_dir}' already exists.",
             hint="Move it away or choose another name.",
         )
-    new_url = _moved_url(profile, old_dir, new_dir) if moving else profile.store_url
+    new_url = relocated_url(profile, old_dir, new_dir) if moving else profile.store_url
     repo = session.repository()
     # the repository pointer is moved by compare-and-set after the commit, so it is
     # recorded whatever the repository names now
@@ -594,12 +513,12 @@ def _rename_profile_locked(
     result = RenameResult(old, new)
     with intent(session.config_dir, record, session.on_event):
         if moving:
-            if profile.store_type == "local":
-                store = open_store(profile)
-                with store.write():  # no writer is half-way through a commit
+            store = open_store(profile)
+            try:
+                with store.hold_writers():  # no writer is half-way through a commit
                     os.rename(old_dir, new_dir)
-            else:
-                os.rename(old_dir, new_dir)
+            finally:
+                store.close()
             fsync_dir(new_dir.parent)
 
         def change(config: GlobalConfig) -> bool:
@@ -657,35 +576,22 @@ def copy_profile(
 def _placement(
     session: Session, name: str, store_type: str | None, url: str | None, options: dict[str, Any]
 ) -> _Placement:
-    from mlrig.stores import default_store_type, open_store, profile_dir
-
     chosen = store_type or default_store_type(session.env)
     profile = new_profile_config(session, name, chosen, url)
     profile.options = dict(options)
     default_dir = profile_dir(session.config_dir, name).resolve()
     token = uuid.uuid4().hex[:12]
-    if profile.store_type == "local":
-        from mlrig.stores.local import path_from_url, url_from_path
-
-        final = path_from_url(profile.store_url)
+    # a store whose files mlrig makes is built next to its place, then moved into it
+    staged = backend(profile.store_type).staging(profile.store_url, default_dir, token)
+    if staged is not None:
+        staging, build_url, final = staged
         _require_free(final)
-        staging = final.parent / f".{final.name}.incoming-{token}"
-        build = ProfileConfig(name, "local", url_from_path(staging))
+        build = ProfileConfig(name, profile.store_type, build_url, options=dict(options))
         return _Placement(profile, build, staging, final, in_place=False)
-    db = _sqlite_path(profile.store_url)
-    if db is not None and db.parent == default_dir:
-        _require_free(default_dir)
-        staging = default_dir.parent / f".{name}.incoming-{token}"
-        build = ProfileConfig(
-            name,
-            profile.store_type,
-            _replace_sqlite_dir(profile.store_url, staging),
-            options=dict(options),
-        )
-        return _Placement(profile, build, staging, default_dir, in_place=False)
+    db = store_location(profile)
     if db is not None and db.exists():
         raise AlreadyExistsError(
-            f"The database file '{db}' already exists; a copy or an import needs a new store.",
+            f"The file '{db}' already exists; a copy or an import needs a new store.",
             hint="Choose another --url, or attach to it with 'mlrig profile create --url'.",
             library_hint="Choose another url, or attach to it with "
             "client.create_profile(NAME, url=URL).",
@@ -908,24 +814,10 @@ def migrate_profile(
     url: str | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> MigrationResult:
-    from mlrig.stores import (
-        canonical_url,
-        default_url,
-        mask_url,
-        normalize_store_type,
-        open_store,
-        profile_dir,
-        store_options,
-    )
     from mlrig.stores.transfer import copy_contents, store_contents_of
 
     source = session.profile(name)
     new_type = normalize_store_type(to_store_type, source="--to-store-type")
-    if new_type not in MIGRATION_TARGETS:
-        raise InputError(
-            f"A profile can be migrated to a store of type {' or '.join(MIGRATION_TARGETS)}"
-            f", not '{new_type}'."
-        )
     new_url = (
         canonical_url(new_type, url) if url else default_url(new_type, session.config_dir, name)
     )
@@ -934,8 +826,8 @@ def migrate_profile(
     if (new_type, new_url) == (source.store_type, source.store_url):
         raise InputError(f"Profile '{name}' already uses the {new_type} store at {new_masked}.")
     target = ProfileConfig(name, new_type, new_url, source.active_stack, new_options)
-    own_dir = profile_dir(session.config_dir, name).resolve()
-    old_owned = own_dir.is_dir() and store_lives_in(source, own_dir)
+    # decided under config.yaml's lock, from what it says then (see below)
+    decision: list[Ownership] = []
 
     session.say(
         f"Migrating profile '{name}' from the {source.store_type} store at "
@@ -963,28 +855,40 @@ def migrate_profile(
                     f"The copy in the store at {new_masked} differs from the profile's "
                     "store after writing it; the profile was not moved."
                 )
+        # the old store goes only if mlrig made it in the profile's own directory and no
+        # other profile is attached to it (the same rule as delete and rename)
+        decision.append(ownership(session.config_dir, config.profiles, name, current))
         current.store_type = new_type
         current.store_url = new_url
         current.options = dict(new_options)
         return copied
 
-    try:
-        if not dst.is_initialized():
-            dst.initialize()
-            created = True
-        contents: StoreContents = session.update_config(copy_and_repoint)
-    except BaseException:
-        if created:
-            discard_store(dst, spare=_files_of(source))
-        raise
-    finally:
-        dst.close()
-    session.stores.pop(name, None)
-    src.close()
+    # config.yaml's lock is held from the decision to the removal: no profile can attach
+    # to the old store (profile create --url) in between
+    with session.global_file.lock.exclusive():
+        try:
+            if not dst.is_initialized():
+                dst.initialize()
+                created = True
+            contents: StoreContents = session.update_config(copy_and_repoint)
+        except BaseException:
+            if created:
+                dst.destroy(spare=store_location(source))
+            raise
+        finally:
+            dst.close()
+        session.drop_store(name)
+        owned = decision[0]
+        if owned.owned:
+            src.destroy(spare=store_location(target))
+        src.close()
     session.say(f"Copied {contents.summary()}.")
+    old_owned = owned.owned
     if old_owned:
-        discard_store(src, spare=_files_of(target))
         session.say(f"Removed the old {source.store_type} store at {old_masked}.")
+    elif owned.sharing:
+        session.say(f"Kept the old {source.store_type} store at {old_masked} with its data: "
+                    f"{shared_by(list(owned.sharing))}.")
     else:
         session.say(
             f"Kept the old {source.store_type} store at {old_masked} (mlrig did "

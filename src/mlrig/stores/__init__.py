@@ -1,21 +1,78 @@
-"""Store backends. Each lives in its own module and is imported only when a profile uses it,
-so that the CLI never imports SQL or HTTP libraries for a local profile."""
+"""Store backends, in a registry: ``{store type: "module:Class"}``.
+
+Each backend (:class:`~mlrig.stores.base.Backend`) owns everything about its type: URL
+canonicalisation and defaults, option validation, where its data lives, whether mlrig may
+remove or move it, its relocation after a rename, its private files. Nothing above
+``stores/`` tests a store type or parses a store URL. A backend's module is imported only
+when a profile uses that type, so that the CLI never imports SQL or HTTP libraries for a
+local profile. More store types come from installed packages through the ``mlrig.stores``
+entry-point group (``name = "package.module:Backend"``), looked up only for a type that is
+not built in.
+
+A new store type: one module in ``stores/`` with a ``Backend`` and a ``Store`` that passes
+:class:`mlrig.testing.contract.StoreContract`, and one line in :data:`BACKENDS`.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlrig.exceptions import InputError
-from mlrig.models import STORE_TYPES, ProfileConfig
-from mlrig.stores.base import Store
+from mlrig.exceptions import InputError, StoreError
+from mlrig.models import ProfileConfig
+from mlrig.stores.base import Backend, Store
 
 if TYPE_CHECKING:
     from mlrig.events import EventSink
 
 ENV_DEFAULT_STORE_TYPE = "MLRIG_DEFAULT_STORE_TYPE"
+ENTRY_POINT_GROUP = "mlrig.stores"
+
+#: the built-in store types
+BACKENDS: dict[str, str] = {
+    "local": "mlrig.stores.local:LocalBackend",
+    "sql": "mlrig.stores.sql_url:SqlBackend",
+}
+#: store types reserved for what is to come: named in a config file, they are reported as
+#: types this version cannot open; asked for, they are refused with the reason
+RESERVED = {"rest": "needs an mlrig server, which this version of mlrig does not have yet"}
+
+_loaded: dict[str, Backend] = {}
+
+
+def _plugin_backends() -> dict[str, str]:
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)
+            if ep.name not in BACKENDS}
+
+
+def store_types() -> tuple[str, ...]:
+    """The store types a profile can be created on (built-in first, then plugins)."""
+    return (*BACKENDS, *sorted(_plugin_backends()))
+
+
+def backend(store_type: str) -> Backend:
+    """The backend of a store type (StoreError if this mlrig has none)."""
+    cached = _loaded.get(store_type)
+    if cached is not None:
+        return cached
+    target = BACKENDS.get(store_type) or _plugin_backends().get(store_type)
+    if target is None:
+        raise StoreError(f"This version of mlrig cannot open stores of type '{store_type}'.")
+    module_name, _, attribute = target.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise StoreError(f"The store type '{store_type}' cannot be loaded from '{target}' "
+                         f"({exc}).") from None
+    found: Backend = cls()
+    _loaded[store_type] = found
+    return found
 
 
 def default_store_type(env: Mapping[str, str] | None = None) -> str:
@@ -26,14 +83,17 @@ def default_store_type(env: Mapping[str, str] | None = None) -> str:
 
 def normalize_store_type(value: str, source: str = "--store-type") -> str:
     normalized = value.strip().lower()
-    if normalized == "rest":
+    if normalized in BACKENDS:
+        return normalized
+    if normalized in RESERVED:
         raise InputError(
-            f"The store type 'rest' ({source}) needs an mlrig server, which this version of "
-            f"mlrig does not have yet; choose one of: {', '.join(STORE_TYPES)}."
+            f"The store type '{normalized}' ({source}) {RESERVED[normalized]}; choose one "
+            f"of: {', '.join(store_types())}."
         )
-    if normalized not in STORE_TYPES:
+    if normalized not in _plugin_backends():
         raise InputError(
-            f"Invalid store type '{value}' ({source}); choose one of: {', '.join(STORE_TYPES)}."
+            f"Invalid store type '{value}' ({source}); choose one of: "
+            f"{', '.join(store_types())}."
         )
     return normalized
 
@@ -42,22 +102,18 @@ def profile_dir(config_dir: Path, profile_name: str) -> Path:
     return config_dir / "profiles" / profile_name
 
 
-def store_location(profile: ProfileConfig) -> Path | None:
-    """Where a profile's data lives on this machine: the directory of a local store or the
-    database file of a SQLite store; ``None`` for a store behind a server (or a URL that is
-    not valid for its store type)."""
-    if profile.store_type == "local":
-        from mlrig.stores.local import path_from_url
+def _backend_of(profile: ProfileConfig) -> Backend | None:
+    try:
+        return backend(profile.store_type)
+    except StoreError:
+        return None
 
-        try:
-            return path_from_url(profile.store_url).resolve()
-        except InputError:
-            return None
-    prefix = "sqlite:///"
-    if profile.store_type == "sql" and profile.store_url.startswith(prefix):
-        raw = profile.store_url[len(prefix):].split("?", 1)[0]
-        return Path(raw).resolve() if raw and raw != ":memory:" else None
-    return None
+
+def store_location(profile: ProfileConfig) -> Path | None:
+    """Where a profile's data lives on this machine (a directory or a file); ``None`` for a
+    store behind a server, or a store type this mlrig cannot open."""
+    found = _backend_of(profile)
+    return found.location(profile.store_url) if found is not None else None
 
 
 def profiles_using(profiles: Mapping[str, ProfileConfig], directory: Path,
@@ -76,42 +132,52 @@ def profiles_using(profiles: Mapping[str, ProfileConfig], directory: Path,
     return sorted(users)
 
 
+@dataclass(frozen=True)
+class Ownership:
+    """May mlrig remove or move a profile's store? The one decision that delete, rename,
+    migrate and copy all ask: only if the store lives in the profile's own directory
+    (``<config>/profiles/<name>``, where mlrig made it) and no other profile uses it."""
+
+    directory: Path  #: mlrig's own directory for the profile
+    in_own_dir: bool  #: the profile's data lives there
+    sharing: tuple[str, ...]  #: the other profiles whose data lives there too
+
+    @property
+    def owned(self) -> bool:
+        return self.in_own_dir and not self.sharing
+
+
+def ownership(config_dir: Path, profiles: Mapping[str, ProfileConfig], name: str,
+              profile: ProfileConfig | None = None) -> Ownership:
+    """Decide :class:`Ownership` for profile ``name`` among ``profiles`` (as config.yaml
+    says now: call it under config.yaml's lock when acting on the answer)."""
+    profile = profile or profiles[name]
+    directory = profile_dir(config_dir, name).resolve()
+    found = _backend_of(profile)
+    in_own_dir = (directory.is_dir() and found is not None
+                  and found.lives_in(profile.store_url, directory))
+    sharing = tuple(profiles_using(profiles, directory, besides=name)) if in_own_dir else ()
+    return Ownership(directory, in_own_dir, sharing)
+
+
 def default_url(store_type: str, config_dir: Path, profile_name: str) -> str:
-    directory = profile_dir(config_dir, profile_name)
-    if store_type == "local":
-        return directory.resolve().as_uri()
-    if store_type == "sql":
-        return f"sqlite:///{directory.resolve() / 'mlrig.db'}"
-    raise InputError(f"Store URL missing for profile '{profile_name}' (store type {store_type}).",
-                     hint="Give it with --url.", library_hint="Give it as url=URL.")
+    return backend(store_type).default_url(profile_dir(config_dir, profile_name).resolve())
 
 
 def canonical_url(store_type: str, url: str) -> str:
     """Validate a user-given URL for a store type and return its canonical form."""
-    if store_type == "local":
-        from mlrig.stores.local import path_from_url, url_from_path
-
-        return str(url_from_path(path_from_url(url)))
-    if store_type == "sql":
-        from mlrig.stores.sql_url import canonical_sql_url
-
-        return canonical_sql_url(url)
-    raise InputError(f"Invalid store type '{store_type}'.")
+    return backend(store_type).canonical_url(url)
 
 
 def store_options(store_type: str, url: str, options: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Validate the store options of a new profile (only SQL stores take any)."""
+    """Validate the store options of a new profile."""
     given = {k: v for k, v in (options or {}).items() if v not in (None, "")}
-    if store_type == "sql":
-        from mlrig.stores.sql_url import validate_options
+    return backend(store_type).validate_options(url, given)
 
-        return validate_options(url, given)
-    if given:
-        raise InputError(
-            f"The option(s) {', '.join(sorted(given))} apply to SQL stores only, not to "
-            f"store type '{store_type}'."
-        )
-    return {}
+
+def relocated_url(profile: ProfileConfig, old_dir: Path, new_dir: Path) -> str:
+    """The URL of a profile's store after its own directory was renamed."""
+    return backend(profile.store_type).relocated_url(profile.store_url, old_dir, new_dir)
 
 
 def mask_url(url: str) -> str:
@@ -133,19 +199,9 @@ def open_store(profile: ProfileConfig, *, env: Mapping[str, str] | None = None,
     ``env`` is where a SQL profile's ``password_env`` is looked up (default: ``os.environ``);
     ``on_event`` receives what the store announces (e.g. a schema upgrade).
     """
-    if profile.store_type == "local":
-        from mlrig.stores.local import LocalStore
-
-        return LocalStore(profile.store_url)
-    if profile.store_type == "sql":
-        from mlrig.stores.sql import SqlStore
-
-        store: Store = SqlStore(profile.store_url, options=profile.options, env=env,
-                                on_event=on_event)
-        return store
-    from mlrig.exceptions import StoreError
-
-    raise StoreError(
-        f"Profile '{profile.name}' uses the store type '{profile.store_type}', "
-        "which this version of mlrig cannot open."
-    )
+    if profile.store_type in RESERVED or _backend_of(profile) is None:
+        raise StoreError(
+            f"Profile '{profile.name}' uses the store type '{profile.store_type}', "
+            "which this version of mlrig cannot open."
+        )
+    return backend(profile.store_type).open(profile, env=env, on_event=on_event)

@@ -11,16 +11,20 @@ two context managers:
 Stores enforce integrity the way a database does (unique names, a stack only references
 existing components, a component used by a stack cannot be removed) because those checks
 must happen inside the transaction to be race-free. Policy (which stack is active, what a
-user may delete) lives in the :class:`mlrig.client.Client`. Stores never print.
+user may delete) lives in the core (:mod:`mlrig.core`). Stores never print.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
-from typing import Protocol, runtime_checkable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from mlrig.models import Component, ComponentType, FlavorRecord, Stack
+from mlrig.models import Component, ComponentType, FlavorRecord, ProfileConfig, Stack
+
+if TYPE_CHECKING:
+    from mlrig.events import EventSink
 
 
 @runtime_checkable
@@ -82,11 +86,65 @@ class Store(Protocol):
 
     def write(self) -> AbstractContextManager[StoreTransaction]: ...
 
-    def destroy(self) -> None:
-        """Remove the store's data (used when deleting a profile that owns it)."""
+    def hold_writers(self) -> AbstractContextManager[None]:
+        """A block in which no writer of the store is half-way through a commit, so that its
+        files can be moved (a profile rename moves mlrig's own directory)."""
+
+    def destroy(self, spare: Path | None = None) -> None:
+        """Remove the store's data (used when deleting a profile that owns it), sparing
+        ``spare`` (the other store of a migrating profile, which may live inside this one's
+        directory)."""
 
     def close(self) -> None: ...
 
 
 def iter_types() -> Iterator[ComponentType]:
     yield from ComponentType
+
+
+class Backend(Protocol):
+    """Everything mlrig knows about one store type, in one place (see the registry in
+    :mod:`mlrig.stores`). Nothing above ``stores/`` tests a store type or parses a store URL:
+    it asks the profile's backend.
+
+    A backend must be cheap to import: the heavy half of a store (SQLAlchemy, an HTTP
+    client) is imported by :meth:`open` only.
+    """
+
+    #: the store type, as in ``profile create --store-type``
+    type: str
+
+    def canonical_url(self, url: str) -> str:
+        """Validate a user-given URL and return its canonical form (InputError if invalid)."""
+
+    def default_url(self, directory: Path) -> str:
+        """The URL of a new store kept in mlrig's own directory for a profile."""
+
+    def validate_options(self, url: str, options: Mapping[str, Any]) -> dict[str, Any]:
+        """Check the store options of a new profile and return them as kept."""
+
+    def location(self, url: str) -> Path | None:
+        """The file or directory holding the store's data on this machine (resolved), or
+        ``None`` (a database server, a URL not valid for the type)."""
+
+    def lives_in(self, url: str, directory: Path) -> bool:
+        """Whether the store's data is inside ``directory`` (mlrig's own directory for the
+        profile), so that mlrig may remove or move it with the directory."""
+
+    def relocated_url(self, url: str, old_dir: Path, new_dir: Path) -> str:
+        """The URL of the same store after ``old_dir`` (where it :meth:`lives_in`) was
+        renamed to ``new_dir``."""
+
+    def staging(self, url: str, directory: Path, token: str) -> tuple[Path, str, Path] | None:
+        """Where to build a new store before it is moved into place: ``(staging path, URL of
+        the store built there, final path)``; ``None`` to build it in place (its files are
+        not mlrig's to move, e.g. a database server). ``directory`` is mlrig's own directory
+        for the profile; ``token`` makes the staging name unique."""
+
+    def private_paths(self, url: str) -> list[tuple[Path, int]]:
+        """The files and directories of the store that may hold secrets, with the widest
+        mode each may have (for ``mlrig status``'s permission warnings)."""
+
+    def open(self, profile: ProfileConfig, *, env: Mapping[str, str] | None,
+             on_event: EventSink | None) -> Store:
+        """Open (not initialise) the store of a profile."""

@@ -20,9 +20,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from mlrig.exceptions import CorruptFileError, InputError, StoreError
@@ -35,9 +35,12 @@ from mlrig.fsutil import (
     remember_parsed,
     remove_file,
 )
-from mlrig.models import Component, ComponentType, FlavorRecord, Stack
+from mlrig.models import Component, ComponentType, FlavorRecord, ProfileConfig, Stack
 from mlrig.names import validate_name
 from mlrig.stores import integrity
+
+if TYPE_CHECKING:
+    from mlrig.events import EventSink
 
 FORMAT_VERSION = 1
 _MARKER = "store.yaml"
@@ -104,9 +107,26 @@ class LocalStore:
                 dump_yaml({"version": FORMAT_VERSION, "kind": "mlrig-local-store"}),
             )
 
-    def destroy(self) -> None:
-        if self.root.exists():
-            shutil.rmtree(self.root)
+    def hold_writers(self) -> contextlib.AbstractContextManager[None]:
+        """The store's write lock: no writer is half-way through a commit."""
+        return self._lock.exclusive()
+
+    def destroy(self, spare: Path | None = None) -> None:
+        root = self.root
+        if spare is None or spare == root or not spare.is_relative_to(root):
+            if root.exists():
+                shutil.rmtree(root)
+            return
+        if not root.is_dir():
+            return
+        # the spared store is a SQLite file (with its -wal, -shm and backups) inside this dir
+        for entry in root.iterdir():
+            if entry.name.startswith(spare.name) or spare.is_relative_to(entry.resolve()):
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink(missing_ok=True)
 
     def close(self) -> None:
         return None
@@ -402,4 +422,57 @@ class LocalTransaction(LocalView):
         if self._stacks_dirty:
             stacks = {s.name: s.to_dict() for s in self._load_stacks().values()}
             remember_parsed(self.root / _STACKS, _stacks_doc(stacks))
+
+
+class LocalBackend:
+    """The ``local`` store type: a directory of YAML files (see :class:`LocalStore`)."""
+
+    type = "local"
+
+    def canonical_url(self, url: str) -> str:
+        return url_from_path(path_from_url(url))
+
+    def default_url(self, directory: Path) -> str:
+        return url_from_path(directory)
+
+    def validate_options(self, url: str, options: Mapping[str, Any]) -> dict[str, Any]:
+        if options:
+            raise InputError(
+                f"The option(s) {', '.join(sorted(options))} apply to SQL stores only, not to "
+                "store type 'local'."
+            )
+        return {}
+
+    def location(self, url: str) -> Path | None:
+        try:
+            return path_from_url(url).resolve()
+        except InputError:
+            return None
+
+    def lives_in(self, url: str, directory: Path) -> bool:
+        return self.location(url) == directory.resolve()
+
+    def relocated_url(self, url: str, old_dir: Path, new_dir: Path) -> str:
+        return url_from_path(new_dir)
+
+    def staging(self, url: str, directory: Path, token: str) -> tuple[Path, str, Path] | None:
+        final = path_from_url(url)
+        staging = final.parent / f".{final.name}.incoming-{token}"
+        return staging, url_from_path(staging), final
+
+    def private_paths(self, url: str) -> list[tuple[Path, int]]:
+        root = self.location(url)
+        if root is None:
+            return []
+        paths = [(root, 0o700)]
+        components = root / _COMPONENTS
+        if components.is_dir():
+            for type_dir in components.iterdir():
+                paths.append((type_dir, 0o700))
+                paths.extend((f, 0o600) for f in type_dir.glob("*.yaml"))
+        return paths
+
+    def open(self, profile: ProfileConfig, *, env: Mapping[str, str] | None,
+             on_event: EventSink | None) -> LocalStore:
+        return LocalStore(profile.store_url)
 

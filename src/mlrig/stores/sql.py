@@ -151,7 +151,13 @@ class SqlStore:
             raise
         self._checked = True
 
-    def destroy(self) -> None:
+    def hold_writers(self) -> contextlib.AbstractContextManager[None]:
+        """Every transaction is atomic in the database: there is nothing to hold, once this
+        process's own connections are closed."""
+        self.close()
+        return contextlib.nullcontext()
+
+    def destroy(self, spare: Path | None = None) -> None:
         path = self.sqlite_file
         if path is not None:
             self.close()
