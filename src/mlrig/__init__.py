@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from mlrig._version import __version__
 
 if TYPE_CHECKING:
     from mlrig.client import Client as Client
@@ -21,11 +21,13 @@ if TYPE_CHECKING:
     from mlrig.config.repository import Repository as Repository
     from mlrig.context import Choice as Choice
     from mlrig.context import Setting as Setting
+    from mlrig.core.portability import Bundle as Bundle
     from mlrig.core.results import MigrationResult as MigrationResult
     from mlrig.core.results import ProfileImportPlan as ProfileImportPlan
     from mlrig.core.results import ProfileInfo as ProfileInfo
     from mlrig.core.results import RenameResult as RenameResult
     from mlrig.core.results import SetResult as SetResult
+    from mlrig.core.transfer_plan import TransferPlan as TransferPlan
     from mlrig.exceptions import AlreadyExistsError as AlreadyExistsError
     from mlrig.exceptions import CorruptFileError as CorruptFileError
     from mlrig.exceptions import InputError as InputError
@@ -42,8 +44,6 @@ if TYPE_CHECKING:
     from mlrig.models import FlavorRecord as FlavorRecord
     from mlrig.models import ProfileConfig as ProfileConfig
     from mlrig.models import Stack as Stack
-    from mlrig.portability import Bundle as Bundle
-    from mlrig.transfer_plan import TransferPlan as TransferPlan
 
 #: public name -> the module that defines it (``__all__`` lists the same names)
 _EXPORTS: dict[str, str] = {
@@ -71,13 +71,13 @@ _EXPORTS: dict[str, str] = {
     "Setting": "mlrig.context",
     "GlobalConfig": "mlrig.config.global_config",
     "Repository": "mlrig.config.repository",
-    "Bundle": "mlrig.portability",
+    "Bundle": "mlrig.core.portability",
     # results
     "SetResult": "mlrig.core.results",
     "RenameResult": "mlrig.core.results",
     "MigrationResult": "mlrig.core.results",
     "ProfileImportPlan": "mlrig.core.results",
-    "TransferPlan": "mlrig.transfer_plan",
+    "TransferPlan": "mlrig.core.transfer_plan",
 }
 
 __all__ = [

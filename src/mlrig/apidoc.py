@@ -64,7 +64,7 @@ CLIENT_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 #: Type aliases used in the signatures, and the module that defines each.
 ALIASES: tuple[tuple[str, str], ...] = (
     ("TypeLike", "mlrig.models"),
-    ("SecretValues", "mlrig.transfer_plan"),
+    ("SecretValues", "mlrig.core.transfer_plan"),
     ("EventSink", "mlrig.events"),
 )
 

@@ -33,11 +33,11 @@ if TYPE_CHECKING:
     from mlrig.config.global_config import GlobalConfig
     from mlrig.config.repository import Repository
     from mlrig.context import Choice
+    from mlrig.core.portability import Bundle
+    from mlrig.core.transfer_plan import SecretValues, TransferPlan
     from mlrig.events import EventSink
     from mlrig.flavors import FlavorSpec
     from mlrig.models import FlavorRecord
-    from mlrig.portability import Bundle
-    from mlrig.transfer_plan import SecretValues, TransferPlan
 
 __all__ = [
     "SECRET_MASK",
@@ -128,6 +128,13 @@ class Client:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def reads_would_write(self) -> bool:
+        """Whether the first read of this client would write: there is no configuration yet
+        (it creates the default profile), or an operation a crashed process left is pending
+        (it is finished first). A caller that must never write, such as shell completion,
+        stays away then."""
+        return self._session.first_read_writes()
 
     def needs_repair(self, profile: str | None = None) -> bool:
         """Whether the next read of a profile's store would first finish a commit a crashed

@@ -99,9 +99,9 @@ def plugin(plugin_site: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     existing = os.environ.get("PYTHONPATH")
     monkeypatch.setenv("PYTHONPATH", str(plugin_site) + (os.pathsep + existing
                                                          if existing else ""))
-    flavors.plugin_specs_all.cache_clear()
+    flavors.forget_plugins()
     yield plugin_site
-    flavors.plugin_specs_all.cache_clear()
+    flavors.forget_plugins()
 
 
 def lake(client: Client, name: str = "lake", path: str = "/data/lake") -> None:

@@ -121,7 +121,7 @@ def test_profile_rename_and_delete_respect_a_shared_sqlite_store(  # type: ignor
 
 def test_interrupted_delete_keeps_a_store_attached_to_since(client: Client,
                                                             config_dir: Path) -> None:
-    from mlrig.intents import DELETE_PROFILE, resolve
+    from mlrig.core.intents import DELETE_PROFILE, resolve
 
     client.create_profile("gone")
     gone_dir = config_dir / "profiles" / "gone"

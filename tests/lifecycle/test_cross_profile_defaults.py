@@ -17,9 +17,9 @@ import pytest
 import yaml
 
 from mlrig.client import Client
+from mlrig.core.defaults import is_profile_default
 from mlrig.exceptions import AlreadyExistsError, InputError
 from mlrig.models import Component, ComponentType
-from mlrig.profile_defaults import is_profile_default
 from tests.conftest import Result
 from tests.lifecycle.conftest import contents, make_client
 from tests.lifecycle.conftest import snapshot as all_files

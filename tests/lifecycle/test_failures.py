@@ -143,7 +143,7 @@ def killed_run(config_dir: Path, patch: str, *args: str, cwd: Path | None = None
 def test_killed_stack_rename_is_finished_by_the_next_command(dev: Client,
                                                               config_dir: Path) -> None:
     patch = """
-    import mlrig.intents as intents
+    import mlrig.core.intents as intents
     def die(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
     intents.move_stack_pointers = die

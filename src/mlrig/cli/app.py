@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mlrig import __version__
+from mlrig._version import __version__
 
 if TYPE_CHECKING:
     from mlrig.client import Client
@@ -119,12 +119,12 @@ class LazyGroup(click.Group):
 
 
 def _lazy_completer(name: str) -> Callable[[click.Context, click.Parameter, str], Any]:
-    """A completer of :mod:`mlrig.cli.completion`, imported only when the shell asks."""
+    """A completer of :mod:`mlrig.cli.completers`, imported only when the shell asks."""
 
     def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> Any:
-        from mlrig.cli import completion
+        from mlrig.cli import completers
 
-        return getattr(completion, name)(ctx, param, incomplete)
+        return getattr(completers, name)(ctx, param, incomplete)
 
     return complete
 

@@ -8,7 +8,7 @@ import click
 
 from mlrig.cli.app import State, pass_state
 from mlrig.cli.args import AttributeCommand, parse_attributes
-from mlrig.cli.completion import component_names, flavor_names
+from mlrig.cli.completers import component_names, flavor_names
 from mlrig.cli.output import emit_data, mark, output_option, print_table, warn
 from mlrig.models import Component, ComponentType
 

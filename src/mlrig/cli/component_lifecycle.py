@@ -11,7 +11,7 @@ import click
 
 from mlrig.cli.app import State, pass_state
 from mlrig.cli.args import AttributeCommand, AttributeNamesCommand, parse_attributes
-from mlrig.cli.completion import component_names, flavor_names, profile_names
+from mlrig.cli.completers import component_names, flavor_names, profile_names
 from mlrig.cli.output import emit_data, output_option, print_table
 from mlrig.models import ComponentType
 

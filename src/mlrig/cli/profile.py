@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from mlrig.cli.app import State, pass_state
-from mlrig.cli.completion import profile_names
+from mlrig.cli.completers import profile_names
 from mlrig.cli.output import (
     confirm_or_refuse,
     echo_err,

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from mlrig.cli.app import State, pass_state
-from mlrig.cli.completion import file_names, profile_names, source_stack_names, stack_names
+from mlrig.cli.completers import file_names, profile_names, source_stack_names, stack_names
 from mlrig.cli.output import echo_err, output_option
 from mlrig.cli.transfer_output import emit_export, parse_secrets, secret_option, show_plan
 from mlrig.exceptions import UsageError

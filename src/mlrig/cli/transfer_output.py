@@ -63,9 +63,7 @@ def emit_export(kind: str, name: str, filename: str | None, include_secrets: boo
                 bundle: Callable[[], Any], export: Callable[[], Path]) -> None:
     """Write a stack/profile bundle to stdout ('-') or a file, and say what happened."""
     if filename == "-":
-        from mlrig.portability import dump_bundle
-
-        click.echo(dump_bundle(bundle()), nl=False)
+        click.echo(bundle().to_yaml(), nl=False)
         return
     path = export()
     click.echo(f"Exported {kind} '{name}' to file '{path}'.")

@@ -258,7 +258,7 @@ def copy_component(
     from_profile: str | None = None,
     to_profile: str | None = None,
 ) -> Component:
-    from mlrig.transfer_plan import plan_transfer
+    from mlrig.core.transfer_plan import plan_transfer
 
     ctype = component_type(type_)
     validate_name(ctype.display_name, target)

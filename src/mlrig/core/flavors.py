@@ -38,7 +38,10 @@ def list_flavors(session: Session, type_: TypeLike) -> list[FlavorSpec]:
     ctype = component_type(type_)
     with session.store().read() as view:
         records = view.list_flavors(ctype)
-    return flavor_registry.all_specs(ctype, records)
+    specs = flavor_registry.all_specs(ctype, records)
+    for problem in flavor_registry.plugin_problems():
+        session.warn(problem)
+    return specs
 
 
 def register_flavor(session: Session, type_: TypeLike, source: str) -> FlavorRecord:

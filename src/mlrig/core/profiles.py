@@ -5,7 +5,7 @@ migrate profiles, and the first-run creation of the ``default`` profile.
 profile of a repository, and — for a store mlrig made at its default location — the name of
 the store's directory (``<config>/profiles/<name>``). A rename moves all of these:
 
-1. an intent is written (:mod:`mlrig.intents`);
+1. an intent is written (:mod:`mlrig.core.intents`);
 2. the store directory is renamed (one ``rename(2)``, under the store's write lock so no
    writer of the local store is in the middle of a commit) — unless another profile is
    attached to the same store (``profile create --url``): then the directory stays where
@@ -97,9 +97,9 @@ from mlrig.stores import (
 from mlrig.stores.base import Store
 
 if TYPE_CHECKING:
-    from mlrig.portability import Bundle
+    from mlrig.core.portability import Bundle
+    from mlrig.core.transfer_plan import SecretValues
     from mlrig.stores.transfer import StoreContents
-    from mlrig.transfer_plan import SecretValues
 
 from mlrig.core.results import (
     MigrationResult,
@@ -184,7 +184,7 @@ def create_initial_config(session: Session) -> GlobalConfig:
 
 
 def new_store_intent(session: Session, profile: ProfileConfig, had_dir: bool) -> Any:
-    from mlrig.intents import CREATE_PROFILE, intent
+    from mlrig.core.intents import CREATE_PROFILE, intent
 
     own_dir = profile_dir(session.config_dir, profile.name)
     owned = not had_dir and backend(profile.store_type).lives_in(profile.store_url, own_dir)
@@ -234,7 +234,7 @@ def initialize_profile_store(session: Session, profile: ProfileConfig) -> None:
 
 
 def register_default_stack(session: Session, store: Store) -> None:
-    from mlrig.profile_defaults import local_paths, new_default_components
+    from mlrig.core.defaults import local_paths, new_default_components
 
     components = new_default_components(session.config_dir)
     with store.write() as txn:
@@ -375,7 +375,7 @@ def delete_profile(session: Session, name: str) -> None:
             raise InUseError(f"Profile '{name}' is the globally active profile.")
         del config.profiles[name]
 
-    from mlrig.intents import DELETE_PROFILE, intent, remove_path
+    from mlrig.core.intents import DELETE_PROFILE, intent, remove_path
 
     # decided and done under config.yaml's lock, so that no profile can attach to the
     # store (profile create --url) between the check and the removal
@@ -471,8 +471,8 @@ def _rename_profile_locked(
     old: str,
     new: str,
 ) -> tuple[RenameResult, Path | None, tuple[Path, list[str]] | None]:
+    from mlrig.core.intents import RENAME_PROFILE, intent, move_profile_pointer
     from mlrig.fsutil import fsync_dir
-    from mlrig.intents import RENAME_PROFILE, intent, move_profile_pointer
     from mlrig.stores import open_store, profile_dir
 
     current = session.global_file.load()
@@ -622,10 +622,10 @@ def _create_profile_from(
     validate: bool = False,
     secrets: SecretValues | None = None,
 ) -> ProfileConfig:
+    from mlrig.core.intents import CREATE_PROFILE, intent
+    from mlrig.core.transfer_plan import plan_transfer
     from mlrig.fsutil import ensure_dir, fsync_dir
-    from mlrig.intents import CREATE_PROFILE, intent
     from mlrig.stores import open_store
-    from mlrig.transfer_plan import plan_transfer
 
     validate_name("profile", name)
     if name in session.config().profiles:
@@ -679,7 +679,7 @@ def _create_profile_from(
 def profile_bundle(
     session: Session, name: str | None = None, include_secrets: bool = False
 ) -> Bundle:
-    from mlrig.portability import PROFILE_KIND, Bundle
+    from mlrig.core.portability import PROFILE_KIND, Bundle
 
     target = session.active_profile_name if name is None else name
     profile = session.profile(target)
@@ -702,7 +702,7 @@ def profile_bundle(
 def export_profile(
     session: Session, name: str, path: str | Path | None = None, include_secrets: bool = False
 ) -> Path:
-    from mlrig.portability import write_bundle
+    from mlrig.core.portability import write_bundle
 
     bundle = profile_bundle(session, name, include_secrets)
     target = session.cwd / (Path(path).expanduser() if path else Path(f"{name}.yaml"))
@@ -734,7 +734,7 @@ def _profile_import_target(
 
 
 def _profile_bundle_from(session: Session, source: str | Path | Bundle) -> Bundle:
-    from mlrig.portability import PROFILE_KIND, Bundle, read_bundle
+    from mlrig.core.portability import PROFILE_KIND, Bundle, read_bundle
 
     bundle = (
         source
@@ -760,8 +760,8 @@ def plan_profile_import(
     url: str | None = None,
     secrets: SecretValues | None = None,
 ) -> ProfileImportPlan:
+    from mlrig.core.transfer_plan import plan_transfer
     from mlrig.stores import default_store_type
-    from mlrig.transfer_plan import plan_transfer
 
     session.config()
     bundle = _profile_bundle_from(session, source)

@@ -58,7 +58,7 @@ def status(session: Session) -> dict[str, Any]:
         with session.store(profile.name).read() as view:
             stack_exists = view.get_stack(stack.name) is not None
     repo = session.repository()
-    from mlrig.security import permission_warnings
+    from mlrig.core.security import permission_warnings
 
     return {
         "profile": _choice_dict(profile, profile_exists),

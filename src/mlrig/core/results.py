@@ -12,8 +12,8 @@ from mlrig.stores import (
 )
 
 if TYPE_CHECKING:
+    from mlrig.core.transfer_plan import TransferPlan
     from mlrig.stores.transfer import StoreContents
-    from mlrig.transfer_plan import TransferPlan
 
 
 class ProfileInfo(NamedTuple):

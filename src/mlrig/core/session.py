@@ -78,7 +78,7 @@ class Session:
     def config(self, reload: bool = False) -> GlobalConfig:
         """config.yaml, read once (and created with the default profile on first use)."""
         if self._config is None or reload:
-            from mlrig.intents import recover_pending
+            from mlrig.core.intents import recover_pending
 
             recover_pending(self.config_dir, self.on_event)  # finish a crashed rename/copy
             loaded = self.global_file.load()
@@ -88,6 +88,19 @@ class Session:
                 raise MlrigError(f"There is no global configuration at '{self.global_file.path}'.")
             self._config = loaded
         return self._config
+
+    def first_read_writes(self) -> bool:
+        """Whether reading the configuration now would write: there is none yet (the first
+        read creates the default profile), or a crashed process left an operation that the
+        first read finishes."""
+        if not self.global_file.exists():
+            return True
+        from mlrig.core.intents import pending_dir
+
+        try:
+            return any(n.endswith(".yaml") for n in os.listdir(pending_dir(self.config_dir)))
+        except OSError:
+            return False
 
     def forget_config(self) -> None:
         """Read config.yaml again on next use (after another module changed it)."""

@@ -8,12 +8,12 @@ The rules they follow:
   flavors, components and stack together or not at all);
 * a rename **moves every pointer mlrig owns** (the profile's active stack in config.yaml, the
   current repository's active stack) and warns about the ones it can't (``MLRIG_ACTIVE_STACK``);
-  the pointers are moved after the store commit under an intent (:mod:`mlrig.intents`), so a
+  the pointers are moved after the store commit under an intent (:mod:`mlrig.core.intents`), so a
   crash in between is finished by the next command;
 * a same-named but different component in a target profile is a conflict, never silently
-  replaced (see :mod:`mlrig.transfer_plan`) — except a profile's own ``default`` components as
+  replaced (see :mod:`mlrig.core.transfer_plan`) — except a profile's own ``default`` components as
   mlrig created them: a stack copied or imported into another profile uses that profile's
-  defaults, and says so (see :mod:`mlrig.profile_defaults`).
+  defaults, and says so (see :mod:`mlrig.core.defaults`).
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ from mlrig.names import validate_name
 from mlrig.stores.base import StoreView
 
 if TYPE_CHECKING:
-    from mlrig.portability import Bundle
-    from mlrig.transfer_plan import SecretValues, TransferPlan
+    from mlrig.core.portability import Bundle
+    from mlrig.core.transfer_plan import SecretValues, TransferPlan
 
 from mlrig.core.results import RenameResult, SetResult
 from mlrig.core.transfer import (
@@ -259,7 +259,7 @@ def remove_stack_components(
 
 def rename_stack(session: Session, old: str, new: str) -> RenameResult:
     from mlrig import context as ctx
-    from mlrig.intents import RENAME_STACK, intent, move_stack_pointers
+    from mlrig.core.intents import RENAME_STACK, intent, move_stack_pointers
 
     validate_name("stack", new)
     profile = session.profile_choice().name
@@ -315,7 +315,7 @@ def copy_stack(
     use_existing: bool = False,
     dry_run: bool = False,
 ) -> TransferPlan:
-    from mlrig.transfer_plan import plan_transfer
+    from mlrig.core.transfer_plan import plan_transfer
 
     validate_name("stack", target)
     src_profile, dst_profile = profiles_for_copy(session, from_profile, to_profile)
@@ -355,7 +355,7 @@ def copy_stack(
 def stack_bundle(
     session: Session, name: str | None = None, include_secrets: bool = False
 ) -> Bundle:
-    from mlrig.portability import STACK_KIND, Bundle
+    from mlrig.core.portability import STACK_KIND, Bundle
 
     target = session.active_stack_name if name is None else name
     with session.store().read() as view:
@@ -370,7 +370,7 @@ def stack_bundle(
 def export_stack(
     session: Session, name: str, path: str | Path | None = None, include_secrets: bool = False
 ) -> Path:
-    from mlrig.portability import write_bundle
+    from mlrig.core.portability import write_bundle
 
     bundle = stack_bundle(session, name, include_secrets)
     target = session.cwd / (Path(path).expanduser() if path else Path(f"{name}.yaml"))
@@ -387,7 +387,7 @@ def plan_stack_import(
     use_existing: bool = False,
     secrets: SecretValues | None = None,
 ) -> tuple[Bundle, TransferPlan]:
-    from mlrig.transfer_plan import plan_transfer
+    from mlrig.core.transfer_plan import plan_transfer
 
     bundle, stack = _stack_from(session, source, name)
     with session.store().read() as view:
@@ -413,7 +413,7 @@ def import_stack(
     use_existing: bool = False,
     secrets: SecretValues | None = None,
 ) -> TransferPlan:
-    from mlrig.transfer_plan import plan_transfer
+    from mlrig.core.transfer_plan import plan_transfer
 
     bundle, stack = _stack_from(session, source, name)
     profile = session.profile_choice().name
@@ -437,7 +437,7 @@ def import_stack(
 def _stack_from(
     session: Session, source: str | Path | Bundle, name: str | None
 ) -> tuple[Bundle, Stack]:
-    from mlrig.portability import STACK_KIND, Bundle, read_bundle
+    from mlrig.core.portability import STACK_KIND, Bundle, read_bundle
 
     if isinstance(source, Bundle):
         bundle = source

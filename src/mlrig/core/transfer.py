@@ -20,8 +20,8 @@ from mlrig.models import (
 from mlrig.stores.base import StoreView
 
 if TYPE_CHECKING:
-    from mlrig.portability import Bundle, BundleComponent
-    from mlrig.transfer_plan import SourceComponent, TransferPlan
+    from mlrig.core.portability import Bundle, BundleComponent
+    from mlrig.core.transfer_plan import SourceComponent, TransferPlan
 
 
 from mlrig.core.flavors import flavor_class
@@ -43,8 +43,8 @@ def snapshot_of(
     all_flavors: bool = False,
 ) -> Snapshot:
     """The components the stacks use (or ``components``) and the custom flavors they need."""
-    from mlrig.profile_defaults import is_profile_default
-    from mlrig.transfer_plan import SourceComponent
+    from mlrig.core.defaults import is_profile_default
+    from mlrig.core.transfer_plan import SourceComponent
 
     if components is None:
         components = []
@@ -70,7 +70,7 @@ def snapshot_of(
 
 
 def sources(bundle: Bundle) -> list[SourceComponent]:
-    from mlrig.transfer_plan import SourceComponent
+    from mlrig.core.transfer_plan import SourceComponent
 
     return [
         SourceComponent(b.component, list(b.omitted_secrets), b.is_profile_default)
@@ -101,7 +101,7 @@ def profiles_for_copy(
 
 
 def report(session: Session, plan: TransferPlan, profile: str, origin: str) -> None:
-    from mlrig.transfer_plan import CREATE, RENAME, REUSE, USE_DEFAULT, USE_EXISTING
+    from mlrig.core.transfer_plan import CREATE, RENAME, REUSE, USE_DEFAULT, USE_EXISTING
 
     for a in plan.actions:
         if a.kind == "flavor" and a.action == CREATE:
@@ -146,7 +146,7 @@ def report(session: Session, plan: TransferPlan, profile: str, origin: str) -> N
 def bundle_components(
     view: StoreView, components: list[SourceComponent], include_secrets: bool
 ) -> list[BundleComponent]:
-    from mlrig.portability import BundleComponent
+    from mlrig.core.portability import BundleComponent
 
     result: list[BundleComponent] = []
     for entry in components:

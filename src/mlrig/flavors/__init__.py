@@ -5,8 +5,12 @@ Nothing here imports pydantic or a flavor's module until a flavor's class is nee
 validate a config or find its secret fields): listing flavors only reads this table, the
 profile's records and the ``mlrig.flavors`` entry points.
 
-Resolution order for ``(type, name)``: the profile's own flavors, then plugins, then
-built-ins; a profile flavor that shadows a built-in is allowed and reported as a warning.
+Resolution order for ``(type, name)``, the same for lookup and for listing: the profile's
+own flavors, then plugins, then built-ins — the nearer source wins, so that a profile (or an
+installed package) can replace a flavor it needs changed without waiting for a release. A
+profile flavor that shadows another one is allowed and reported as a warning when it is
+registered. Two flavors of the same ``(type, name)`` inside one source are an error; a
+plugin that cannot be loaded is reported (:func:`plugin_problems`), never silently dropped.
 """
 
 from __future__ import annotations
@@ -75,6 +79,24 @@ def builtin_specs(type_: ComponentType | None = None) -> list[FlavorSpec]:
 
 
 @lru_cache(maxsize=1)
+def _plugins() -> tuple[tuple[FlavorSpec, ...], tuple[str, ...]]:
+    from importlib.metadata import entry_points
+
+    specs: list[FlavorSpec] = []
+    problems: list[str] = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        source = ep.value.replace(":", ".")
+        try:
+            cls = load_flavor_class(source)
+        except InputError as exc:
+            # a broken plugin must not break mlrig: it is not offered, and it is said why
+            problems.append(f"The plugin flavor '{ep.name}' ({ep.value}) cannot be loaded: "
+                            f"{exc.message}")
+            continue
+        specs.append(FlavorSpec(cls.TYPE, cls.FLAVOR, source, PLUGIN))
+    return tuple(specs), tuple(problems)
+
+
 def plugin_specs_all() -> tuple[FlavorSpec, ...]:
     """Flavors contributed by installed packages through the ``mlrig.flavors`` entry points.
 
@@ -82,43 +104,54 @@ def plugin_specs_all() -> tuple[FlavorSpec, ...]:
     imported here to learn its type and name, which only happens when a command needs
     plugin flavors.
     """
-    from importlib.metadata import entry_points
+    return _plugins()[0]
 
-    specs: list[FlavorSpec] = []
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        source = ep.value.replace(":", ".")
-        try:
-            cls = load_flavor_class(source)
-        except InputError:
-            continue  # a broken plugin must not break mlrig; it is simply not offered
-        specs.append(FlavorSpec(cls.TYPE, cls.FLAVOR, source, PLUGIN))
-    return tuple(specs)
+
+def forget_plugins() -> None:
+    """Look the installed plugins up again on next use (after a package was installed)."""
+    _plugins.cache_clear()
+
+
+def plugin_problems() -> tuple[str, ...]:
+    """One sentence for each installed plugin flavor that cannot be loaded."""
+    return _plugins()[1]
+
+
+def _unique(specs: list[FlavorSpec]) -> list[FlavorSpec]:
+    """A source offers each ``(type, name)`` once."""
+    seen: dict[tuple[ComponentType, str], FlavorSpec] = {}
+    for spec in specs:
+        other = seen.setdefault((spec.type, spec.name), spec)
+        if other is not spec:
+            raise InputError(
+                f"Two {spec.origin} flavors are named '{spec.name}' for the component type "
+                f"'{spec.type.value}': {other.source} and {spec.source}.",
+                hint="Uninstall or rename one of them.")
+    return specs
 
 
 def all_specs(type_: ComponentType, profile_flavors: Iterable[FlavorRecord]) -> list[FlavorSpec]:
-    """Every flavor of a type, in resolution order (profile, plugin, built-in)."""
-    result = [FlavorSpec(f.type, f.name, f.source, PROFILE) for f in profile_flavors
-              if f.type is type_]
-    result += [s for s in plugin_specs_all() if s.type is type_]
-    result += builtin_specs(type_)
+    """Every flavor of a type, in resolution order (profile, plugin, built-in); a name can
+    appear once per source (the first one of a name is the one :func:`resolve` gives)."""
+    result = _unique([FlavorSpec(f.type, f.name, f.source, PROFILE) for f in profile_flavors
+                      if f.type is type_])
+    result += _unique([s for s in plugin_specs_all() if s.type is type_])
+    result += _unique(builtin_specs(type_))
     return result
 
 
 def resolve(type_: ComponentType, name: str,
             profile_flavors: Iterable[FlavorRecord]) -> FlavorSpec:
-    for f in profile_flavors:
-        if f.type is type_ and f.name == name:
-            return FlavorSpec(f.type, f.name, f.source, PROFILE)
-    for spec in builtin_specs(type_):
+    """The flavor ``name`` of a type, as :func:`all_specs` orders them."""
+    specs = all_specs(type_, list(profile_flavors))
+    for spec in specs:
         if spec.name == name:
             return spec
-    for spec in plugin_specs_all():
-        if spec.type is type_ and spec.name == name:
-            return spec
-    known = sorted({s.name for s in all_specs(type_, profile_flavors)})
+    known = sorted({s.name for s in specs})
+    broken = " ".join(p for p in plugin_problems() if f"'{name}'" in p)
     raise NotFoundError(
         f"There is no flavor '{name}' for the component type '{type_.value}'. "
-        f"Available: {', '.join(known) if known else 'none'}.",
+        f"Available: {', '.join(known) if known else 'none'}." + (f" {broken}" if broken else ""),
         hint=f"Run 'mlrig {type_.cli_name} flavor list'.",
         library_hint=f"client.list_flavors('{type_.value}') lists them.",
     )

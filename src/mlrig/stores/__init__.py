@@ -35,7 +35,7 @@ ENTRY_POINT_GROUP = "mlrig.stores"
 #: the built-in store types
 BACKENDS: dict[str, str] = {
     "local": "mlrig.stores.local:LocalBackend",
-    "sql": "mlrig.stores.sql_url:SqlBackend",
+    "sql": "mlrig.stores.sql_backend:SqlBackend",
 }
 #: store types reserved for what is to come: named in a config file, they are reported as
 #: types this version cannot open; asked for, they are refused with the reason

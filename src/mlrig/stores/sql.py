@@ -259,7 +259,7 @@ class SqlStore:
     # -- migrations ----------------------------------------------------------------------
     def _refuse_unknown(self, revision: str) -> None:
         if revision not in schema.REVISIONS:
-            from mlrig import __version__
+            from mlrig._version import __version__
 
             raise StoreError(
                 f"The SQL store at {self.masked_url} has the schema revision '{revision}', "

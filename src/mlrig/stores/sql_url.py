@@ -11,7 +11,6 @@ SQLite path becomes absolute.
 from __future__ import annotations
 
 import os
-import re
 import stat
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,10 +20,6 @@ from mlrig.exceptions import InputError, StoreError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
-
-    from mlrig.events import EventSink
-    from mlrig.models import ProfileConfig
-    from mlrig.stores.base import Store
 
 #: profile options a SQL profile understands (``ProfileConfig.options``)
 PASSWORD_ENV = "password_env"
@@ -172,62 +167,3 @@ def resolve_password(url: str, options: Mapping[str, Any], env: Mapping[str, str
                  f"(fix: chmod 600 '{path}').")
         return value.rstrip("\r\n")
     return None
-
-
-_SQLITE_PREFIX = re.compile(r"^sqlite(\+\w+)?:///")
-
-
-class SqlBackend:
-    """The ``sql`` store type: SQLite, PostgreSQL, MySQL/MariaDB through SQLAlchemy (see
-    :class:`mlrig.stores.sql.SqlStore`, imported only by :meth:`open`)."""
-
-    type = "sql"
-
-    def canonical_url(self, url: str) -> str:
-        return canonical_sql_url(url)
-
-    def default_url(self, directory: Path) -> str:
-        return f"sqlite:///{directory.resolve() / 'mlrig.db'}"
-
-    def validate_options(self, url: str, options: Mapping[str, Any]) -> dict[str, Any]:
-        return validate_options(url, options)
-
-    def location(self, url: str) -> Path | None:
-        """The database file of a SQLite URL, read without SQLAlchemy (cheap)."""
-        match = _SQLITE_PREFIX.match(url)
-        if match is None:
-            return None
-        raw = url[match.end():].split("?", 1)[0]
-        return Path(raw).resolve() if raw and raw != ":memory:" else None
-
-    def lives_in(self, url: str, directory: Path) -> bool:
-        db = self.location(url)
-        return db is not None and db.parent == directory.resolve()
-
-    def relocated_url(self, url: str, old_dir: Path, new_dir: Path) -> str:
-        match = _SQLITE_PREFIX.match(url)
-        db = self.location(url)
-        if match is None or db is None:
-            return url
-        _, sep, query = url.partition("?")
-        return f"{match.group(0)}{new_dir / db.name}" + (f"?{query}" if sep else "")
-
-    def staging(self, url: str, directory: Path, token: str) -> tuple[Path, str, Path] | None:
-        if not self.lives_in(url, directory):
-            return None  # a database server, or a file the user chose: built in place
-        final = directory.resolve()
-        staging = final.parent / f".{final.name}.incoming-{token}"
-        return staging, self.relocated_url(url, final, staging), final
-
-    def private_paths(self, url: str) -> list[tuple[Path, int]]:
-        db = self.location(url)
-        return [(db, 0o600)] if db is not None else []
-
-    def open(self, profile: ProfileConfig, *, env: Mapping[str, str] | None,
-             on_event: EventSink | None) -> Store:
-        from mlrig.stores.sql import SqlStore
-
-        store: Store = SqlStore(profile.store_url, options=profile.options, env=env,
-                                on_event=on_event)
-        return store
-

@@ -16,7 +16,7 @@ each object, without writing anything:
   otherwise it is created under its own name with a new id;
 * **use-default** — the component is its profile's ``default`` as mlrig created it, and the
   target has its own ``default`` of the same type and flavor, also as mlrig created it
-  (:func:`mlrig.profile_defaults.is_profile_default`): the target's is used. Each profile's
+  (:func:`mlrig.core.defaults.is_profile_default`): the target's is used. Each profile's
   default metadata and artifact stores have paths of their own, so they never compare
   identical, yet they are what a stack using ``default`` means in each profile. No option
   is needed; a ``default`` changed since mlrig created it (on either side) is an ordinary
@@ -280,7 +280,7 @@ def _plan_components(plan: TransferPlan, target: StoreView, components: list[Sou
                      use_existing: bool, secrets: SecretValues) -> set[tuple[ComponentType, str]]:
     """Plan each component; returns the (type, source name) of those the target's own
     components stand in for (use-default, use-existing)."""
-    from mlrig.profile_defaults import is_profile_default
+    from mlrig.core.defaults import is_profile_default
 
     used_ids = {c.id for c in existing_components}
     by_id = {(c.type, c.id): c for c in existing_components}

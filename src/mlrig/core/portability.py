@@ -33,7 +33,7 @@ Secret attributes (fields a flavor marks secret) are left out unless asked for; 
 the ones left out are listed in ``omitted_secrets`` so that an import can say what is missing.
 
 ``profile_default: true`` marks a component that was the exporting profile's ``default`` as
-mlrig created it (:mod:`mlrig.profile_defaults`): an import into a profile that has its own
+mlrig created it (:mod:`mlrig.core.defaults`): an import into a profile that has its own
 default of the same type and flavor uses that one instead. Older bundles do not have the key;
 for them (and whenever it is absent) the import applies the same rule to the component's
 configuration. ``profile_default: false`` makes it an ordinary component.
@@ -48,10 +48,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlrig.core.defaults import DEFAULT, DEFAULT_FLAVORS, is_profile_default
 from mlrig.exceptions import CorruptFileError, InputError
 from mlrig.models import Component, ComponentType, FlavorRecord, Stack
 from mlrig.names import validate_name
-from mlrig.profile_defaults import DEFAULT, DEFAULT_FLAVORS, is_profile_default
 
 BUNDLE_FORMAT_VERSION = 1
 STACK_KIND = "mlrig-stack"
@@ -111,8 +111,12 @@ class Bundle:
         """The stack of a stack bundle."""
         return self.stacks[0]
 
+    def to_yaml(self) -> str:
+        """The bundle as the YAML text ``stack export`` / ``profile export`` write."""
+        return dump_bundle(self)
+
     def to_document(self) -> dict[str, Any]:
-        from mlrig import __version__
+        from mlrig._version import __version__
 
         doc: dict[str, Any] = {
             "format_version": BUNDLE_FORMAT_VERSION,

@@ -20,7 +20,7 @@ are not its own. A ``profile copy`` keeps the ids, so the copy's defaults are st
 recognised (and still use the source profile's files).
 
 Copies and imports between profiles use this to give a stack the target profile's own
-defaults instead of the source's (see :mod:`mlrig.transfer_plan`).
+defaults instead of the source's (see :mod:`mlrig.core.transfer_plan`).
 """
 
 from __future__ import annotations
