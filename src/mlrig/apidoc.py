@@ -57,8 +57,8 @@ CLIENT_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "export_stack", "stack_bundle", "plan_stack_import", "import_stack",
         "export_profile", "profile_bundle", "plan_profile_import", "import_profile",
     )),
-    ("The client itself", ("config_dir", "cwd", "env", "global_file", "needs_repair",
-                           "close")),
+    ("The client itself", ("config_dir", "cwd", "env", "global_file", "reads_would_write",
+                           "needs_repair", "close")),
 )
 
 #: Type aliases used in the signatures, and the module that defines each.
