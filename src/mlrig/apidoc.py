@@ -57,6 +57,10 @@ CLIENT_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "export_stack", "stack_bundle", "plan_stack_import", "import_stack",
         "export_profile", "profile_bundle", "plan_profile_import", "import_profile",
     )),
+    ("Documents (the JSON/YAML of -o json)", (
+        "stacks_document", "stack_document", "components_document", "component_document",
+        "flavors_document", "active_component",
+    )),
     ("The client itself", ("config_dir", "cwd", "env", "global_file", "reads_would_write",
                            "needs_repair", "close")),
 )

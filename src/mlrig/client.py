@@ -17,8 +17,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlrig.core import components, flavors, profiles, repositories, stacks
+from mlrig.core import components, documents, flavors, profiles, repositories, stacks
 from mlrig.core.components import SECRET_MASK
+from mlrig.core.documents import FORMAT_VERSION
 from mlrig.core.results import (
     MigrationResult,
     ProfileImportPlan,
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from mlrig.models import FlavorRecord
 
 __all__ = [
+    "FORMAT_VERSION",
     "SECRET_MASK",
     "Client",
     "MigrationResult",
@@ -1195,3 +1197,56 @@ class Client:
             (files with too wide permissions).
         """
         return repositories.status(self._session)
+
+    # ------------------------------------------------------------------ documents
+    def stacks_document(self) -> dict[str, Any]:
+        """The document of ``mlrig stack list -o json``: every stack of the active profile
+        (``name``, ``active``, ``components``), under ``stacks``."""
+        return documents.stacks(self._session)
+
+    def stack_document(self, name: str | None = None) -> dict[str, Any]:
+        """The document of ``mlrig stack describe -o json``, under ``stack``.
+
+        Args:
+            name: the stack (default: the active one).
+        """
+        return documents.stack(self._session, name)
+
+    def components_document(self, type_: TypeLike, show_secrets: bool = False) -> dict[str, Any]:
+        """The document of ``mlrig <type> list -o json``: the components of a type (``type``,
+        ``name``, ``flavor``, ``id``, ``active``, ``config``), under the type's plural.
+
+        Args:
+            type_: the component type.
+            show_secrets: show secret values instead of ``********``.
+        """
+        return documents.components(self._session, type_, show_secrets)
+
+    def component_document(self, type_: TypeLike, name: str,
+                           show_secrets: bool = False) -> dict[str, Any]:
+        """The document of ``mlrig <type> describe NAME -o json``, under the type.
+
+        Args:
+            type_: the component type.
+            name: the component.
+            show_secrets: show secret values instead of ``********``.
+        """
+        return documents.component(self._session, type_, name, show_secrets)
+
+    def active_component(self, type_: TypeLike) -> str | None:
+        """The active stack's component of a type, or ``None`` (no active stack, or it has
+        none, or the active stack does not exist): never raises for a missing stack.
+
+        Args:
+            type_: the component type.
+        """
+        return documents.active_component(self._session, type_)
+
+    def flavors_document(self, type_: TypeLike) -> dict[str, Any]:
+        """The document of ``mlrig <type> flavor list -o json``, under ``flavors``.
+
+        Args:
+            type_: the component type.
+        """
+        return documents.flavors(self._session, type_)
+

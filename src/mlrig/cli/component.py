@@ -9,33 +9,11 @@ import click
 from mlrig.cli.app import State, pass_state
 from mlrig.cli.args import AttributeCommand, parse_attributes
 from mlrig.cli.completers import component_names, flavor_names
-from mlrig.cli.output import emit_data, mark, output_option, print_table, warn
-from mlrig.models import Component, ComponentType
+from mlrig.cli.output import emit_data, emit_document, mark, output_option, print_table, warn
+from mlrig.models import ComponentType
 
 _show_secrets = click.option("--show-secrets", is_flag=True,
                              help="Show values of secret attributes instead of ********.")
-
-
-def _component_dict(client: Any, component: Component, active: bool,
-                    show_secrets: bool) -> dict[str, Any]:
-    return {
-        "type": component.type.value,
-        "name": component.name,
-        "flavor": component.flavor,
-        "id": component.id,
-        "active": active,
-        "config": client.masked_config(component, show_secrets),
-    }
-
-
-def _active_name(client: Any, type_: ComponentType) -> str | None:
-    choice = client.stack_choice(strict=False)
-    if choice is None:
-        return None
-    try:
-        return client.get_stack(choice.name).components.get(type_)  # type: ignore[no-any-return]
-    except Exception:
-        return None
 
 
 def make_group(type_: ComponentType) -> click.Group:
@@ -70,14 +48,12 @@ def make_group(type_: ComponentType) -> click.Group:
     @pass_state
     def list_(state: State, output: str, show_secrets: bool) -> None:
         state.banner()
-        client = state.client
-        components = client.list_components(type_)
-        active = _active_name(client, type_)
-        data = [_component_dict(client, c, c.name == active, show_secrets) for c in components]
+        document = state.client.components_document(type_, show_secrets)
         if output != "table":
-            emit_data(output, type_.plural, data)
+            emit_document(output, document)
             return
-        if not components:
+        data = document[type_.plural]
+        if not data:
             warn(f"No {plural} registered.")
             return
         rows = [[mark(d["active"]), d["name"], d["flavor"], d["id"][:8],
@@ -93,7 +69,7 @@ def make_group(type_: ComponentType) -> click.Group:
     def describe(state: State, name: str | None, output: str, show_secrets: bool) -> None:
         state.banner()
         client = state.client
-        active = _active_name(client, type_)
+        active = client.active_component(type_)
         if name is None:
             if active is None:
                 raise click.ClickException(
@@ -101,11 +77,11 @@ def make_group(type_: ComponentType) -> click.Group:
                 )
             click.echo(f"No component name given; using '{active}' from active stack.",
                        err=True)
-        component = client.get_component(type_, name or active)
-        data = _component_dict(client, component, component.name == active, show_secrets)
+        document = client.component_document(type_, name or active or "", show_secrets)
         if output != "table":
-            emit_data(output, type_.value, data)
+            emit_document(output, document)
             return
+        data = document[type_.value]
         rows = [["TYPE", data["type"]], ["FLAVOR", data["flavor"]], ["NAME", data["name"]],
                 ["ID", data["id"]]]
         rows += [[k.upper(), _cell(v)] for k, v in data["config"].items()]
@@ -147,11 +123,11 @@ def make_group(type_: ComponentType) -> click.Group:
     @pass_state
     def flavor_list(state: State, output: str) -> None:
         state.banner()
-        specs = state.client.list_flavors(type_)
-        data = [{"flavor": s.name, "source": s.source, "origin": s.origin} for s in specs]
+        document = state.client.flavors_document(type_)
         if output != "table":
-            emit_data(output, "flavors", data)
+            emit_document(output, document)
             return
+        data = document["flavors"]
         print_table(["FLAVOR", "SOURCE", "ORIGIN"],
                     [[d["flavor"], d["source"], d["origin"]] for d in data], center_first=False)
 

@@ -13,7 +13,6 @@ from typing import Any
 
 import click
 
-FORMAT_VERSION = 1
 FORMATS = ("table", "json", "yaml")
 ACTIVE_MARK = "👉"
 ASCII_ACTIVE_MARK = "*"
@@ -28,8 +27,14 @@ def output_option(func: Any) -> Any:
 
 
 def emit_data(fmt: str, key: str, data: Any) -> None:
-    """Write ``{"format_version": 1, key: data}`` as JSON or YAML to stdout."""
-    document = {"format_version": FORMAT_VERSION, key: data}
+    """Write ``{"format_version": ..., key: data}`` as JSON or YAML to stdout."""
+    from mlrig.client import FORMAT_VERSION
+
+    emit_document(fmt, {"format_version": FORMAT_VERSION, key: data})
+
+
+def emit_document(fmt: str, document: dict[str, Any]) -> None:
+    """Write a document the core built (:mod:`mlrig.core.documents`) as JSON or YAML."""
     if fmt == "json":
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:

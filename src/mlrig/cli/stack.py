@@ -13,6 +13,7 @@ from mlrig.cli.output import (
     confirm_or_refuse,
     echo_err,
     emit_data,
+    emit_document,
     mark,
     output_option,
     print_table,
@@ -20,7 +21,7 @@ from mlrig.cli.output import (
     warn,
 )
 from mlrig.cli.shell import detect_shell, eval_hint, export_lines, use_options
-from mlrig.models import ComponentType, Stack
+from mlrig.models import ComponentType
 
 
 def component_options(required_mandatory: bool) -> Callable[[Any], Any]:
@@ -41,10 +42,6 @@ def component_options(required_mandatory: bool) -> Callable[[Any], Any]:
         return func
 
     return decorate
-
-
-def _stack_dict(stack: Stack, active: bool) -> dict[str, Any]:
-    return {"name": stack.name, "active": active, "components": stack.to_dict()}
 
 
 @click.group()
@@ -73,26 +70,23 @@ def list_(state: State, output: str) -> None:
     """List the stacks of the active profile; 👉 marks the active one."""
     state.banner(check_stack=False)
     client = state.client
-    stacks = client.list_stacks()
+    document = client.stacks_document()
+    stacks = document["stacks"]
     choice = client.stack_choice(strict=False)
-    active = choice.name if choice else None
-    if choice is not None and active not in {s.name for s in stacks}:
+    if choice is not None and choice.name not in {s["name"] for s in stacks}:
         # still list (this is how one finds a stack to fix it with), but say so
         profile = client.profile_choice(strict=False).name
         warn(f"The active stack '{choice.name}' set by the {choice.scope} scope "
              f"({choice.source}) does not exist in profile '{profile}'; no stack is marked "
              "active.")
     if output != "table":
-        emit_data(output, "stacks", [_stack_dict(s, s.name == active) for s in stacks])
+        emit_document(output, document)
         return
     if not stacks:
         raise click.ClickException("No stacks registered!")
-    types = sorted({t.value for s in stacks for t in s.components})
-    rows = [
-        [mark(s.name == active), s.name,
-         *[s.components.get(ComponentType(t), "") for t in types]]
-        for s in stacks
-    ]
+    types = sorted({t for s in stacks for t in s["components"]})
+    rows = [[mark(s["active"]), s["name"], *[s["components"].get(t, "") for t in types]]
+            for s in stacks]
     print_table(["ACTIVE", "STACK NAME", *[t.upper() for t in types]], rows)
 
 
@@ -103,17 +97,15 @@ def list_(state: State, output: str) -> None:
 def describe(state: State, name: str | None, output: str) -> None:
     """Show the components of a stack (the active one by default)."""
     state.banner()
-    client = state.client
-    target = client.get_stack(name)
-    choice = client.stack_choice(strict=False)
-    active = choice is not None and choice.name == target.name
+    document = state.client.stack_document(name)
     if output != "table":
-        emit_data(output, "stack", _stack_dict(target, active))
+        emit_document(output, document)
         return
-    rows = [[t.upper(), n] for t, n in target.to_dict().items()]
+    target = document["stack"]
+    rows = [[t.upper(), n] for t, n in target["components"].items()]
     print_table(
         ["COMPONENT_TYPE", "COMPONENT_NAME"], rows, title="Stack Configuration",
-        caption=f"'{target.name}' stack" + (" (ACTIVE)" if active else ""),
+        caption=f"'{target['name']}' stack" + (" (ACTIVE)" if target["active"] else ""),
         center_first=False,
     )
 
