@@ -21,8 +21,8 @@ import yaml
 
 from mlrig.client import Client
 from mlrig.models import ComponentType
+from mlrig.testing.plugin import mlrig_command
 from mlrig.testing.stores import store_of
-from tests.conftest import mlrig_command
 from tests.lifecycle import conftest as lifecycle_fixtures
 
 # the test plugin (tests/plugin_pkg), installed on demand, as in the lifecycle tests

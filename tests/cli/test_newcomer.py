@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import mlrig_command
+from mlrig.testing.plugin import mlrig_command
 
 
 def data_files(root: Path) -> dict[str, bytes]:

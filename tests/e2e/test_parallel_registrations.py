@@ -7,7 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.conftest import mlrig_command
+from mlrig.testing.plugin import mlrig_command
 
 PROCESSES, EACH = 4, 6
 

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import MLRIG_VARS
+from mlrig.testing.plugin import MLRIG_VARIABLES as MLRIG_VARS
 
 ROOT = Path(__file__).resolve().parents[2]
 MARK = "README-COMMAND-FAILED"

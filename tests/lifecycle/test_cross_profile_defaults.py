@@ -20,7 +20,7 @@ from mlrig.client import Client
 from mlrig.core.defaults import is_profile_default
 from mlrig.exceptions import AlreadyExistsError, InputError
 from mlrig.models import Component, ComponentType
-from tests.conftest import Result
+from mlrig.testing.plugin import Run as Result
 from tests.lifecycle.conftest import contents, make_client
 from tests.lifecycle.conftest import snapshot as all_files
 from tests.sql.support import fresh_database, pg_server_url, pg_url  # noqa: F401

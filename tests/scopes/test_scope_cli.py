@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import Result, mlrig_command
+from mlrig.testing.plugin import Run as Result
+from mlrig.testing.plugin import mlrig_command
 
 
 def read_yaml(path: Path) -> dict:  # type: ignore[type-arg]

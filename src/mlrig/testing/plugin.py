@@ -1,0 +1,114 @@
+"""A pytest plugin for store and flavor authors (and mlrig's own tests).
+
+Installed with mlrig (the ``pytest11`` entry point ``mlrig``), it gives every test suite:
+
+* ``mlrig_config_dir`` — a fresh config directory (``MLRIG_CONFIG_PATH``), no ``MLRIG_*``
+  variable of the caller's shell, and a working directory outside any repository;
+* ``mlrig_client`` — a factory: ``mlrig_client(profile=None, stack=None)`` gives a
+  :class:`~mlrig.client.Client` on that directory whose events are collected in
+  ``client.events`` instead of printed;
+* ``mlrig_run`` — the real ``mlrig`` executable in a subprocess:
+  ``mlrig_run("stack", "list", "-o", "json")`` returns a :class:`Run` (``exit_code``,
+  ``stdout``, ``stderr``);
+* the contracts, to subclass: :class:`mlrig.testing.contract.StoreContract` for a store
+  backend, :class:`mlrig.testing.flavors.FlavorContract` for a flavor.
+
+Nothing here runs unless a test asks for one of the fixtures.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+#: every variable mlrig reads; the fixtures start from none of them
+MLRIG_VARIABLES = (
+    "MLRIG_CONFIG_PATH", "MLRIG_ACTIVE_PROFILE", "MLRIG_ACTIVE_STACK", "MLRIG_REPOSITORY_PATH",
+    "MLRIG_DEFAULT_STORE_TYPE", "MLRIG_DEBUG", "MLRIG_LOCK_TIMEOUT",
+)
+
+
+@dataclass
+class Run:
+    """What one run of the ``mlrig`` executable did."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stderr + self.stdout
+
+
+def isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *,
+            keep: tuple[str, ...] = ()) -> Path:
+    """Point mlrig at a new config dir under ``tmp_path`` and work in ``tmp_path/work``
+    (outside any repository); unset the other ``MLRIG_*`` variables but ``keep``. Returns
+    the config dir (not created: mlrig creates it on first use)."""
+    for variable in MLRIG_VARIABLES:
+        if variable not in keep:
+            monkeypatch.delenv(variable, raising=False)
+    config = tmp_path / "config"
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    monkeypatch.setenv("MLRIG_CONFIG_PATH", str(config))
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.chdir(work)
+    return config
+
+
+def mlrig_command() -> list[str]:
+    """The real executable: the ``mlrig`` script next to this interpreter, else on PATH,
+    else ``python -m mlrig``."""
+    beside = Path(sys.executable).parent / "mlrig"
+    if beside.is_file():
+        return [str(beside)]
+    found = shutil.which("mlrig")
+    return [found] if found else [sys.executable, "-m", "mlrig"]
+
+
+def run_mlrig(*args: str, env: dict[str, str] | None = None, cwd: str | Path | None = None,
+              input: str | None = None, timeout: float = 60) -> Run:
+    """Run the real executable with the current environment plus ``env``."""
+    proc = subprocess.run([*mlrig_command(), *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, cwd=cwd, input=input,
+                          timeout=timeout)
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def mlrig_config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return isolate(tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def mlrig_client(mlrig_config_dir: Path) -> Iterator[Callable[..., Any]]:
+    from mlrig.client import Client
+
+    made: list[Client] = []
+
+    def make(**kwargs: Any) -> Client:
+        events: list[tuple[str, str]] = []
+        client = Client(on_event=lambda level, message: events.append((level, message)),
+                        **kwargs)
+        client.events = events  # type: ignore[attr-defined]
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+
+
+@pytest.fixture
+def mlrig_run(mlrig_config_dir: Path) -> Callable[..., Run]:
+    return run_mlrig
