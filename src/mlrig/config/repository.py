@@ -82,12 +82,12 @@ class Repository:
         made_dir = not os.path.lexists(self.config_dir)
         try:
             ensure_dir(self.config_dir, mode=0o755, root=self.root)
-            ignore = self.config_dir / _GITIGNORE
-            if not os.path.lexists(ignore):
-                # the pinned choice may be committed; the lock and read caches are local
-                atomic_write(ignore, "config.lock\n.*.cache.json\n", mode=0o644,
-                             root=self.root)
             with self.lock.exclusive():
+                ignore = self.config_dir / _GITIGNORE
+                if not os.path.lexists(ignore):
+                    # the pinned choice may be committed; the lock and read caches are local
+                    atomic_write(ignore, "config.lock\n.*.cache.json\n", mode=0o644,
+                                 root=self.root)
                 write_yaml(self.path, config.to_dict(), cached=True, mode=0o644,
                            root=self.root)
         except BaseException:

@@ -202,13 +202,32 @@ def _component_rel(type_: ComponentType, name: str) -> str:
     return f"{_COMPONENTS}/{type_.value}/{name}.yaml"
 
 
-def _apply(root: Path, writes: dict[str, str | None]) -> None:
-    for rel, content in writes.items():
+def _check_targets(root: Path, writes: dict[str, str | None]) -> None:
+    """Refuse, before anything is written, a commit that would have to write outside the
+    store or through a symbolic link (a linked type directory or file): found half-way
+    through a journal, it would leave the store with a journal nobody can finish."""
+    for rel in writes:
         target = root / rel
         parts = Path(rel).parts
         if Path(rel).is_absolute() or ".." in parts or not parts:
             raise CorruptFileError(f"Refusing to write outside the store: '{target}'.")
-        # below the root no link is followed: a linked type directory is refused
+        for depth in range(1, len(parts) + 1):
+            path = root.joinpath(*parts[:depth])
+            try:
+                mode = os.lstat(path).st_mode
+            except FileNotFoundError:
+                break
+            except OSError as exc:
+                raise fs_error(exc, "write", target) from None
+            if stat.S_ISLNK(mode):
+                raise symlink_error(path)
+
+
+def _apply(root: Path, writes: dict[str, str | None]) -> None:
+    _check_targets(root, writes)
+    for rel, content in writes.items():
+        target = root / rel
+        # below the root no link is followed (see fsutil.open_dir): checked again here
         if content is None:
             remove_file(target, root=root)
         else:
@@ -488,6 +507,7 @@ class LocalTransaction(LocalView):
         writes = self.pending_writes()
         if not writes:
             return
+        _check_targets(self.root, writes)
         if len(writes) == 1:
             _apply(self.root, writes)
         else:
