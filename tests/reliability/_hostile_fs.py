@@ -18,11 +18,19 @@ import resource
 import stat
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.reliability._support import Run, env_for, mlrig_argv
+from tests.reliability._support import (
+    Run,
+    assert_one_line_error,
+    client,
+    env_for,
+    mlrig_argv,
+    run_mlrig,
+)
 
 _READ_ONLY_SCRIPT = (
     'for d in "$@"; do [ "$d" = -- ] && break; '
@@ -34,7 +42,7 @@ _READ_ONLY_SCRIPT = (
 @functools.cache
 def _namespace_prefix() -> tuple[str, ...] | None:
     """The ``unshare`` command line that gives us a private mount namespace, if any does."""
-    candidates = [("unshare", "--mount", "--propagation", "private")]
+    candidates: list[tuple[str, ...]] = [("unshare", "--mount", "--propagation", "private")]
     if os.geteuid() != 0:
         candidates.insert(0, ("unshare", "--user", "--map-root-user", "--mount",
                               "--propagation", "private"))
@@ -150,3 +158,88 @@ def changes(before: Snapshot, after: Snapshot) -> list[str]:
     found += [f"- {k}" for k in before.keys() - after.keys()]
     found += [f"~ {k}" for k in before.keys() & after.keys() if before[k] != after[k]]
     return sorted(found)
+
+
+# ----------------------------------------------------------------------------- a world
+GUARD = 30  # seconds: a command that blocks fails the test instead of hanging it
+
+
+@dataclass
+class World:
+    root: Path  # everything the test owns
+    config: Path
+    store: Path | None  # the default profile's store directory (local stores)
+    work: Path  # a repository (mlrig init)
+    outside: Path  # a directory outside every root, where links point
+    skip: tuple[str, ...] = ()  # names left out of snapshots (besides locks and caches)
+
+    def snapshot(self) -> Snapshot:
+        """Everything under the root but lock files and read caches (they hold no data)."""
+        return {k: v for k, v in fs_snapshot(self.root).items()
+                if not k.endswith(".cache.json")
+                and os.path.basename(k.rstrip("/")) not in ("config.lock", ".lock", *self.skip)}
+
+
+READS: list[list[str]] = [["profile", "list"], ["stack", "list"], ["stack", "describe", "dev"],
+                          ["artifact-store", "list"], ["status"], ["stack", "current"]]
+
+
+def make_world(tmp_path: Path, config_dir: Path) -> World:
+    c = client(config_dir)
+    c.config()
+    c.register_component("artifact_store", "lake", "local", {"path": str(tmp_path / "lake")})
+    c.register_stack("dev", {"orchestrator": "default", "metadata_store": "default",
+                             "artifact_store": "lake"})
+    profile = c.get_profile()
+    store = (Path(c.store().root)  # type: ignore[attr-defined]
+             if profile.store_type == "local" else None)
+    c.close()
+    work = Path.cwd()
+    assert run_mlrig(config_dir, "init", cwd=work).code == 0
+    for args in READS:  # lock files and read caches exist, as after real use
+        assert run_mlrig(config_dir, *args, cwd=work).code == 0, args
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("not mlrig's\n")
+    return World(tmp_path, config_dir, store, work, outside)
+
+
+#: progress lines a command may print before it meets the hostile file
+PROGRESS = ("Initializing profile `", "Initializing mlrig repository at ")
+
+
+def one_error_line(code: int, stdout: str, stderr: str) -> str:
+    """Exit 1 and one ``Error:`` line (see ``assert_one_line_error``), after progress."""
+    stderr = "".join(line for line in stderr.splitlines(keepends=True)
+                     if not line.startswith(PROGRESS))
+    return assert_one_line_error(code, stdout, stderr, codes=(1,))
+
+
+def run_in(w: World, args: list[str], read_only: list[Path] | None = None) -> Run:
+    """The real executable in the world's repository; with ``read_only``, those
+    directories are on a read-only mount for it."""
+    if read_only is not None:
+        return run_read_only(read_only, w.config, *args, cwd=w.work, timeout=GUARD)
+    return run_mlrig(w.config, *args, cwd=w.work, timeout=GUARD)
+
+
+def refused(w: World, args: list[str], *names: Path | str,
+            read_only: list[Path] | None = None) -> str:
+    """``args`` fails cleanly, naming each of ``names``, and changes nothing."""
+    before = w.snapshot()
+    result = run_in(w, args, read_only)
+    line = one_error_line(result.code, result.stdout, result.stderr)
+    for name in names:
+        assert str(name) in line, (args, line)
+    assert changes(before, w.snapshot()) == [], args
+    return line
+
+
+def works(w: World, args: list[str], read_only: list[Path] | None = None) -> Run:
+    """``args`` succeeds without an error (or, unless asked for, a warning)."""
+    result = run_in(w, args, read_only)
+    assert result.code == 0, (args, result.stderr)
+    assert "Error" not in result.stderr, (args, result.stderr)
+    return result
+
+

@@ -16,54 +16,21 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.reliability._hostile_fs import Snapshot, changes, fs_snapshot
-from tests.reliability._support import assert_one_line_error, client, run_mlrig
-
-GUARD = 30  # seconds: a command that blocks fails the test instead of hanging it
-
-
-@dataclass
-class World:
-    root: Path  # everything the test owns
-    config: Path
-    store: Path | None  # the default profile's store directory (local stores)
-    work: Path  # a repository (mlrig init)
-    outside: Path  # a directory outside every root, where links point
-
-    def snapshot(self) -> Snapshot:
-        return {k: v for k, v in fs_snapshot(self.root).items()
-                if not k.endswith(".cache.json")
-                and os.path.basename(k) not in ("config.lock", ".lock")}
-
-
-READS: list[list[str]] = [["profile", "list"], ["stack", "list"], ["stack", "describe", "dev"],
-                          ["artifact-store", "list"], ["status"], ["stack", "current"]]
-
-
-def make_world(tmp_path: Path, config_dir: Path) -> World:
-    c = client(config_dir)
-    c.config()
-    c.register_component("artifact_store", "lake", "local", {"path": str(tmp_path / "lake")})
-    c.register_stack("dev", {"orchestrator": "default", "metadata_store": "default",
-                             "artifact_store": "lake"})
-    profile = c.get_profile()
-    store = (Path(c.store().root)  # type: ignore[attr-defined]
-             if profile.store_type == "local" else None)
-    c.close()
-    work = Path.cwd()
-    assert run_mlrig(config_dir, "init", cwd=work).code == 0
-    for args in READS:  # lock files and read caches exist, as after real use
-        assert run_mlrig(config_dir, *args, cwd=work).code == 0, args
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    (outside / "keep.txt").write_text("not mlrig's\n")
-    return World(tmp_path, config_dir, store, work, outside)
+from tests.reliability._hostile_fs import (
+    World,
+    fs_snapshot,
+    make_world,
+    one_error_line,
+    refused,
+    works,
+)
+from tests.reliability._support import run_mlrig
 
 
 @pytest.fixture
@@ -77,38 +44,16 @@ def any_world(tmp_path: Path, config_dir: Path, store_type: str) -> World:
     return make_world(tmp_path, config_dir)
 
 
-#: progress lines a command may print before it meets the hostile file
-PROGRESS = ("Initializing profile `",)
-
-
-def one_error_line(code: int, stdout: str, stderr: str) -> str:
-    """Exit 1 and one ``Error:`` line (see ``assert_one_line_error``), after progress."""
-    stderr = "".join(line for line in stderr.splitlines(keepends=True)
-                     if not line.startswith(PROGRESS))
-    return assert_one_line_error(code, stdout, stderr, codes=(1,))
-
-
-def refused(w: World, args: list[str], *names: Path | str) -> str:
-    """``args`` fails cleanly, naming each of ``names``, and changes nothing."""
-    before = w.snapshot()
-    result = run_mlrig(w.config, *args, cwd=w.work, timeout=GUARD)
-    line = one_error_line(result.code, result.stdout, result.stderr)
-    for name in names:
-        assert str(name) in line, (args, line)
-    assert changes(before, w.snapshot()) == [], args
-    return line
-
-
-def works(w: World, args: list[str]) -> str:
-    result = run_mlrig(w.config, *args, cwd=w.work, timeout=GUARD)
-    assert result.code == 0, (args, result.stderr)
-    assert "Error" not in result.stderr
-    return result.stdout
-
-
 # ----------------------------------------------------------------------------- links
-LOCKS = {
-    "store lock": (lambda w: w.store / ".lock",  # type: ignore[operator]
+def store_of(w: World) -> Path:
+    assert w.store is not None, "a local store"
+    return w.store
+
+
+Where = Callable[[World], Path]
+
+LOCKS: dict[str, tuple[Where, list[list[str]]]] = {
+    "store lock": (lambda w: store_of(w) / ".lock",
                    [["stack", "list"], ["stack", "current"],
                     ["artifact-store", "register", "new", "-f", "local", "--path=/srv/x"]]),
     "config lock": (lambda w: w.config / "config.lock",
@@ -148,7 +93,7 @@ def test_a_linked_pending_dir_is_refused(world: World) -> None:
         refused(world, args, pending)
     assert fs_snapshot(world.outside) == outside
     pending.unlink()
-    assert "dev" in works(world, ["stack", "list"])
+    assert "dev" in works(world, ["stack", "list"]).stdout
 
 
 def test_a_record_planted_through_a_link_is_not_acted_on(world: World) -> None:
@@ -223,7 +168,7 @@ def _pending_record(w: World) -> Path:
     return w.config / "pending" / "0123456789abcdef0123456789abcdef.yaml"
 
 
-FIFO_ANY_STORE = {
+FIFO_ANY_STORE: dict[str, tuple[Where, list[list[str]]]] = {
     "config.yaml": (lambda w: w.config / "config.yaml",
                     [["profile", "current"], ["stack", "current"], ["stack", "list"],
                      ["status"], ["profile", "create", "p2"]]),
@@ -233,23 +178,23 @@ FIFO_ANY_STORE = {
                        [["profile", "current"], ["stack", "list"],
                         ["stack", "rename", "dev", "dev2"]]),
 }
-FIFO_LOCAL_STORE = {
-    "store.yaml": (lambda w: w.store / "store.yaml",  # type: ignore[operator]
+FIFO_LOCAL_STORE: dict[str, tuple[Where, list[list[str]]]] = {
+    "store.yaml": (lambda w: store_of(w) / "store.yaml",
                    [["stack", "current"], ["stack", "list"],
                     ["profile", "copy", "default", "copy"]]),
-    "stacks.yaml": (lambda w: w.store / "stacks.yaml",  # type: ignore[operator]
+    "stacks.yaml": (lambda w: store_of(w) / "stacks.yaml",
                     [["stack", "current"], ["stack", "list"],
                      ["stack", "register", "s2", "-o", "default", "-m", "default", "-a",
                       "lake"]]),
-    "component": (lambda w: w.store / "components" / "artifact_store" / "lake.yaml",  # type: ignore[operator]
+    "component": (lambda w: store_of(w) / "components" / "artifact_store" / "lake.yaml",
                   [["artifact-store", "list"], ["artifact-store", "describe", "lake"],
                    ["artifact-store", "update", "lake", "--path=/srv/other"]]),
-    "flavors.yaml": (lambda w: w.store / "flavors.yaml",  # type: ignore[operator]
+    "flavors.yaml": (lambda w: store_of(w) / "flavors.yaml",
                      [["artifact-store", "flavor", "list"]]),
-    "store lock": (lambda w: w.store / ".lock",  # type: ignore[operator]
+    "store lock": (lambda w: store_of(w) / ".lock",
                    [["stack", "current"], ["stack", "list"],
                     ["artifact-store", "register", "new", "-f", "local", "--path=/x"]]),
-    "journal": (lambda w: w.store / ".journal.yaml",  # type: ignore[operator]
+    "journal": (lambda w: store_of(w) / ".journal.yaml",
                 [["stack", "list"], ["stack", "current"]]),
 }
 
@@ -288,12 +233,12 @@ def test_a_fifo_read_cache_is_not_used_and_does_not_block(world: World, which: s
     cache = {"config": world.config / ".config.yaml.cache.json",
              "stacks": world.store / ".stacks.yaml.cache.json",
              "repository": world.work / ".mlrig" / ".config.yaml.cache.json"}[which]
-    expected = {args[0] + args[1]: works(world, args)
+    expected = {args[0] + args[1]: works(world, args).stdout
                 for args in (["stack", "current"], ["stack", "list"])}
     cache.unlink(missing_ok=True)
     os.mkfifo(cache, 0o600)
     for args in (["stack", "current"], ["stack", "list"], ["profile", "current"]):
-        out = works(world, args)
+        out = works(world, args).stdout
         if args[0] + args[1] in expected:
             assert out == expected[args[0] + args[1]]
 
