@@ -176,3 +176,17 @@ def test_a_read_only_sqlite_store_in_use_elsewhere_is_read(tmp_path: Path, confi
     finally:
         holder.close()
 
+
+
+def test_a_read_only_copy_without_lock_files_is_read(local_world: World) -> None:
+    """A backup or an image often leaves the (empty) lock files out; where they cannot be
+    created, readers read without them (no writer can use that file system either)."""
+    w = local_world
+    assert w.store is not None
+    expected = works(w, ["stack", "describe", "dev"]).stdout
+    for lock in (w.store / ".lock", w.config / "config.lock", w.work / ".mlrig" / "config.lock"):
+        lock.unlink(missing_ok=True)
+    assert works(w, ["stack", "describe", "dev"], read_only=frozen(w)).stdout == expected
+    assert not (w.store / ".lock").exists()
+    line = refused(w, ["stack", "delete", "dev", "-y"], w.store, read_only=frozen(w))
+    assert "read-only" in line
