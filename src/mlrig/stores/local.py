@@ -134,12 +134,12 @@ class LocalStore:
             try:
                 with self._lock.exclusive():
                     self._recover()
-            except ReadOnlyError as exc:
+            except ReadOnlyError:
                 raise ReadOnlyError(
                     f"The store at '{self.root}' holds an unfinished commit "
                     f"('{self.root / _JOURNAL}') that must be finished before it is read, "
-                    f"but it is read-only ({exc.message.rstrip('.')}).",
-                    hint="Run the command once where the store is writable.",
+                    "but the store is read-only.",
+                    hint="Run any mlrig command on it once where it is writable.",
                 ) from None
         with self._lock.shared():
             # again inside the lock: the store may have moved while we waited

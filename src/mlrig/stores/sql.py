@@ -281,8 +281,8 @@ class SqlStore:
             )
         if revision != schema.HEAD:
             self._refuse_unknown(revision)
-            self._refuse_read_only(f"upgrade (from schema revision {revision} to "
-                                   f"{schema.HEAD})")
+            self._refuse_read_only(f"upgrade the schema (revision {revision} to "
+                                   f"{schema.HEAD}) of")
             self._migrate()
         self._checked = True
         return engine
