@@ -72,6 +72,11 @@ class CorruptFileError(StoreError):
     """A file mlrig owns cannot be parsed or has an unknown format version."""
 
 
+class ReadOnlyError(StoreError):
+    """A change was asked of a store or file that is read-only (a read-only mount, or a
+    directory this user may not write)."""
+
+
 class LockTimeoutError(StoreError):
     """Another mlrig process held a lock for too long."""
 

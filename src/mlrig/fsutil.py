@@ -6,8 +6,21 @@
 * :class:`FileLock` is an ``fcntl.flock`` lock. The kernel drops it when the process dies, so a
   crashed writer never leaves a stale lock behind (unlike O_EXCL lock files). The standard
   library is used instead of a lock package because this sits on every command's start-up path.
-* :func:`read_yaml` parses with the safe loader only (no ``!!python`` tags) and turns every
-  failure into a :class:`CorruptFileError` naming the file.
+  On a read-only file system a reader's shared lock is taken on a read-only descriptor.
+* :func:`read_yaml_mapping` parses with the safe loader only (no ``!!python`` tags) and turns
+  every failure into a :class:`CorruptFileError` naming the file.
+
+Hostile file systems
+    Below a *root* (the config dir, a store's directory, a repository: chosen by the user and
+    resolved once), directories are opened one component at a time with ``O_NOFOLLOW`` and
+    files are created, replaced and removed relative to the directory's descriptor: a
+    symbolic link mlrig did not create — a linked ``pending/`` or component type directory, a
+    linked lock file — is refused, never followed, so nothing is ever created or written
+    outside the root. Files are read with ``O_NONBLOCK`` after a ``stat``: a FIFO, socket or
+    device is refused instead of blocking the command. Every ``OSError`` becomes a one-line
+    :class:`StoreError` naming the path and what mlrig was doing (a :class:`ReadOnlyError` for
+    a read-only file system or a directory this user may not write), and a failed write leaves
+    no temp file behind.
 """
 
 from __future__ import annotations
@@ -16,72 +29,242 @@ import contextlib
 import errno
 import fcntl
 import os
+import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from mlrig.exceptions import CorruptFileError, LockTimeoutError, StoreError
+from mlrig.exceptions import CorruptFileError, LockTimeoutError, ReadOnlyError, StoreError
 
 DEFAULT_LOCK_TIMEOUT = float(os.environ.get("MLRIG_LOCK_TIMEOUT", "30"))
 PRIVATE_FILE_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
 
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _CLOEXEC
+#: errors of a change on a read-only mount or in a directory this user may not write
+READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)})
+_READ_ONLY_HINT = "Read commands still work; a change needs a writable copy of it."
 
-def ensure_dir(path: Path, mode: int = PRIVATE_DIR_MODE) -> Path:
-    """Create ``path`` (and missing parents) if missing; every new directory gets ``mode``."""
+
+# ---------------------------------------------------------------------------- errors
+def fs_error(exc: OSError, doing: str, path: Path | str) -> StoreError:
+    """``Cannot <doing> '<path>': <cause>.`` — a :class:`ReadOnlyError` when the cause is a
+    read-only file system or a missing write permission."""
+    cause = exc.strerror or str(exc) or type(exc).__name__
+    message = f"Cannot {doing} '{path}': {cause}."
+    if exc.errno in READ_ONLY_ERRNOS:
+        return ReadOnlyError(message)
+    if exc.errno in _FULL_ERRNOS:
+        return StoreError(message, hint="Free some space and try again.")
+    return StoreError(message)
+
+
+def symlink_error(path: Path | str) -> StoreError:
+    return StoreError(
+        f"'{path}' is a symbolic link; mlrig does not follow or replace links it did not "
+        "create.",
+        hint="Replace the link with the real directory or file, or remove it.",
+    )
+
+
+class NotRegularFileError(OSError):
+    """A FIFO, socket or device where mlrig reads a file."""
+
+
+class FileTooLargeError(OSError):
+    """A file over the size limit of what mlrig reads."""
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def _not_regular(path: Path | str, mode: int) -> OSError:
+    if stat.S_ISDIR(mode):
+        return IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    return NotRegularFileError(errno.EINVAL, f"it is {_kind(mode)}, not a regular file",
+                               str(path))
+
+
+# ---------------------------------------------------------------------------- directories
+def _make_dirs(path: Path, mode: int) -> None:
+    """Create ``path`` and its missing parents (following links: the caller trusts it)."""
     if path.is_dir():
-        return path
+        return
     missing: list[Path] = []
     current = path
     while not current.exists() and current != current.parent:
         missing.append(current)
         current = current.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=mode)
+        except FileExistsError:
+            if not directory.is_dir():
+                raise
+
+
+def _is_link_at(dir_fd: int, name: str) -> bool:
     try:
-        for directory in reversed(missing):
-            try:
-                directory.mkdir(mode=mode)
-            except FileExistsError:
-                if not directory.is_dir():
-                    raise
+        return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
+def _open_dir_at(parent_fd: int, name: str, path: Path, create: bool, mode: int) -> int:
+    try:
+        return os.open(name, _DIR_FLAGS | _NOFOLLOW, dir_fd=parent_fd)
+    except FileNotFoundError:
+        if not create:
+            raise
     except OSError as exc:
-        raise StoreError(f"Cannot create directory '{path}': {exc.strerror or exc}.") from exc
+        if _is_link_at(parent_fd, name):
+            raise symlink_error(path) from None
+        if exc.errno == errno.ELOOP:
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR),
+                                     str(path)) from None
+        raise
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(name, mode, dir_fd=parent_fd)
+    return _open_dir_at(parent_fd, name, path, False, mode)
+
+
+def open_dir(directory: Path, root: Path | None = None, *, create: bool = False,
+             mode: int = PRIVATE_DIR_MODE) -> int:
+    """A descriptor of ``directory`` (the caller closes it).
+
+    ``root`` and the directories above it are trusted (opened normally); every directory
+    between ``root`` and ``directory`` is opened with ``O_NOFOLLOW``, so a symbolic link
+    there raises a :class:`StoreError` instead of leading elsewhere. With ``create``,
+    missing directories are made with ``mode``. Other failures raise ``OSError``.
+    """
+    top = directory
+    parts: tuple[str, ...] = ()
+    if root is not None and directory != root:
+        try:
+            parts = directory.relative_to(root).parts
+            top = root
+        except ValueError:
+            pass
+        if ".." in parts:
+            raise StoreError(f"Refusing to use '{directory}': it leaves '{root}'.")
+    if create:
+        _make_dirs(top, mode)
+    fd = os.open(top, _DIR_FLAGS)
+    for index, part in enumerate(parts):
+        try:
+            child = _open_dir_at(fd, part, top.joinpath(*parts[: index + 1]), create, mode)
+        finally:
+            os.close(fd)
+        fd = child
+    return fd
+
+
+def ensure_dir(path: Path, mode: int = PRIVATE_DIR_MODE, root: Path | None = None) -> Path:
+    """Create ``path`` (and missing parents) if missing; every new directory gets ``mode``.
+    Below ``root`` (see :func:`open_dir`) a symbolic link is refused."""
+    if root is None and path.is_dir():
+        return path
+    try:
+        os.close(open_dir(path, root, create=True, mode=mode))
+    except OSError as exc:
+        raise fs_error(exc, "create the directory", path) from None
     return path
 
 
+# ---------------------------------------------------------------------------- writing
+def _fsync_fd(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.fsync(fd)
+
+
+def _refuse_link_at(dir_fd: int, name: str, path: Path) -> None:
+    if _is_link_at(dir_fd, name):
+        raise symlink_error(path)
+
+
+def _create_temp(dir_fd: int) -> tuple[str, int]:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC
+    for _ in range(100):
+        name = f".mlrig.{os.urandom(8).hex()}.tmp"
+        try:
+            return name, os.open(name, flags, PRIVATE_FILE_MODE, dir_fd=dir_fd)
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary file name")
+
+
+def write_all(fd: int, payload: bytes) -> None:
+    """``os.write`` until everything is written (a write may be short)."""
+    view = memoryview(payload)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view = view[written:]
+
+
 def atomic_write(path: Path, data: str | bytes, mode: int = PRIVATE_FILE_MODE,
-                 durable: bool = True, create_parents: bool = True) -> None:
+                 durable: bool = True, create_parents: bool = True, *,
+                 root: Path | None = None) -> None:
     """Replace ``path`` with ``data`` atomically (and durably, unless ``durable`` is off:
     for caches that may be lost). Missing parent directories are created (0700) unless
-    ``create_parents`` is off (for paths a user typed). OS failures become StoreError."""
-    import tempfile
-
+    ``create_parents`` is off (for paths a user typed). Below ``root`` no symbolic link is
+    followed or replaced (see :func:`open_dir`). OS failures become StoreError; nothing is
+    left behind by a failed write."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
     directory = path.parent
-    if create_parents:
-        ensure_dir(directory)
-    elif not directory.is_dir():
-        raise StoreError(f"Cannot write '{path}': the directory '{directory}' does not exist.")
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=".mlrig.", suffix=".tmp", dir=directory)
+        dir_fd = open_dir(directory, root, create=create_parents)
+    except (FileNotFoundError, NotADirectoryError):
+        if create_parents:
+            raise StoreError(f"Cannot write '{path}': '{directory}' is not a directory.") \
+                from None
+        raise StoreError(f"Cannot write '{path}': the directory '{directory}' does not "
+                         "exist.") from None
     except OSError as exc:
-        raise StoreError(f"Cannot write '{path}': {exc.strerror or exc}.") from None
+        raise fs_error(exc, "write", path) from None
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
+        if root is not None:
+            _refuse_link_at(dir_fd, path.name, path)
+        _replace_at(dir_fd, path, payload, mode, durable)
+    finally:
+        os.close(dir_fd)
+
+
+def _replace_at(dir_fd: int, path: Path, payload: bytes, mode: int, durable: bool) -> None:
+    try:
+        tmp_name, fd = _create_temp(dir_fd)
+    except OSError as exc:
+        raise fs_error(exc, "write", path) from None
+    try:
+        try:
+            write_all(fd, payload)
             if durable:
-                os.fsync(handle.fileno())
-        os.chmod(tmp_name, mode)
-        os.replace(tmp_name, path)
+                os.fsync(fd)
+            os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
+        os.replace(tmp_name, path.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except BaseException as exc:
         with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
+            os.unlink(tmp_name, dir_fd=dir_fd)
         if isinstance(exc, OSError):
-            raise StoreError(f"Cannot write '{path}': {exc.strerror or exc}.") from None
+            raise fs_error(exc, "write", path) from None
         raise
     if durable:
-        fsync_dir(directory)
+        _fsync_fd(dir_fd)
 
 
 def fsync_dir(directory: Path) -> None:
@@ -97,24 +280,47 @@ def fsync_dir(directory: Path) -> None:
         os.close(dir_fd)
 
 
-def remove_file(path: Path) -> None:
-    """Unlink ``path`` if present and make the removal durable."""
+def remove_file(path: Path, root: Path | None = None) -> None:
+    """Unlink ``path`` if present and make the removal durable. Below ``root`` a symbolic
+    link (of a directory on the way, or the file itself) is refused."""
     try:
-        path.unlink()
-    except FileNotFoundError:
+        dir_fd = open_dir(path.parent, root)
+    except (FileNotFoundError, NotADirectoryError):
         return
-    fsync_dir(path.parent)
+    except OSError as exc:
+        raise fs_error(exc, "remove", path) from None
+    try:
+        if root is not None:
+            _refuse_link_at(dir_fd, path.name, path)
+        try:
+            os.unlink(path.name, dir_fd=dir_fd)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise fs_error(exc, "remove", path) from None
+        _fsync_fd(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
+# ---------------------------------------------------------------------------- locks
 class FileLock:
     """An advisory ``flock`` on ``path``; shared for readers, exclusive for writers.
 
-    Re-entrant within one object: nested ``exclusive()`` blocks only lock once.
+    Re-entrant within one object: nested ``exclusive()`` blocks only lock once. The lock file
+    is opened without following a link (nor, below ``root``, a linked directory) and must be
+    a regular file. ``purpose`` names what the lock protects, for the error of a writer on a
+    read-only file system ("the store at '...'"). A reader on a read-only file system locks a
+    read-only descriptor; where even the lock file is missing there, it reads unlocked (no
+    writer can use that file system either).
     """
 
-    def __init__(self, path: Path, timeout: float | None = None) -> None:
+    def __init__(self, path: Path, timeout: float | None = None, *, root: Path | None = None,
+                 purpose: str | None = None) -> None:
         self.path = path
         self.timeout = DEFAULT_LOCK_TIMEOUT if timeout is None else timeout
+        self.root = root
+        self.purpose = purpose or f"the files in '{path.parent}'"
         self._fd: int | None = None
         self._depth = 0
         self._mode = 0
@@ -148,12 +354,54 @@ class FileLock:
             self._depth = 0
             self._release()
 
-    def _acquire(self, mode: int) -> None:
-        ensure_dir(self.path.parent)
+    def _open_error(self, exc: OSError, mode: int) -> StoreError:
+        if exc.errno in READ_ONLY_ERRNOS and mode == fcntl.LOCK_EX:
+            return ReadOnlyError(
+                f"Cannot change {self.purpose}: it is read-only (cannot open its lock file "
+                f"'{self.path}' for writing: {exc.strerror or exc}).",
+                hint=_READ_ONLY_HINT,
+            )
+        return fs_error(exc, "open the lock file", self.path)
+
+    def _open(self, mode: int) -> int | None:
+        name = self.path.name
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+            dir_fd = open_dir(self.path.parent, self.root, create=True)
         except OSError as exc:
-            raise StoreError(f"Cannot open lock file '{self.path}': {exc.strerror}.") from exc
+            raise self._open_error(exc, mode) from None
+        try:
+            try:
+                fd = os.open(name, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _NONBLOCK | _CLOEXEC,
+                             PRIVATE_FILE_MODE, dir_fd=dir_fd)
+            except OSError as exc:
+                if _is_link_at(dir_fd, name):
+                    raise symlink_error(self.path) from None
+                if exc.errno not in READ_ONLY_ERRNOS or mode != fcntl.LOCK_SH:
+                    raise
+                try:
+                    fd = os.open(name, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC,
+                                 dir_fd=dir_fd)
+                except FileNotFoundError:
+                    return None
+        except OSError as exc:
+            raise self._open_error(exc, mode) from None
+        finally:
+            os.close(dir_fd)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            raise StoreError(
+                f"The lock file '{self.path}' is {_kind(info.st_mode)}, not a regular file; "
+                "mlrig will not use it.",
+                hint="Remove it: mlrig creates it again.",
+            )
+        return fd
+
+    def _acquire(self, mode: int) -> None:
+        fd = self._open(mode)
+        if fd is None:
+            self._fd, self._mode = None, mode
+            return
         deadline = time.monotonic() + self.timeout
         delay = 0.001
         while True:
@@ -182,33 +430,71 @@ class FileLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
-            self._mode = 0
+        self._mode = 0
 
 
+# ---------------------------------------------------------------------------- reading
 MAX_FILE_BYTES = 256 * 1024 * 1024
 
 
-def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str | None:
-    """The file's text, ``None`` when it does not exist; unreadable files, files that are
-    not regular files (devices, FIFOs) and files over ``limit`` bytes are errors."""
-    import stat
+def _size(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MiB" if limit >= 1024 * 1024 else f"{limit // 1024} KiB"
 
+
+def read_bytes(path: Path | str, limit: int = MAX_FILE_BYTES, *, follow: bool = True
+               ) -> tuple[bytes, os.stat_result]:
+    """The content and status of the regular file ``path``, never blocking.
+
+    ``open()`` of a FIFO for reading waits for a writer, and opening a device may do
+    anything: the path is checked with ``stat`` first, opened with ``O_NONBLOCK`` (and
+    ``O_NOFOLLOW`` unless ``follow``), and checked again with ``fstat``. Raises ``OSError``:
+    FileNotFoundError, IsADirectoryError, :class:`NotRegularFileError` (a FIFO, socket or
+    device), :class:`FileTooLargeError` (over ``limit`` bytes), ``ELOOP`` (a link, when
+    ``follow`` is off), ...
+    """
+    before = os.stat(path, follow_symlinks=follow)
+    if not stat.S_ISREG(before.st_mode):
+        if stat.S_ISLNK(before.st_mode):
+            raise OSError(errno.ELOOP, "it is a symbolic link", str(path))
+        raise _not_regular(path, before.st_mode)
+    fd = os.open(path, os.O_RDONLY | _NONBLOCK | _CLOEXEC | (0 if follow else _NOFOLLOW))
+    with open(fd, "rb") as handle:  # closes fd
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _not_regular(path, info.st_mode)
+        # sized by the file (a 256 MiB limit must not cost 256 MiB); more if it grew
+        raw = handle.read(min(limit, info.st_size) + 1)
+        if info.st_size < len(raw) <= limit:
+            raw += handle.read(limit + 1 - len(raw))
+    if len(raw) > limit:
+        raise FileTooLargeError(errno.EFBIG, f"it is larger than {_size(limit)}", str(path))
+    return raw, info
+
+
+def read_error(exc: OSError, path: Path | str) -> StoreError:
+    """The error of a file mlrig could not read (see :func:`read_bytes`)."""
+    if isinstance(exc, IsADirectoryError):
+        return CorruptFileError(f"Expected a file but found a directory: '{path}'.")
+    if exc.errno == errno.ELOOP:
+        return symlink_error(path)
+    if isinstance(exc, NotRegularFileError):
+        return StoreError(f"Cannot read '{path}': {exc.strerror}; mlrig will not read or "
+                          "overwrite it.", hint="Move it away, or replace it with a file.")
+    if isinstance(exc, FileTooLargeError):
+        return StoreError(f"Cannot read '{path}': {exc.strerror}.")
+    return fs_error(exc, "read", path)
+
+
+def read_text(path: Path, limit: int = MAX_FILE_BYTES, *, follow: bool = True) -> str | None:
+    """The file's text, ``None`` when it does not exist; unreadable files, files that are
+    not regular files (devices, FIFOs: refused without blocking) and files over ``limit``
+    bytes are errors. Without ``follow``, a symbolic link is an error too."""
     try:
-        with open(path, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if stat.S_ISDIR(info.st_mode):
-                raise IsADirectoryError
-            if not stat.S_ISREG(info.st_mode):
-                raise StoreError(f"Cannot read '{path}': it is not a regular file.")
-            raw = handle.read(limit + 1)
+        raw, _ = read_bytes(path, limit, follow=follow)
     except FileNotFoundError:
         return None
-    except IsADirectoryError:
-        raise CorruptFileError(f"Expected a file but found a directory: '{path}'.") from None
     except OSError as exc:
-        raise StoreError(f"Cannot read '{path}': {exc.strerror or exc}.") from None
-    if len(raw) > limit:
-        raise StoreError(f"Cannot read '{path}': it is larger than {limit // (1024 * 1024)} MiB.")
+        raise read_error(exc, path) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -267,7 +553,8 @@ def _read_cache(path: Path, signature: list[int]) -> dict[str, Any] | None:
     import json
 
     try:
-        cached = json.loads(_cache_path(path).read_bytes())
+        raw, _ = read_bytes(_cache_path(path), follow=False)
+        cached = json.loads(raw)
     except (OSError, ValueError):
         return None
     if isinstance(cached, dict) and cached.get("signature") == signature:
@@ -287,25 +574,28 @@ def _write_cache(path: Path, signature: list[int] | None, data: Any) -> None:
         encoded = json.dumps({"signature": signature, "data": data}, allow_nan=False)
         if json.loads(encoded)["data"] != data:
             return  # not faithfully representable in JSON (dates, int keys, ...)
-        atomic_write(_cache_path(path), encoded, durable=False)
+        # a cache that is a link (or a read-only directory) is left alone
+        atomic_write(_cache_path(path), encoded, durable=False, create_parents=False,
+                     root=path.parent)
     except (TypeError, ValueError, OSError, StoreError):
         return
 
 
 def read_yaml_mapping(path: Path, expected_version: int, what: str,
-                      cached: bool = False) -> dict[str, Any] | None:
+                      cached: bool = False, follow: bool = True) -> dict[str, Any] | None:
     """Load a versioned mlrig YAML file; ``None`` if absent.
 
     The file must be a mapping with an integer ``version`` no newer than ``expected_version``.
     With ``cached``, a JSON copy of the parsed content, keyed by the file's (mtime, size,
     inode) and a checksum of its text, is used when it matches: it spares hot commands the
     YAML parser. The YAML file stays the one source of truth; the copy is rebuilt whenever
-    the key differs.
+    the key differs. Without ``follow``, a symbolic link is refused (for files only mlrig
+    makes, such as the journal).
     """
     stat_key = _signature(path) if cached else None
     signature: list[int] | None = None
     data: Any = None
-    text = read_text(path)
+    text = read_text(path, follow=follow)
     if text is None:
         return None
     if stat_key is not None:
@@ -315,6 +605,13 @@ def read_yaml_mapping(path: Path, expected_version: int, what: str,
         data = parse_yaml(text, path)
         if cached and isinstance(data, dict) and _signature(path) == stat_key:
             _write_cache(path, signature, data)
+    return check_version(data, path, expected_version, what)
+
+
+def check_version(data: Any, path: Path, expected_version: int, what: str) -> dict[str, Any]:
+    """``data`` (parsed from ``path``) if it is a mapping with an integer ``version`` no
+    newer than ``expected_version``; else a CorruptFileError naming the file (and both
+    versions, for a newer one)."""
     if not isinstance(data, dict):
         raise CorruptFileError(
             f"The {what} '{path}' is empty or not a mapping; mlrig will not overwrite it.",
@@ -346,9 +643,10 @@ def remember_parsed(path: Path, data: Any) -> None:
 
 
 def write_yaml(path: Path, data: Any, cached: bool = False,
-               mode: int = PRIVATE_FILE_MODE) -> None:
-    """Atomically write ``data`` as YAML; with ``cached``, also refresh its JSON copy."""
-    atomic_write(path, dump_yaml(data), mode=mode)
+               mode: int = PRIVATE_FILE_MODE, root: Path | None = None) -> None:
+    """Atomically write ``data`` as YAML; with ``cached``, also refresh its JSON copy.
+    ``root``: see :func:`atomic_write`."""
+    atomic_write(path, dump_yaml(data), mode=mode, root=root)
     if cached:
         remember_parsed(path, data)
 

@@ -41,13 +41,12 @@ def _expand(value: str, key: str) -> str:
         return value[1:]
     if not value.startswith("@"):
         return value
+    from mlrig.fsutil import read_bytes
+
     path = Path(value[1:]).expanduser()
     try:
-        # bounded read: a device or pipe (/dev/zero, /dev/stdin) has no meaningful size
-        with path.open("rb") as handle:
-            raw = handle.read(_MAX_FILE_VALUE + 1)
-        if len(raw) > _MAX_FILE_VALUE:
-            raise InputError(f"The file '{path}' given for '{key}' is larger than 1 MiB.")
+        # a regular file only, bounded: a FIFO would block, a device never ends
+        raw, _ = read_bytes(path, _MAX_FILE_VALUE)
         text = raw.decode("utf-8")
     except FileNotFoundError:
         raise InputError(f"The file '{path}' given for '{key}' does not exist.") from None
@@ -55,7 +54,7 @@ def _expand(value: str, key: str) -> str:
         raise InputError(f"The file '{path}' given for '{key}' is not UTF-8 text.") from None
     except OSError as exc:
         raise InputError(f"Cannot read the file '{path}' given for '{key}': "
-                         f"{exc.strerror}.") from None
+                         f"{exc.strerror or exc}.") from None
     return text[:-1] if text.endswith("\n") else text
 
 

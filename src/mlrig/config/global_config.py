@@ -107,7 +107,8 @@ class GlobalConfigFile:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.path = directory / CONFIG_FILE
-        self.lock = FileLock(directory / "config.lock")
+        self.lock = FileLock(directory / "config.lock", root=directory,
+                             purpose=f"the global configuration '{self.path}'")
 
     def exists(self) -> bool:
         return self.path.is_file()
@@ -120,7 +121,7 @@ class GlobalConfigFile:
 
     def save(self, config: GlobalConfig) -> None:
         ensure_dir(self.directory)
-        write_yaml(self.path, config.to_dict(), cached=True)
+        write_yaml(self.path, config.to_dict(), cached=True, root=self.directory)
 
     def update(self, change: Callable[[GlobalConfig | None], tuple[GlobalConfig, T]]) -> T:
         """Apply ``change`` to the current file content under the lock and save the result.

@@ -2,21 +2,36 @@
 
 A repository is a directory holding ``.mlrig/config.yaml`` with its own active profile and
 stack. It is found by walking up from the current directory to the file-system root, or
-named explicitly with ``MLRIG_REPOSITORY_PATH`` (no walking then).
+named explicitly with ``MLRIG_REPOSITORY_PATH`` (no walking then). Whatever stands at
+``.mlrig/config.yaml`` makes a repository, so that a FIFO or a link there is reported when
+it is read instead of being silently skipped; ``.mlrig`` itself must be a real directory for
+mlrig to write in it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlrig.exceptions import CorruptFileError, InputError
-from mlrig.fsutil import FileLock, atomic_write, ensure_dir, read_yaml_mapping, write_yaml
+from mlrig.exceptions import CorruptFileError, InputError, StoreError
+from mlrig.fsutil import (
+    FileLock,
+    atomic_write,
+    ensure_dir,
+    read_yaml_mapping,
+    remove_file,
+    write_yaml,
+)
 
 REPO_DIR = ".mlrig"
 REPO_CONFIG_VERSION = 1
+_GITIGNORE = ".gitignore"
+#: what a first save may have made in ``.mlrig`` (removed again when it fails)
+_MADE_BY_SAVE = ("config.yaml", ".config.yaml.cache.json", "config.lock", _GITIGNORE)
 ENV_REPOSITORY_PATH = "MLRIG_REPOSITORY_PATH"
 
 
@@ -44,10 +59,11 @@ class Repository:
         self.root = root
         self.config_dir = root / REPO_DIR
         self.path = self.config_dir / "config.yaml"
-        self.lock = FileLock(self.config_dir / "config.lock")
+        self.lock = FileLock(self.config_dir / "config.lock", root=root,
+                             purpose=f"the repository configuration '{self.path}'")
 
     def exists(self) -> bool:
-        return self.path.is_file()
+        return os.path.lexists(self.path)
 
     def load(self) -> RepositoryConfig:
         data = read_yaml_mapping(self.path, REPO_CONFIG_VERSION, "repository configuration",
@@ -64,25 +80,43 @@ class Repository:
         return RepositoryConfig(active_profile=profile, active_stack=stack)
 
     def save(self, config: RepositoryConfig) -> None:
-        ensure_dir(self.config_dir, mode=0o755)
-        ignore = self.config_dir / ".gitignore"
-        if not ignore.exists():
-            # the pinned choice may be committed; the lock and read caches are local
-            atomic_write(ignore, "config.lock\n.*.cache.json\n", mode=0o644)
-        with self.lock.exclusive():
-            write_yaml(self.path, config.to_dict(), cached=True, mode=0o644)
+        """Write the repository's file, making ``.mlrig`` first if needed. A save that made
+        ``.mlrig`` and then fails (a full or read-only disk) removes it again: a failed
+        ``mlrig init`` leaves nothing behind."""
+        made_dir = not os.path.lexists(self.config_dir)
+        try:
+            ensure_dir(self.config_dir, mode=0o755, root=self.root)
+            with self.lock.exclusive():
+                ignore = self.config_dir / _GITIGNORE
+                if not os.path.lexists(ignore):
+                    # the pinned choice may be committed; the lock and read caches are local
+                    atomic_write(ignore, "config.lock\n.*.cache.json\n", mode=0o644,
+                                 root=self.root)
+                write_yaml(self.path, config.to_dict(), cached=True, mode=0o644,
+                           root=self.root)
+        except BaseException:
+            if made_dir:
+                self._remove_made()
+            raise
+
+    def _remove_made(self) -> None:
+        for name in _MADE_BY_SAVE:
+            with contextlib.suppress(StoreError):
+                remove_file(self.config_dir / name, root=self.root)
+        with contextlib.suppress(OSError):
+            os.rmdir(self.config_dir)  # only if empty: never what someone else put there
 
     def update(self, profile: str | None = None, stack: str | None = None,
                *, set_profile: bool = False, set_stack: bool = False) -> RepositoryConfig:
         """Change the repository's choice under its lock, re-reading the file first."""
-        ensure_dir(self.config_dir, mode=0o755)
+        ensure_dir(self.config_dir, mode=0o755, root=self.root)
         with self.lock.exclusive():
             current = self.load()
             if set_profile:
                 current.active_profile = profile
             if set_stack:
                 current.active_stack = stack
-            write_yaml(self.path, current.to_dict(), cached=True, mode=0o644)
+            write_yaml(self.path, current.to_dict(), cached=True, mode=0o644, root=self.root)
             return current
 
     def update_if(self, condition: Callable[[RepositoryConfig], bool], *,
@@ -109,7 +143,7 @@ class Repository:
                 current.active_profile = profile
             if set_stack:
                 current.active_stack = stack
-            write_yaml(self.path, current.to_dict(), cached=True, mode=0o644)
+            write_yaml(self.path, current.to_dict(), cached=True, mode=0o644, root=self.root)
             return True
 
 
@@ -129,6 +163,6 @@ def find_repository(cwd: Path, env: Mapping[str, str]) -> Repository | None:
         return repo
     current = cwd.resolve()
     for directory in (current, *current.parents):
-        if (directory / REPO_DIR / "config.yaml").is_file():
+        if os.path.lexists(directory / REPO_DIR / "config.yaml"):
             return Repository(directory)
     return None

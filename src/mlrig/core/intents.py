@@ -29,11 +29,27 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from mlrig.exceptions import CorruptFileError
-from mlrig.fsutil import PRIVATE_FILE_MODE, dump_yaml, ensure_dir, fsync_dir, parse_yaml
+from mlrig.exceptions import CorruptFileError, StoreError
+from mlrig.fsutil import (
+    PRIVATE_FILE_MODE,
+    READ_ONLY_ERRNOS,
+    dump_yaml,
+    ensure_dir,
+    fs_error,
+    fsync_dir,
+    open_dir,
+    parse_yaml,
+    symlink_error,
+    write_all,
+)
 
 PENDING_DIR = "pending"
 INTENT_VERSION = 1
+#: a record is a few hundred bytes; anything much larger is not one
+_MAX_RECORD_BYTES = 1024 * 1024
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 EventSink = Callable[[str, str], None]
 
@@ -47,6 +63,20 @@ def pending_dir(config_dir: Path) -> Path:
     return config_dir / PENDING_DIR
 
 
+def describe(record: dict[str, Any]) -> str:
+    """What an intent is for, in words ("rename of stack 'a' to 'b'")."""
+    op = record.get("op")
+    if op == RENAME_STACK:
+        return f"rename of stack '{record.get('old')}' to '{record.get('new')}'"
+    if op == RENAME_PROFILE:
+        return f"rename of profile '{record.get('old')}' to '{record.get('new')}'"
+    if op == CREATE_PROFILE:
+        return f"creation of profile '{record.get('name')}'"
+    if op == DELETE_PROFILE:
+        return f"deletion of profile '{record.get('name')}'"
+    return f"operation '{op}'"
+
+
 @contextlib.contextmanager
 def intent(config_dir: Path, record: dict[str, Any],
            on_event: EventSink | None = None) -> Iterator[dict[str, Any]]:
@@ -55,26 +85,18 @@ def intent(config_dir: Path, record: dict[str, Any],
     On an exception the intent is resolved at once (rolled back or forward, depending on how
     far the operation got) and the exception propagates; if that resolution fails too, the
     intent file stays for the next command to finish.
+
+    The record is written below the config dir without following a link (a linked
+    ``pending/`` is refused). When it cannot be written (a full or read-only disk), the
+    operation does not start: the error names the file and the operation, and no temp file
+    or half-written record is left.
     """
-    import tempfile
     import uuid
 
-    directory = ensure_dir(pending_dir(config_dir))
     record = {"version": INTENT_VERSION, **record}
-    final = directory / f"{uuid.uuid4().hex}.yaml"
-    fd, tmp_name = tempfile.mkstemp(prefix=".intent.", suffix=".tmp", dir=directory)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        os.write(fd, dump_yaml(record).encode("utf-8"))
-        os.fsync(fd)
-        os.chmod(tmp_name, PRIVATE_FILE_MODE)
-        os.replace(tmp_name, final)
-        fsync_dir(directory)
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
+    directory = pending_dir(config_dir)
+    final = f"{uuid.uuid4().hex}.yaml"
+    dir_fd, fd = _record(config_dir, directory, final, record)
     try:
         yield record
     except BaseException:
@@ -82,64 +104,186 @@ def intent(config_dir: Path, record: dict[str, Any],
             resolve(config_dir, record, on_event)
         except Exception:
             os.close(fd)  # the next command finishes it
+            os.close(dir_fd)
             raise
-        _forget(final, fd)
+        _forget(dir_fd, final, fd)
         raise
-    _forget(final, fd)
+    _forget(dir_fd, final, fd)
 
 
-def _forget(path: Path, fd: int) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
-    fsync_dir(path.parent)
-    os.close(fd)
+def _record(config_dir: Path, directory: Path, final: str, record: dict[str, Any]
+            ) -> tuple[int, int]:
+    """Write ``record`` to ``directory/final``, locked before it becomes visible; returns
+    the directory's and the record's descriptors."""
+    path = directory / final
+    doing = f"record the {describe(record)} in"
+    made_dir = not os.path.lexists(directory)
+    try:
+        dir_fd = open_dir(directory, config_dir, create=True)
+    except OSError as exc:
+        raise _not_started(fs_error(exc, doing, directory)) from None
+    tmp_name = f".intent.{final[:-len('.yaml')]}.tmp"
+    fd = -1
+    try:
+        fd = os.open(tmp_name, os.O_RDWR | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC,
+                     PRIVATE_FILE_MODE, dir_fd=dir_fd)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        write_all(fd, dump_yaml(record).encode("utf-8"))
+        os.fsync(fd)
+        os.replace(tmp_name, final, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        with contextlib.suppress(OSError):
+            os.fsync(dir_fd)
+    except BaseException as exc:
+        if fd >= 0:
+            os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name, dir_fd=dir_fd)
+        if made_dir:
+            with contextlib.suppress(OSError):
+                os.rmdir(directory)  # only if empty
+        os.close(dir_fd)
+        if isinstance(exc, OSError):
+            raise _not_started(fs_error(exc, doing, path)) from None
+        raise
+    return dir_fd, fd
+
+
+def _not_started(error: StoreError) -> StoreError:
+    error.message = f"{error.message[:-1]}; the operation did not start, nothing was changed."
+    error.args = (error.message,)
+    return error
+
+
+def _forget(dir_fd: int, name: str, fd: int) -> None:
+    """Remove a finished intent. If that fails the record stays; resolving it again is
+    harmless (every step is idempotent), so the next command does."""
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name, dir_fd=dir_fd)
+        with contextlib.suppress(OSError):
+            os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+        os.close(dir_fd)
 
 
 def recover_pending(config_dir: Path, on_event: EventSink | None = None) -> int:
     """Finish the intents of operations whose process died; returns how many were finished.
 
-    Cheap when there is nothing to do (one ``stat``); called on every load of the global
-    configuration.
+    Cheap when there is nothing to do (one ``open``); called on every load of the global
+    configuration. A linked ``pending/`` or record is refused, a record that is not a
+    regular file is reported as corrupt (it is never opened for reading, so a FIFO cannot
+    block), and on a read-only config dir an unfinished record is reported as a warning:
+    it is finished by the next command that can write.
     """
     directory = pending_dir(config_dir)
     try:
-        names = sorted(n for n in os.listdir(directory) if n.endswith(".yaml"))
+        dir_fd = open_dir(directory, config_dir)
     except (FileNotFoundError, NotADirectoryError):
         return 0
-    finished = 0
-    for name in names:
-        path = directory / name
+    except OSError as exc:
+        raise fs_error(exc, "open", directory) from None
+    try:
+        names = sorted(n for n in os.listdir(dir_fd) if n.endswith(".yaml"))
+        finished = 0
+        for name in names:
+            finished += _recover_one(config_dir, dir_fd, directory / name, on_event)
+        return finished
+    finally:
+        os.close(dir_fd)
+
+
+def _open_record(dir_fd: int, path: Path) -> tuple[int, bool] | None:
+    """The record's descriptor (read-write if possible) and whether it is read-only."""
+    flags = _NOFOLLOW | _NONBLOCK | _CLOEXEC
+    try:
         try:
-            fd = os.open(path, os.O_RDWR)
-        except FileNotFoundError:
-            continue
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                    continue  # a live process owns it
+            return os.open(path.name, os.O_RDWR | flags, dir_fd=dir_fd), False
+        except OSError as exc:
+            if exc.errno not in READ_ONLY_ERRNOS:
                 raise
-            if not path.exists():
-                continue  # finished by its owner between listdir and flock
-            text = path.read_text(encoding="utf-8")
-            record = parse_yaml(text, path) if text.strip() else None
-            if not isinstance(record, dict) or not isinstance(record.get("op"), str):
-                raise CorruptFileError(
-                    f"The pending operation record '{path}' is malformed.",
-                    hint="Check the profiles with 'mlrig profile list' and remove the file.",
-                    library_hint="Check the profiles with client.list_profiles() and remove "
-                    "the file.",
-                )
-            if record.get("version", 0) > INTENT_VERSION:
-                continue  # written by a newer mlrig; leave it to that one
-            resolve(config_dir, record, on_event)
-            path.unlink()
-            fsync_dir(directory)
-            finished += 1
-        finally:
-            os.close(fd)
-    return finished
+            return os.open(path.name, os.O_RDONLY | flags, dir_fd=dir_fd), True
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise symlink_error(path) from None
+        raise fs_error(exc, "open the pending operation record", path) from None
+
+
+def _refuse_irregular(fd: int, path: Path) -> int:
+    """The record's inode; a FIFO, socket or device is refused before anything reads it."""
+    import stat
+
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        raise CorruptFileError(
+            f"The pending operation record '{path}' is not a regular file; mlrig will not "
+            "read it.", hint="Check the profiles with 'mlrig profile list' and remove it.",
+            library_hint="Check the profiles with client.list_profiles() and remove it.")
+    return info.st_ino
+
+
+def _read_record(fd: int, path: Path) -> dict[str, Any]:
+    try:
+        raw = os.pread(fd, _MAX_RECORD_BYTES + 1, 0)
+    except OSError as exc:
+        raise fs_error(exc, "read", path) from None
+    try:
+        text = raw.decode("utf-8") if len(raw) <= _MAX_RECORD_BYTES else ""
+    except UnicodeDecodeError:
+        text = ""
+    record = parse_yaml(text, path) if text.strip() else None
+    if not isinstance(record, dict) or not isinstance(record.get("op"), str):
+        raise CorruptFileError(
+            f"The pending operation record '{path}' is malformed.",
+            hint="Check the profiles with 'mlrig profile list' and remove the file.",
+            library_hint="Check the profiles with client.list_profiles() and remove the file.",
+        )
+    return record
+
+
+def _recover_one(config_dir: Path, dir_fd: int, path: Path,
+                 on_event: EventSink | None) -> int:
+    opened = _open_record(dir_fd, path)
+    if opened is None:
+        return 0  # finished by its owner since the listing
+    fd, read_only = opened
+    try:
+        inode = _refuse_irregular(fd, path)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                return 0  # a live process owns it
+            raise fs_error(exc, "lock", path) from None
+        try:
+            now = os.stat(path.name, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return 0  # finished by its owner between listdir and flock
+        if now.st_ino != inode:
+            return 0  # replaced since we opened it: the next command looks again
+        record = _read_record(fd, path)
+        if record.get("version", 0) > INTENT_VERSION:
+            return 0  # written by a newer mlrig; leave it to that one
+        if read_only:
+            _say(on_event, f"The interrupted {describe(record)} ('{path}') cannot be "
+                           "finished: the configuration directory is read-only. The next "
+                           "command that can write finishes it.")
+            return 0
+        resolve(config_dir, record, on_event)
+        try:
+            os.unlink(path.name, dir_fd=dir_fd)
+        except OSError as exc:
+            raise fs_error(exc, "remove the finished pending operation record", path) \
+                from None
+        with contextlib.suppress(OSError):
+            os.fsync(dir_fd)
+        return 1
+    finally:
+        os.close(fd)
 
 
 # ---------------------------------------------------------------------------- resolution

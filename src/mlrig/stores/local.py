@@ -9,6 +9,12 @@ Layout of a store root (the path of its ``file://`` URL)::
     .lock                            flock target; readers share it, writers hold it alone
     .journal.yaml                    only during a multi-file commit (redo log)
 
+Nothing below the root may be a symbolic link mlrig did not create: a linked ``components``
+or type directory is refused by reads and writes, and writes refuse a linked file (see
+:mod:`mlrig.fsutil`), so the store never reads a foreign directory nor writes outside itself.
+A component file must hold the component its place names (type directory and file name).
+Every read checks the marker: a store of a newer format is refused, not read as this one.
+
 A transaction buffers its writes. At commit, a single-file change is one atomic replace; a
 change of several files first writes all of them to ``.journal.yaml`` (atomically: that is
 the commit point), then applies them and removes the journal. Whoever next opens the store
@@ -20,20 +26,26 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-from mlrig.exceptions import CorruptFileError, InputError, StoreError
+from mlrig.exceptions import CorruptFileError, InputError, ReadOnlyError, StoreError
 from mlrig.fsutil import (
     FileLock,
     atomic_write,
+    check_version,
     dump_yaml,
     ensure_dir,
+    fs_error,
+    parse_yaml,
+    read_text,
     read_yaml_mapping,
     remember_parsed,
     remove_file,
+    symlink_error,
 )
 from mlrig.models import Component, ComponentType, FlavorRecord, ProfileConfig, Stack
 from mlrig.names import validate_name
@@ -48,6 +60,8 @@ _STACKS = "stacks.yaml"
 _FLAVORS = "flavors.yaml"
 _JOURNAL = ".journal.yaml"
 _COMPONENTS = "components"
+#: the marker as mlrig writes it (``dump_yaml`` of its mapping), recognised without YAML
+_MARKER_TEXT = f"version: {FORMAT_VERSION}\nkind: mlrig-local-store\n"
 
 
 def path_from_url(url: str) -> Path:
@@ -84,11 +98,14 @@ class LocalStore:
     def __init__(self, url: str) -> None:
         self.root = path_from_url(url)
         self.url = url_from_path(self.root)
-        self._lock = FileLock(self.root / ".lock")
+        self._lock = FileLock(self.root / ".lock", root=self.root,
+                              purpose=f"the store at '{self.root}'")
 
     # -- lifecycle -----------------------------------------------------------------------
     def is_initialized(self) -> bool:
-        return (self.root / _MARKER).is_file()
+        """A marker is there (whatever it is: reading it tells whether it is usable, and a
+        store with a damaged marker is never initialised over)."""
+        return os.path.lexists(self.root / _MARKER)
 
     def needs_repair(self) -> bool:
         """A half-applied commit (its journal) is finished by the store's next reader."""
@@ -101,11 +118,8 @@ class LocalStore:
                 self._check_marker()
                 return
             if not (self.root / _STACKS).exists():
-                atomic_write(self.root / _STACKS, dump_yaml(_stacks_doc({})))
-            atomic_write(
-                self.root / _MARKER,
-                dump_yaml({"version": FORMAT_VERSION, "kind": "mlrig-local-store"}),
-            )
+                atomic_write(self.root / _STACKS, dump_yaml(_stacks_doc({})), root=self.root)
+            atomic_write(self.root / _MARKER, _MARKER_TEXT, root=self.root)
 
     def hold_writers(self) -> contextlib.AbstractContextManager[None]:
         """The store's write lock: no writer is half-way through a commit."""
@@ -135,11 +149,21 @@ class LocalStore:
     @contextlib.contextmanager
     def read(self) -> Iterator[LocalView]:
         self._require_store()
-        if (self.root / _JOURNAL).exists():
-            with self._lock.exclusive():
-                self._recover()
+        if os.path.lexists(self.root / _JOURNAL):
+            self._check_marker()  # never finish the commit of a newer mlrig
+            try:
+                with self._lock.exclusive():
+                    self._recover()
+            except ReadOnlyError:
+                raise ReadOnlyError(
+                    f"The store at '{self.root}' holds an unfinished commit "
+                    f"('{self.root / _JOURNAL}') that must be finished before it is read, "
+                    "but the store is read-only.",
+                    hint="Run any mlrig command on it once where it is writable.",
+                ) from None
         with self._lock.shared():
-            self._require_store()  # again: the store may have moved while we waited
+            # again inside the lock: the store may have moved while we waited
+            self._check_marker()
             yield LocalView(self.root)
 
     @contextlib.contextmanager
@@ -154,27 +178,39 @@ class LocalStore:
             txn.commit()
 
     # -- internals -----------------------------------------------------------------------
+    def _missing(self) -> StoreError:
+        return StoreError(
+            f"No mlrig store found at '{self.root}' (its {_MARKER} is missing).",
+            hint="Restore the directory, or delete the profile and create it again.",
+        )
+
     def _require_store(self) -> None:
         if not self.is_initialized():
-            raise StoreError(
-                f"No mlrig store found at '{self.root}' (its {_MARKER} is missing).",
-                hint="Restore the directory, or delete the profile and create it again.",
-            )
+            raise self._missing()
 
     def _check_marker(self) -> None:
-        read_yaml_mapping(self.root / _MARKER, FORMAT_VERSION, "store marker")
+        """The marker exists and names a format this mlrig knows (reads and writes alike:
+        a newer store is refused, never read as this version)."""
+        path = self.root / _MARKER
+        text = read_text(path)
+        if text is None:
+            raise self._missing()
+        if text != _MARKER_TEXT:
+            check_version(parse_yaml(text, path), path, FORMAT_VERSION, "store marker")
 
     def _recover(self) -> None:
         """Finish a multi-file commit that a crashed process left half applied."""
         journal_path = self.root / _JOURNAL
-        doc = read_yaml_mapping(journal_path, FORMAT_VERSION, "store journal")
+        doc = read_yaml_mapping(journal_path, FORMAT_VERSION, "store journal", follow=False)
         if doc is None:
             return
         writes = doc.get("writes")
-        if not isinstance(writes, dict):
+        if not isinstance(writes, dict) or not all(
+                isinstance(k, str) and (v is None or isinstance(v, str))
+                for k, v in writes.items()):
             raise CorruptFileError(f"The store journal '{journal_path}' is malformed.")
         _apply(self.root, writes)
-        remove_file(journal_path)
+        remove_file(journal_path, root=self.root)
 
 
 def _stacks_doc(stacks: dict[str, Any]) -> dict[str, Any]:
@@ -186,15 +222,36 @@ def _component_rel(type_: ComponentType, name: str) -> str:
     return f"{_COMPONENTS}/{type_.value}/{name}.yaml"
 
 
+def _check_targets(root: Path, writes: dict[str, str | None]) -> None:
+    """Refuse, before anything is written, a commit that would have to write outside the
+    store or through a symbolic link (a linked type directory or file): found half-way
+    through a journal, it would leave the store with a journal nobody can finish."""
+    for rel in writes:
+        target = root / rel
+        parts = Path(rel).parts
+        if Path(rel).is_absolute() or ".." in parts or not parts:
+            raise CorruptFileError(f"Refusing to write outside the store: '{target}'.")
+        for depth in range(1, len(parts) + 1):
+            path = root.joinpath(*parts[:depth])
+            try:
+                mode = os.lstat(path).st_mode
+            except FileNotFoundError:
+                break
+            except OSError as exc:
+                raise fs_error(exc, "write", target) from None
+            if stat.S_ISLNK(mode):
+                raise symlink_error(path)
+
+
 def _apply(root: Path, writes: dict[str, str | None]) -> None:
+    _check_targets(root, writes)
     for rel, content in writes.items():
         target = root / rel
-        if not target.resolve().is_relative_to(root):
-            raise CorruptFileError(f"Refusing to write outside the store: '{target}'.")
+        # below the root no link is followed (see fsutil.open_dir): checked again here
         if content is None:
-            remove_file(target)
+            remove_file(target, root=root)
         else:
-            atomic_write(target, content)
+            atomic_write(target, content, root=root)
 
 
 class LocalView:
@@ -204,6 +261,7 @@ class LocalView:
         self.root = root
         self._stacks: dict[str, Stack] | None = None
         self._flavors: list[FlavorRecord] | None = None
+        self._type_dirs: dict[ComponentType, Path | None] = {}
 
     # stacks
     def _load_stacks(self) -> dict[str, Stack]:
@@ -234,30 +292,87 @@ class LocalView:
         return integrity.stacks_using(self.list_stacks(), type_, name)
 
     # components
-    def _read_component(self, rel: str) -> Component | None:
-        path = self.root / rel
+    def _type_dir(self, type_: ComponentType) -> Path | None:
+        """The directory of a component type; ``None`` if there is none yet. A symbolic link
+        (of it, or of ``components``) is refused: its files would come from elsewhere."""
+        if type_ in self._type_dirs:
+            return self._type_dirs[type_]
+        found: Path | None = self.root
+        for part in (_COMPONENTS, type_.value):
+            assert found is not None
+            path = found / part
+            try:
+                mode = os.lstat(path).st_mode
+            except FileNotFoundError:
+                found = None
+                break
+            except OSError as exc:
+                raise fs_error(exc, "read", path) from None
+            if stat.S_ISLNK(mode):
+                raise symlink_error(path)
+            if not stat.S_ISDIR(mode):
+                raise CorruptFileError(f"Expected a directory but found a file: '{path}'.")
+            found = path
+        self._type_dirs[type_] = found
+        return found
+
+    def _read_component(self, type_: ComponentType, name: str) -> Component | None:
+        directory = self._type_dir(type_)
+        if directory is None:
+            return None
+        path = directory / f"{name}.yaml"
         doc = read_yaml_mapping(path, FORMAT_VERSION, "component file")
         if doc is None:
             return None
         try:
-            return Component.from_dict(doc)
+            component = Component.from_dict(doc)
         except (KeyError, ValueError, TypeError) as exc:
             raise CorruptFileError(
                 f"The component file '{path}' is malformed ({exc}); mlrig will not overwrite it."
             ) from None
+        # a file listed under one name (or type) but holding another is refused, so that
+        # listing and lookup agree
+        if component.type is not type_:
+            raise CorruptFileError(
+                f"The component file '{path}' holds a {component.type.display_name}, but it "
+                f"is in the directory of {type_.plural.replace('_', ' ')}; mlrig will not "
+                "overwrite it.", hint="Move it to its type's directory, or fix its type.")
+        if component.name != name:
+            raise CorruptFileError(
+                f"The component file '{path}' names the {type_.display_name} "
+                f"'{component.name}', but its file name says '{name}'; mlrig will not "
+                "overwrite it.",
+                hint="Make the name inside the file match the file name, or restore it from "
+                "a backup.")
+        return component
 
     def get_component(self, type_: ComponentType, name: str) -> Component | None:
-        return self._read_component(_component_rel(type_, name))
+        _component_rel(type_, name)  # validates the name
+        return self._read_component(type_, name)
 
     def _component_names(self, type_: ComponentType) -> list[str]:
-        directory = self.root / _COMPONENTS / type_.value
+        directory = self._type_dir(type_)
+        if directory is None:
+            return []
         try:
             entries = os.listdir(directory)
         except FileNotFoundError:
             return []
-        return sorted(
+        except OSError as exc:
+            raise fs_error(exc, "list", directory) from None
+        names = sorted(
             e[: -len(".yaml")] for e in entries if e.endswith(".yaml") and not e.startswith(".")
         )
+        for name in names:
+            try:
+                validate_name("component", name)
+            except InputError as exc:
+                raise CorruptFileError(
+                    f"The component file '{directory / (name + '.yaml')}' has a name mlrig "
+                    f"does not accept ({exc.message.rstrip('.')}).",
+                    hint="Rename or remove the file.",
+                ) from None
+        return names
 
     def list_components(self, type_: ComponentType | None = None) -> list[Component]:
         types = [type_] if type_ is not None else list(ComponentType)
@@ -412,13 +527,15 @@ class LocalTransaction(LocalView):
         writes = self.pending_writes()
         if not writes:
             return
+        _check_targets(self.root, writes)
         if len(writes) == 1:
             _apply(self.root, writes)
         else:
             journal = self.root / _JOURNAL
-            atomic_write(journal, dump_yaml({"version": FORMAT_VERSION, "writes": writes}))
+            atomic_write(journal, dump_yaml({"version": FORMAT_VERSION, "writes": writes}),
+                         root=self.root)
             _apply(self.root, writes)
-            remove_file(journal)
+            remove_file(journal, root=self.root)
         if self._stacks_dirty:
             stacks = {s.name: s.to_dict() for s in self._load_stacks().values()}
             remember_parsed(self.root / _STACKS, _stacks_doc(stacks))

@@ -20,7 +20,10 @@ SQLite
     WAL journal, a busy timeout (``MLRIG_LOCK_TIMEOUT``, 30 s by default) on every
     connection and ``BEGIN IMMEDIATE`` for writers, so parallel commands wait for each other
     instead of failing with "database is locked". A new database file is created with mode
-    0600 in a directory with mode 0700.
+    0600 in a directory with mode 0700. A database this user cannot write (a read-only
+    mount, a directory without write permission) is opened read-only: reads work — WAL
+    needs its ``-shm`` file, so without one the file is read as it is (``immutable``) —
+    and writes are refused in one line naming the file.
 
 Schema versions
     A database without mlrig's tables is "not initialised" (``initialize()`` creates the
@@ -46,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from mlrig.events import INFO, WARNING, EventSink, log_event
-from mlrig.exceptions import LockTimeoutError, MlrigError, StoreError
+from mlrig.exceptions import LockTimeoutError, MlrigError, ReadOnlyError, StoreError
 from mlrig.fsutil import DEFAULT_LOCK_TIMEOUT, ensure_dir
 from mlrig.models import Component, ComponentType, FlavorRecord, Stack
 from mlrig.stores import integrity, mask_url
@@ -105,6 +108,7 @@ class SqlStore:
         self._secret = parsed.password
         self._engine: sa.Engine | None = None
         self._checked = False
+        self._read_only: str | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -113,6 +117,30 @@ class SqlStore:
     @property
     def sqlite_file(self) -> Path | None:
         return Path(self.database) if self.is_sqlite and self.database else None
+
+    def _sqlite_read_only(self) -> str | None:
+        """Why the SQLite database cannot be written from here (``None``: it can)."""
+        path = self.sqlite_file
+        if path is None or not path.exists():
+            return None
+        for target in (path, path.parent):  # SQLite writes its -wal and -shm beside it
+            if os.access(target, os.W_OK):
+                continue
+            try:
+                on_read_only_fs = bool(os.statvfs(target).f_flag & os.ST_RDONLY)
+            except OSError:
+                on_read_only_fs = False
+            return (f"'{target}' is on a read-only file system" if on_read_only_fs
+                    else f"'{target}' is not writable by this user")
+        return None
+
+    def _refuse_read_only(self, action: str) -> None:
+        if self._read_only is not None:
+            raise ReadOnlyError(
+                f"Cannot {action} the SQL store at {self.masked_url}: it is read-only "
+                f"({self._read_only}).",
+                hint="Read commands still work; a change needs a writable copy of it.",
+            )
 
     # -- lifecycle -----------------------------------------------------------------------
     def needs_repair(self) -> bool:
@@ -130,6 +158,8 @@ class SqlStore:
         created: Path | None = None
         path = self.sqlite_file
         if path is not None:
+            self._read_only = self._sqlite_read_only()
+            self._refuse_read_only("initialise")
             ensure_dir(path.parent)
             try:
                 fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
@@ -189,6 +219,7 @@ class SqlStore:
     @contextlib.contextmanager
     def write(self) -> Iterator[SqlTransaction]:
         engine = self._ready()
+        self._refuse_read_only("write to")
         with self._errors("write to"), engine.connect() as conn:
             conn.execution_options(mlrig_write=True)  # SQLite: BEGIN IMMEDIATE
             with conn.begin():
@@ -212,6 +243,10 @@ class SqlStore:
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": DEFAULT_LOCK_TIMEOUT}
+            self._read_only = self._sqlite_read_only()
+            path = self.sqlite_file
+            if self._read_only is not None and path is not None:
+                kwargs["creator"] = lambda: _connect_read_only(path)
         else:
             kwargs["pool_pre_ping"] = True
             kwargs["isolation_level"] = "READ COMMITTED"
@@ -228,7 +263,7 @@ class SqlStore:
                 hint=f"Install it with: python3 -m pip install '{package}'" if package else None,
             ) from None
         if self.is_sqlite:
-            _configure_sqlite(engine)
+            _configure_sqlite(engine, read_only=self._read_only is not None)
         return engine
 
     def _ready(self) -> sa.Engine:
@@ -252,6 +287,8 @@ class SqlStore:
             )
         if revision != schema.HEAD:
             self._refuse_unknown(revision)
+            self._refuse_read_only(f"upgrade the schema (revision {revision} to "
+                                   f"{schema.HEAD}) of")
             self._migrate()
         self._checked = True
         return engine
@@ -406,8 +443,31 @@ class SqlStore:
                           hint=_hint(lowered), library_hint=_hint(lowered, library=True))
 
 
-def _configure_sqlite(engine: sa.Engine) -> None:
-    """WAL, a busy timeout, foreign keys; BEGIN (readers) or BEGIN IMMEDIATE (writers)."""
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection to a database this user cannot write.
+
+    With its ``-wal`` and ``-shm`` files present SQLite reads a WAL database read-only as
+    usual; it cannot create them, so without them the file is opened ``immutable`` (read as
+    it is, without locking) — unless a write-ahead log holds changes the file does not have.
+    """
+    from urllib.parse import quote
+
+    wal, shm = (path.with_name(path.name + suffix) for suffix in ("-wal", "-shm"))
+    uri = f"file:{quote(str(path))}?mode=ro"
+    if not shm.exists():
+        if wal.exists() and wal.stat().st_size > 0:
+            raise StoreError(
+                f"Cannot read the SQLite database '{path}': it is read-only and its "
+                f"write-ahead log '{wal}' holds changes that cannot be read without "
+                f"'{shm}'.", hint="Open it once where it is writable.")
+        uri += "&immutable=1"
+    return sqlite3.connect(uri, uri=True, timeout=DEFAULT_LOCK_TIMEOUT,
+                           check_same_thread=False)
+
+
+def _configure_sqlite(engine: sa.Engine, *, read_only: bool = False) -> None:
+    """WAL, a busy timeout, foreign keys; BEGIN (readers) or BEGIN IMMEDIATE (writers).
+    A read-only database keeps its journal mode (switching would be a write)."""
     busy_ms = int(DEFAULT_LOCK_TIMEOUT * 1000)
 
     @event.listens_for(engine, "connect")
@@ -418,7 +478,8 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         try:
             cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
             cursor.execute("PRAGMA foreign_keys = ON")
-            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+            if not read_only and str(
+                    cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
                 _switch_to_wal(cursor)
         finally:
             cursor.close()

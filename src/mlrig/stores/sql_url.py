@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 PASSWORD_ENV = "password_env"
 PASSWORD_FILE = "password_file"
 SQL_OPTIONS = (PASSWORD_ENV, PASSWORD_FILE)
+_MAX_PASSWORD_FILE = 64 * 1024
 
 #: backend -> driver used when the URL names none
 DEFAULT_DRIVERS = {"sqlite": "pysqlite", "postgresql": "psycopg", "mysql": "pymysql",
@@ -152,15 +153,20 @@ def resolve_password(url: str, options: Mapping[str, Any], env: Mapping[str, str
         return value
     file_name = options.get(PASSWORD_FILE)
     if file_name:
+        from mlrig.fsutil import read_bytes
+
         path = Path(str(file_name))
         try:
-            mode = stat.S_IMODE(path.stat().st_mode)
-            with path.open(encoding="utf-8") as handle:
-                value = handle.read()
-        except OSError as exc:
+            # a regular file only, bounded: a FIFO would block, a device never ends
+            raw, info = read_bytes(path, _MAX_PASSWORD_FILE)
+            mode = stat.S_IMODE(info.st_mode)
+            value = raw.decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            cause = ("it is not UTF-8 text" if isinstance(exc, UnicodeDecodeError)
+                     else exc.strerror or str(exc))
             raise StoreError(
                 f"Cannot connect to the SQL store at {mask(url)}: cannot read its password "
-                f"file '{path}' ({exc.strerror or exc})."
+                f"file '{path}' ({cause})."
             ) from None
         if mode & 0o077 and warn is not None and os.name == "posix":
             warn(f"The password file '{path}' has mode {mode:o}; others can read it "
