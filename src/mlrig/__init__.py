@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from mlrig.exceptions import LockTimeoutError as LockTimeoutError
     from mlrig.exceptions import MlrigError as MlrigError
     from mlrig.exceptions import NotFoundError as NotFoundError
+    from mlrig.exceptions import ReadOnlyError as ReadOnlyError
     from mlrig.exceptions import ScopeError as ScopeError
     from mlrig.exceptions import StoreError as StoreError
     from mlrig.exceptions import UsageError as UsageError
@@ -58,6 +59,7 @@ _EXPORTS: dict[str, str] = {
     "StoreError": "mlrig.exceptions",
     "CorruptFileError": "mlrig.exceptions",
     "LockTimeoutError": "mlrig.exceptions",
+    "ReadOnlyError": "mlrig.exceptions",
     "ScopeError": "mlrig.exceptions",
     # records
     "ComponentType": "mlrig.models",
@@ -100,6 +102,7 @@ __all__ = [
     "ProfileConfig",
     "ProfileImportPlan",
     "ProfileInfo",
+    "ReadOnlyError",
     "RenameResult",
     "Repository",
     "ScopeError",

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from mlrig.testing.stores import store_of
 from tests.reliability._support import (
     Run,
     assert_one_line_error,
@@ -191,7 +192,7 @@ def make_world(tmp_path: Path, config_dir: Path) -> World:
     c.register_stack("dev", {"orchestrator": "default", "metadata_store": "default",
                              "artifact_store": "lake"})
     profile = c.get_profile()
-    store = (Path(c.store().root)  # type: ignore[attr-defined]
+    store = (Path(store_of(c).root)  # type: ignore[attr-defined]
              if profile.store_type == "local" else None)
     c.close()
     work = Path.cwd()

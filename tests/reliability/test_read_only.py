@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from mlrig.models import ComponentType, Stack
+from mlrig.testing.stores import store_of
 from tests.reliability._hostile_fs import (
     World,
     make_world,
@@ -128,7 +129,7 @@ def test_an_unfinished_operation_on_a_read_only_config_is_a_warning(world: World
     the first command that can write finishes it."""
     c = client(world.config)
     c.set_stack("dev", global_=True)
-    with c.transaction() as txn:
+    with store_of(c).write() as txn:
         stack = txn.get_stack("dev")
         assert stack is not None
         txn.update_stack(Stack("dev2", dict(stack.components)), old_name="dev")

@@ -151,7 +151,8 @@ def test_signatures_are_rendered_as_written() -> None:
 
 # ---------------------------------------------------------------------------- exports
 ERROR_NAMES = ("MlrigError", "InputError", "UsageError", "NotFoundError", "AlreadyExistsError",
-               "InUseError", "StoreError", "CorruptFileError", "LockTimeoutError", "ScopeError")
+               "InUseError", "StoreError", "CorruptFileError", "LockTimeoutError", "ReadOnlyError",
+               "ScopeError")
 RECORD_NAMES = ("Component", "Stack", "ComponentType", "FlavorRecord", "FlavorSpec",
                 "ProfileConfig", "ProfileInfo", "GlobalConfig", "Choice", "Setting",
                 "Repository", "Bundle", "SetResult", "RenameResult", "MigrationResult",
@@ -177,6 +178,7 @@ def test_the_errors_and_records_are_importable_from_mlrig() -> None:
         ProfileConfig,
         ProfileImportPlan,
         ProfileInfo,
+        ReadOnlyError,
         RenameResult,
         Repository,
         ScopeError,
