@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mlrig import context as ctx
+from mlrig import environment
 from mlrig.config.global_config import GlobalConfig, GlobalConfigFile, config_dir
 from mlrig.config.repository import Repository, RepositoryConfig, find_repository
 from mlrig.events import INFO, WARNING, EventSink, log_event
@@ -113,6 +114,7 @@ class Client(LifecycleMixin, ProfileLifecycleMixin, StoreMigrationMixin):
         on_event: EventSink | None = None,
     ) -> None:
         self.env: Mapping[str, str] = dict(os.environ) if env is None else dict(env)
+        environment.check(self.env)  # every variable mlrig reads, one message for a bad one
         self.config_dir = (
             Path(config_path).expanduser().resolve() if config_path else config_dir(self.env)
         )

@@ -7,7 +7,6 @@ from the table below, so start-up stays cheap.
 from __future__ import annotations
 
 import importlib
-import os
 import re
 import sys
 from collections.abc import Callable
@@ -192,14 +191,19 @@ def _hoist_debug(args: list[str]) -> list[str]:
 
 def run(argv: list[str] | None = None) -> int:
     args = _hoist_debug(list(sys.argv[1:] if argv is None else argv))
-    debug = "--debug" in args or os.environ.get("MLRIG_DEBUG", "") not in ("", "0", "false")
+    from mlrig.environment import debug as debug_variable
+
+    debug = "--debug" in args or debug_variable()
     try:
         returned = cli.main(args=args, prog_name="mlrig", standalone_mode=False)
         if isinstance(returned, int) and not isinstance(returned, bool):
             return returned  # click returns the code of an Exit instead of raising it
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
-    except click.Abort:
+    except click.Abort as exc:
+        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
+            click.echo("Interrupted.", err=True)  # click turns a Ctrl-C into Abort
+            return 130
         click.echo("Aborted.", err=True)
         return 1
     except click.UsageError as exc:

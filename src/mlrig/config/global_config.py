@@ -8,7 +8,6 @@ Unknown top-level keys are kept when the file is rewritten.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,10 +27,11 @@ T = TypeVar("T")
 
 def config_dir(env: Mapping[str, str] | None = None) -> Path:
     """``MLRIG_CONFIG_PATH`` if set, else the platform's user config dir for mlrig."""
-    env = os.environ if env is None else env
-    explicit = env.get(ENV_CONFIG_PATH)
-    if explicit:
-        return Path(explicit).expanduser().resolve()
+    from mlrig.environment import directory
+
+    explicit = directory(ENV_CONFIG_PATH, env)
+    if explicit is not None:
+        return explicit
     from platformdirs import user_config_dir
 
     return Path(user_config_dir("mlrig", appauthor=False))
