@@ -42,8 +42,10 @@ def _quiet_interrupts() -> None:
     module = orig[1:3] == ["-m", "mlrig"] or orig[1:3] == ["-m", "mlrig.cli"]
     if not (program or module):
         return
-    import signal
-
+    try:  # the C module behind `signal`, loaded by Python itself: no import to wait for
+        import _signal as signal  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:  # pragma: no cover - another Python
+        import signal
     try:
         signal.signal(signal.SIGINT, exit_interrupted)
     except (ValueError, OSError):  # not the main thread: not the program's start-up

@@ -22,6 +22,10 @@ def main(argv: list[str] | None = None) -> None:
         code = _main(argv)
     except KeyboardInterrupt:
         code = _interrupted()
+    except Exception as exc:  # one that wraps a KeyboardInterrupt (in an import, say)
+        if not _caused_by_interrupt(exc):
+            raise
+        code = _interrupted()
     finally:
         if mlrig.AS_PROGRAM:
             _quiet_exit()
@@ -57,6 +61,17 @@ def _interrupted() -> int:
     except (OSError, ValueError):
         pass
     return 130
+
+
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _quiet_exit() -> None:

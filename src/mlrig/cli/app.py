@@ -201,7 +201,7 @@ def run(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.Abort as exc:
-        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
+        if _caused_by_interrupt(exc):
             click.echo("Interrupted.", err=True)  # click turns a Ctrl-C into Abort
             return 130
         click.echo("Aborted.", err=True)
@@ -237,6 +237,9 @@ def run(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 1
     except Exception as exc:
+        if _caused_by_interrupt(exc):  # e.g. a RuntimeError of a class body it landed in
+            click.echo("Interrupted.", err=True)
+            return 130
         if debug:
             raise
         click.echo(
@@ -246,6 +249,19 @@ def run(argv: list[str] | None = None) -> int:
         )
         return 1
     return 0
+
+
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc`` stands for a Ctrl-C: Python wraps a KeyboardInterrupt raised in some
+    places (``__set_name__`` while a class is created) in another exception."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def pass_state(func: Callable[..., Any]) -> Callable[..., Any]:
