@@ -129,7 +129,7 @@ def test_a_large_valid_bundle_still_imports(ready: Path, tmp_path: Path) -> None
                                                "artifact_store": f"a{i}"}}
               for i in range(1_000)]
     path = write_bundle(tmp_path / "large.yaml", profile_bundle(components, stacks, "s0"))
-    code, out, err = _run(ready, "profile", "import", str(path))
+    code, _out, err = _run(ready, "profile", "import", str(path))
     assert code == 0, err
     listed = run_mlrig(ready, "--profile", "big", "artifact-store", "list", "-o", "json",
                        timeout=GUARD)

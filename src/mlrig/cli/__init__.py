@@ -77,15 +77,14 @@ def _caused_by_interrupt(exc: BaseException) -> bool:
 def _quiet_exit() -> None:
     """Flush what the command printed, then let a late Ctrl-C (while the interpreter shuts
     down) end the process quietly with 130."""
+    import contextlib
     import signal
 
     import mlrig
 
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError, KeyboardInterrupt):
             stream.flush()
-        except (OSError, ValueError, KeyboardInterrupt):
-            pass
     signal.signal(signal.SIGINT, mlrig.exit_interrupted)
 
 
