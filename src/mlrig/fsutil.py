@@ -294,8 +294,8 @@ def outline_yaml(text: str, path: Path | str, *, skip: frozenset[str],
         frame = frames[-1]
         if isinstance(frame[0], list):
             frame[0].append(value)
-        elif frame[1] is nokey:
-            frame[1] = value if _hashable(value) else nokey
+        elif frame[1] is nokey:  # a key (one that cannot be a key becomes a placeholder)
+            frame[1] = value if _hashable(value) else object()
         else:
             frame[0][frame[1]] = value
             frame[1] = nokey

@@ -155,15 +155,20 @@ _NO_ARGS_IS_HELP: tuple[type[Exception], ...] = tuple(
     cls for cls in (getattr(click.exceptions, "NoArgsIsHelpError", None),) if cls is not None)
 
 _LONG_QUOTED = re.compile(r"'([^']{257,})'")
+#: the longest message printed: a backstop, messages bound the untrusted values they show
+_MAX_MESSAGE = 2000
 
 
 def _one_line(text: str) -> str:
     """One bounded line; control, invisible and undecodable characters (from untrusted
     names) are shown escaped, so an error message can neither inject terminal sequences nor
     fail to encode, and a huge quoted value is shortened."""
+    if len(text) > 50 * _MAX_MESSAGE:
+        text = text[:50 * _MAX_MESSAGE]
     text = _LONG_QUOTED.sub(lambda m: f"'{m.group(1)[:60]}...' ({len(m.group(1))} characters)",
                             text)
-    return _printable(" ".join(text.split()))
+    text = _printable(" ".join(text.split()))
+    return text if len(text) <= _MAX_MESSAGE else f"{text[:_MAX_MESSAGE]}... (cut)"
 
 
 def _printable(text: str) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mlrig.exceptions import CorruptFileError, InputError
+from mlrig.exceptions import CorruptFileError, InputError, shown_text, shown_value
 from mlrig.fsutil import FileLock, ensure_dir, read_yaml_mapping, write_yaml
 from mlrig.models import ProfileConfig
 from mlrig.names import validate_name
@@ -72,7 +72,7 @@ class GlobalConfig:
             profiles = {}
             for name, value in profiles_raw.items():
                 if not isinstance(name, str):
-                    raise ValueError(f"the profile name {name!r} is not a string")
+                    raise ValueError(f"the profile name {shown_value(name)} is not a string")
                 try:
                     validate_name("profile", name)
                 except InputError as exc:
@@ -90,7 +90,7 @@ class GlobalConfig:
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise CorruptFileError(
-                f"The global configuration '{path}' is malformed ({exc}); "
+                f"The global configuration '{path}' is malformed ({shown_text(str(exc), 300)}); "
                 "mlrig will not overwrite it.",
                 hint="Fix or remove the file, or restore it from a backup.",
             ) from None
