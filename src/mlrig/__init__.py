@@ -5,17 +5,64 @@ errors it raises and the records it returns are importable from here too
 (``from mlrig import NotFoundError, Stack``); see ``docs/python-api.md``.
 
 Everything but ``__version__`` is imported on first use (a module ``__getattr__``), so that
-``import mlrig`` — which every ``mlrig`` command does — stays cheap.
+``import mlrig`` — which every ``mlrig`` command does — stays cheap. This module imports
+nothing before it has installed the quiet Ctrl-C handler of the ``mlrig`` program
+(``TYPE_CHECKING`` is spelled out, not imported from ``typing``): it is the first code of
+mlrig that the program runs, and the sooner that code runs, the sooner a Ctrl-C is handled
+(see :func:`_quiet_interrupts`).
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+import sys as _sys
 
-from mlrig._version import __version__
+TYPE_CHECKING = False
+
+
+def exit_interrupted(_signum: int, _frame: object) -> None:
+    """A SIGINT handler: exit now with 130, without a word or a traceback."""
+    import os
+
+    os._exit(130)
+
+
+def _quiet_interrupts() -> bool:
+    """The ``mlrig`` program: until its ``main()`` takes over (and again once it is done),
+    Ctrl-C ends the process at once, silently, with exit code 130. Returns whether this
+    process is the program.
+
+    Python raises ``KeyboardInterrupt`` wherever the interrupt lands, and one that lands
+    while the program is still importing its modules would end in a traceback. Nothing has
+    been written yet at that point (and everything has been flushed at the end), so there is
+    nothing to clean up. A library user's own handler is never touched.
+    """
+    argv0 = _sys.argv[0] if _sys.argv else ""
+    orig = getattr(_sys, "orig_argv", [])
+    program = argv0.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".exe") == "mlrig"
+    module = orig[1:3] == ["-m", "mlrig"] or orig[1:3] == ["-m", "mlrig.cli"]
+    if not (program or module):
+        return False
+    try:  # the C module behind `signal`, loaded by Python itself: no import to wait for
+        import _signal as signal  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:  # pragma: no cover - another Python
+        import signal
+    try:
+        signal.signal(signal.SIGINT, exit_interrupted)
+    except (ValueError, OSError):  # not the main thread: not the program's start-up
+        return False
+    return True
+
+
+#: whether this process is the ``mlrig`` program (the console script or ``python -m mlrig``),
+#: not a program that uses mlrig as a library
+AS_PROGRAM = _quiet_interrupts()
+
+
+from mlrig._version import __version__  # noqa: E402  (after the handler, on purpose)
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from mlrig.client import Client as Client
     from mlrig.config.global_config import GlobalConfig as GlobalConfig
     from mlrig.config.repository import Repository as Repository
@@ -120,6 +167,8 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'mlrig' has no attribute '{name}'")
+    import importlib
+
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value  # found directly next time
     return value

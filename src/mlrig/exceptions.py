@@ -83,3 +83,22 @@ class LockTimeoutError(StoreError):
 
 class ScopeError(MlrigError):
     """A scope (flag, environment, repository, global) names something that does not exist."""
+
+
+def shown_text(text: str, limit: int = 100) -> str:
+    """An untrusted text for a message: at most ``limit`` characters (and how long it was)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"
+
+
+def shown_value(value: object, limit: int = 60) -> str:
+    """``repr`` of an untrusted value (from a file or a variable) for a message, bounded in
+    size *and* in the work it takes: a huge nested structure is not rendered in full first."""
+    import reprlib
+
+    bounded = reprlib.Repr()
+    bounded.maxlevel, bounded.maxdict, bounded.maxlist = 2, 3, 3
+    bounded.maxtuple = bounded.maxset = 3
+    bounded.maxstring = bounded.maxother = bounded.maxlong = limit
+    return shown_text(bounded.repr(value), limit * 2)

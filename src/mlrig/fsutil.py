@@ -35,9 +35,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from mlrig.exceptions import CorruptFileError, LockTimeoutError, ReadOnlyError, StoreError
+from mlrig.environment import initial_lock_timeout
+from mlrig.exceptions import (
+    CorruptFileError,
+    LockTimeoutError,
+    ReadOnlyError,
+    StoreError,
+    shown_text,
+)
 
-DEFAULT_LOCK_TIMEOUT = float(os.environ.get("MLRIG_LOCK_TIMEOUT", "30"))
+#: MLRIG_LOCK_TIMEOUT as of import (a bad value: the default here, an error from
+#: :func:`mlrig.environment.check`, which every command runs first)
+DEFAULT_LOCK_TIMEOUT = initial_lock_timeout()
 PRIVATE_FILE_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
 
@@ -513,20 +522,163 @@ def _yaml_loader() -> Any:
 def _yaml_dumper() -> Any:
     import yaml
 
-    return getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+    class Dumper(base):  # type: ignore[misc, valid-type]
+        """Writes every value out in full: mlrig refuses aliases when it reads."""
+
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    return Dumper
 
 
 def parse_yaml(text: str, path: Path | str) -> Any:
+    """Parse one YAML document with the safe loader; aliases (``*name``) are refused.
+
+    An alias repeats a node without repeating its text, so a few hundred bytes of nested
+    aliases (a "billion laughs") expand to gigabytes wherever the value is walked: copied,
+    validated, written to the JSON cache, rendered in a message. mlrig never writes aliases,
+    so any alias is refused here, right after composing and before anything is built from
+    the document: the check walks the composed nodes (an alias is a node reached twice)
+    without expanding them, so it costs at most one visit per node of the text.
+    """
     import yaml
 
+    loader = _yaml_loader()(text)
     try:
-        return yaml.load(text, Loader=_yaml_loader())
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if "*" in text:  # no alias without its indicator
+            _refuse_aliases(node, path)
+        return loader.construct_document(node)
     except yaml.YAMLError as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CorruptFileError(
-            f"The file '{path}' is not valid YAML ({detail}); mlrig will not overwrite it.",
-            hint="Fix or remove the file, or restore it from a backup.",
-        ) from None
+        raise _yaml_error(path, exc) from None
+    finally:
+        loader.dispose()
+
+
+def outline_yaml(text: str, path: Path | str, *, skip: frozenset[str],
+                 max_nodes: int) -> Any:
+    """The document with the values of the top-level keys in ``skip`` left out (``None``),
+    read from the parser's events without composing the whole document; ``None`` when the
+    document is not a mapping or uses merge keys (a caller then learns nothing from it).
+
+    Reading events is cheap (they come from the C parser) next to composing and building
+    every value, so this sees the small parts of a large file — and how many values it
+    holds — in about the time it takes to read it. Files with more than ``max_nodes`` values
+    or with aliases are refused here, like :func:`parse_yaml` refuses aliases.
+    """
+    import yaml
+
+    loader = _yaml_loader()(text)
+    nokey = object()
+    frames: list[list[Any]] = []  # [container, pending key] (the key of a mapping's value)
+    result: list[Any] = []
+    count = depth_skipped = 0
+    merge = "tag:yaml.org,2002:merge"
+
+    def add(value: Any) -> None:
+        if not frames:
+            result.append(value)
+            return
+        frame = frames[-1]
+        if isinstance(frame[0], list):
+            frame[0].append(value)
+        elif frame[1] is nokey:  # a key (one that cannot be a key becomes a placeholder)
+            frame[1] = value if _hashable(value) else object()
+        else:
+            frame[0][frame[1]] = value
+            frame[1] = nokey
+
+    def skipping_next() -> bool:
+        return (len(frames) == 1 and isinstance(frames[0][0], dict)
+                and frames[0][1] is not nokey and frames[0][1] in skip)
+
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.AliasEvent):
+                raise _alias_error(path, event.start_mark)
+            starts = isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent))
+            if starts or isinstance(event, yaml.ScalarEvent):
+                count += 1
+                if count > max_nodes:
+                    raise CorruptFileError(
+                        f"The file '{path}' holds more than {max_nodes:,} values; mlrig "
+                        "reads no file that large.")
+            if depth_skipped:
+                depth_skipped += 1 if starts else -1 if isinstance(
+                    event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)) else 0
+                if not depth_skipped:
+                    add(None)
+                continue
+            if skipping_next() and (starts or isinstance(event, yaml.ScalarEvent)):
+                if starts:
+                    depth_skipped = 1
+                else:
+                    add(None)
+                continue
+            if isinstance(event, yaml.ScalarEvent):
+                node = yaml.ScalarNode(loader.resolve(yaml.ScalarNode, event.value,
+                                                      event.implicit) if event.tag in
+                                       (None, "!") else event.tag, event.value)
+                if node.tag == merge:
+                    return None
+                add(loader.construct_object(node))
+            elif isinstance(event, yaml.SequenceStartEvent):
+                frames.append([[], nokey])
+            elif isinstance(event, yaml.MappingStartEvent):
+                frames.append([{}, nokey])
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                add(frames.pop()[0])
+            elif isinstance(event, yaml.DocumentEndEvent):
+                break
+    except yaml.YAMLError as exc:
+        raise _yaml_error(path, exc) from None
+    finally:
+        loader.dispose()
+    return result[0] if result and isinstance(result[0], dict) else None
+
+
+def _hashable(value: Any) -> bool:
+    return not isinstance(value, (dict, list))
+
+
+def _yaml_error(path: Path | str, exc: Exception) -> CorruptFileError:
+    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return CorruptFileError(
+        f"The file '{path}' is not valid YAML ({shown_text(detail, 200)}); mlrig will not "
+        "overwrite it.",
+        hint="Fix or remove the file, or restore it from a backup.",
+    )
+
+
+def _alias_error(path: Path | str, mark: Any) -> CorruptFileError:
+    where = f" (line {mark.line + 1})" if mark is not None else ""
+    return CorruptFileError(
+        f"The file '{path}' uses a YAML alias{where}, which mlrig does not read (aliases can "
+        "expand a small file into gigabytes); mlrig will not overwrite it.",
+        hint="Write the repeated value out in full instead of '*name'.",
+    )
+
+
+def _refuse_aliases(root: Any, path: Path | str) -> None:
+    seen: set[int] = set()
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            raise _alias_error(path, None)
+        seen.add(id(node))
+        value = node.value
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, tuple):
+                    pending.extend(item)
+                else:
+                    pending.append(item)
 
 
 def _signature(path: Path) -> list[int] | None:

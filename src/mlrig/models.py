@@ -238,7 +238,10 @@ class ProfileConfig:
         store_type, url = data.get("store_type"), data.get("store_url")
         active, options = data.get("active_stack"), data.get("options") or {}
         if store_type not in KNOWN_STORE_TYPES:
-            raise ValueError(f"profile '{name}' has an invalid store_type {store_type!r}")
+            from mlrig.exceptions import shown_value
+
+            raise ValueError(f"profile '{name}' has an invalid store_type "
+                             f"{shown_value(store_type)}")
         if not isinstance(url, str) or not url:
             raise ValueError(f"profile '{name}' has an invalid store_url")
         if active is not None and not isinstance(active, str):

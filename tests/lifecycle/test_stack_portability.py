@@ -175,8 +175,13 @@ def test_custom_flavors_travel_with_the_stack(cli, client: Client, plugin: Path,
     ("just text", "not a mapping"),
     ("kind: mlrig-stack\n", "'format_version' is missing"),
     ("format_version: 1\nkind: other\n", "unknown kind"),
+    # (the stacks are checked before the components: a stack that also lacked a mandatory
+    # component would be refused for that)
+    ("format_version: 1\nkind: mlrig-stack\nstack: {name: s, components: {orchestrator: o,"
+     " metadata_store: m, artifact_store: a}}\ncomponents: []\n",
+     "which the bundle does not contain"),
     ("format_version: 1\nkind: mlrig-stack\nstack: {name: s, components: {orchestrator: o}}\n"
-     "components: []\n", "which the bundle does not contain"),
+     "components: []\n", "lacks a mandatory component"),
     ("format_version: 1\nkind: mlrig-stack\nstack: {name: '../x', components: {}}\n",
      "Invalid stack name"),
     ("format_version: 1\nkind: mlrig-stack\nstack: {name: s, components: {orchestrator: o,"

@@ -48,10 +48,12 @@ def env_for(config_dir: Path, **extra: str) -> dict[str, str]:
 
 
 def run_mlrig(config_dir: Path, *args: str, cwd: Path | None = None, timeout: float = 60,
-              **extra_env: str) -> Run:
+              input: str | None = None, **extra_env: str) -> Run:
+    """The real executable; ``timeout`` guards against a hang (it is no speed limit)."""
     proc = subprocess.run(
         [*mlrig_argv(), *args], capture_output=True, text=True, timeout=timeout,
         env=env_for(config_dir, **extra_env), cwd=cwd,
+        stdin=subprocess.DEVNULL if input is None else None, input=input,
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
 

@@ -9,19 +9,83 @@ _FAST = {("profile", "current"), ("stack", "current")}
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The ``mlrig`` program. A Ctrl-C anywhere in it, imports included, ends it with exit
+    code 130 and no traceback."""
+    import mlrig
+
+    code = 130
+    try:
+        if mlrig.AS_PROGRAM:  # from here on, Ctrl-C is a KeyboardInterrupt: cleanups run
+            import signal
+
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        code = _main(argv)
+    except KeyboardInterrupt:
+        code = _interrupted()
+    except Exception as exc:  # one that wraps a KeyboardInterrupt (in an import, say)
+        if not _caused_by_interrupt(exc):
+            raise
+        code = _interrupted()
+    finally:
+        if mlrig.AS_PROGRAM:
+            _quiet_exit()
+    sys.exit(code)
+
+
+def _main(argv: list[str] | None) -> int:
     instruction = os.environ.get("_MLRIG_COMPLETE")
     if instruction:  # the shell asks for completions (see mlrig.cli.completion)
         from mlrig.cli.completion import complete
 
-        sys.exit(complete(instruction))
+        return complete(instruction)
     args = sys.argv[1:] if argv is None else argv
     if tuple(args) in _FAST:
         code = _fast_current(args[0])
         if code is not None:
-            sys.exit(code)
+            return code
     from mlrig.cli.app import run
 
-    sys.exit(run(args))
+    return run(args)
+
+
+def _interrupted() -> int:
+    import mlrig
+
+    if mlrig.AS_PROGRAM:
+        import signal
+
+        signal.signal(signal.SIGINT, mlrig.exit_interrupted)  # a second Ctrl-C: just go
+    try:
+        sys.stderr.write("Interrupted.\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    return 130
+
+
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _quiet_exit() -> None:
+    """Flush what the command printed, then let a late Ctrl-C (while the interpreter shuts
+    down) end the process quietly with 130."""
+    import contextlib
+    import signal
+
+    import mlrig
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError, KeyboardInterrupt):
+            stream.flush()
+    signal.signal(signal.SIGINT, mlrig.exit_interrupted)
 
 
 def _fast_current(what: str) -> int | None:

@@ -7,7 +7,6 @@ from the table below, so start-up stays cheap.
 from __future__ import annotations
 
 import importlib
-import os
 import re
 import sys
 from collections.abc import Callable
@@ -159,15 +158,20 @@ _NO_ARGS_IS_HELP: tuple[type[Exception], ...] = tuple(
     cls for cls in (getattr(click.exceptions, "NoArgsIsHelpError", None),) if cls is not None)
 
 _LONG_QUOTED = re.compile(r"'([^']{257,})'")
+#: the longest message printed: a backstop, messages bound the untrusted values they show
+_MAX_MESSAGE = 2000
 
 
 def _one_line(text: str) -> str:
     """One bounded line; control, invisible and undecodable characters (from untrusted
     names) are shown escaped, so an error message can neither inject terminal sequences nor
     fail to encode, and a huge quoted value is shortened."""
+    if len(text) > 50 * _MAX_MESSAGE:
+        text = text[:50 * _MAX_MESSAGE]
     text = _LONG_QUOTED.sub(lambda m: f"'{m.group(1)[:60]}...' ({len(m.group(1))} characters)",
                             text)
-    return _printable(" ".join(text.split()))
+    text = _printable(" ".join(text.split()))
+    return text if len(text) <= _MAX_MESSAGE else f"{text[:_MAX_MESSAGE]}... (cut)"
 
 
 def _printable(text: str) -> str:
@@ -195,14 +199,19 @@ def _hoist_debug(args: list[str]) -> list[str]:
 
 def run(argv: list[str] | None = None) -> int:
     args = _hoist_debug(list(sys.argv[1:] if argv is None else argv))
-    debug = "--debug" in args or os.environ.get("MLRIG_DEBUG", "") not in ("", "0", "false")
+    from mlrig.environment import debug as debug_variable
+
+    debug = "--debug" in args or debug_variable()
     try:
         returned = cli.main(args=args, prog_name="mlrig", standalone_mode=False)
         if isinstance(returned, int) and not isinstance(returned, bool):
             return returned  # click returns the code of an Exit instead of raising it
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
-    except click.Abort:
+    except click.Abort as exc:
+        if _caused_by_interrupt(exc):
+            click.echo("Interrupted.", err=True)  # click turns a Ctrl-C into Abort
+            return 130
         click.echo("Aborted.", err=True)
         return 1
     except click.UsageError as exc:
@@ -236,6 +245,9 @@ def run(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 1
     except Exception as exc:
+        if _caused_by_interrupt(exc):  # e.g. a RuntimeError of a class body it landed in
+            click.echo("Interrupted.", err=True)
+            return 130
         if debug:
             raise
         click.echo(
@@ -245,6 +257,19 @@ def run(argv: list[str] | None = None) -> int:
         )
         return 1
     return 0
+
+
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc`` stands for a Ctrl-C: Python wraps a KeyboardInterrupt raised in some
+    places (``__set_name__`` while a class is created) in another exception."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def pass_state(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -99,7 +99,9 @@ def complete(instruction: str) -> int:
     add_completion_class(QuotingBashComplete, "bash")
     try:
         return shell_complete(cli, {}, "mlrig", COMPLETE_VAR, instruction)
-    except (Exception, KeyboardInterrupt):
+    except KeyboardInterrupt:
+        return 130
+    except Exception:
         return 1
 
 

@@ -8,13 +8,12 @@ Unknown top-level keys are kept when the file is rewritten.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mlrig.exceptions import CorruptFileError, InputError
+from mlrig.exceptions import CorruptFileError, InputError, shown_text, shown_value
 from mlrig.fsutil import FileLock, ensure_dir, read_yaml_mapping, write_yaml
 from mlrig.models import ProfileConfig
 from mlrig.names import validate_name
@@ -28,10 +27,11 @@ T = TypeVar("T")
 
 def config_dir(env: Mapping[str, str] | None = None) -> Path:
     """``MLRIG_CONFIG_PATH`` if set, else the platform's user config dir for mlrig."""
-    env = os.environ if env is None else env
-    explicit = env.get(ENV_CONFIG_PATH)
-    if explicit:
-        return Path(explicit).expanduser().resolve()
+    from mlrig.environment import directory
+
+    explicit = directory(ENV_CONFIG_PATH, env)
+    if explicit is not None:
+        return explicit
     from platformdirs import user_config_dir
 
     return Path(user_config_dir("mlrig", appauthor=False))
@@ -77,7 +77,7 @@ class GlobalConfig:
             profiles = {}
             for name, value in profiles_raw.items():
                 if not isinstance(name, str):
-                    raise ValueError(f"the profile name {name!r} is not a string")
+                    raise ValueError(f"the profile name {shown_value(name)} is not a string")
                 try:
                     validate_name("profile", name)
                 except InputError as exc:
@@ -95,7 +95,7 @@ class GlobalConfig:
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise CorruptFileError(
-                f"The global configuration '{path}' is malformed ({exc}); "
+                f"The global configuration '{path}' is malformed ({shown_text(str(exc), 300)}); "
                 "mlrig will not overwrite it.",
                 hint="Fix or remove the file, or restore it from a backup.",
             ) from None

@@ -149,9 +149,10 @@ class Repository:
 
 def find_repository(cwd: Path, env: Mapping[str, str]) -> Repository | None:
     """The repository in effect: ``MLRIG_REPOSITORY_PATH`` or the nearest enclosing one."""
-    explicit = env.get(ENV_REPOSITORY_PATH)
-    if explicit:
-        root = Path(explicit).expanduser().resolve()
+    from mlrig import environment
+
+    root = environment.directory(ENV_REPOSITORY_PATH, env)
+    if root is not None:
         repo = Repository(root)
         if not repo.exists():
             raise InputError(

@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from mlrig.core.defaults import DEFAULT, DEFAULT_FLAVORS, is_profile_default
-from mlrig.exceptions import CorruptFileError, InputError
+from mlrig.exceptions import CorruptFileError, InputError, MlrigError, shown_text, shown_value
 from mlrig.models import Component, ComponentType, FlavorRecord, Stack
 from mlrig.names import validate_name
 
@@ -164,21 +164,75 @@ def write_bundle(bundle: Bundle, path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------- reading
-def read_bundle(path: Path) -> Bundle:
-    from mlrig.fsutil import parse_yaml, read_text
+#: the largest bundle file read (a profile of 10,000 components exports to a few MB)
+MAX_BUNDLE_BYTES = 64 * 1024 * 1024
+#: the most YAML values (nodes: mappings, lists, scalars) a bundle may have; counted while
+#: the file is read, before anything is built from it
+MAX_BUNDLE_NODES = 1_000_000
+#: the longest ``mlrig_version`` string kept from a bundle
+_MAX_VERSION_LENGTH = 64
 
-    text = read_text(path)
+
+def read_bundle(path: Path) -> Bundle:
+    """Read and validate a bundle.
+
+    Its limits (size, number of values, no YAML aliases) are checked while the file is
+    read, and so are its header and stacks (kind, names, mandatory components), from an
+    outline of the document that leaves its components out: a bad bundle is refused in
+    about the time it takes to read it, before the (far costlier) parse of every component.
+    """
+    from mlrig.fsutil import outline_yaml, parse_yaml, read_text
+
+    text = read_text(path, limit=MAX_BUNDLE_BYTES)
     if text is None:
         raise InputError(f"The file '{path}' does not exist.")
+    outline = outline_yaml(text, path, skip=_BULKY_KEYS, max_nodes=MAX_BUNDLE_NODES)
+    if outline is not None:
+        _parse_outline(outline, str(path))
     return parse_bundle(parse_yaml(text, path), str(path))
+
+
+#: the parts of a bundle that grow with its size, parsed after everything else
+_BULKY_KEYS = frozenset({"components", "flavors"})
 
 
 def _fail(source: str, problem: str) -> CorruptFileError:
     return CorruptFileError(f"The bundle '{source}' is not valid: {problem}.")
 
 
+@dataclass
+class _Outline:
+    kind: str
+    stacks: list[Stack]
+    profile_name: str | None
+    active_stack: str | None
+    mlrig_version: str | None
+
+
 def parse_bundle(data: Any, source: str = "<bundle>") -> Bundle:
-    """Validate a parsed document and turn it into a :class:`Bundle`."""
+    """Validate a parsed document and turn it into a :class:`Bundle`.
+
+    The order keeps a bad bundle cheap to refuse: the header, then the stacks (names and the
+    mandatory components they must have), and only then every component and flavor entry.
+    """
+    outline = _parse_outline(data, source)
+    try:
+        components = [_parse_component(c) for c in _list(data, "components")]
+        flavors = [_parse_flavor(f) for f in _list(data, "flavors")]
+    except (InputError, ValueError, TypeError, KeyError) as exc:
+        raise _fail(source, _problem(exc)) from None
+    bundle = Bundle(
+        kind=outline.kind, components=components, flavors=flavors, stacks=outline.stacks,
+        profile_name=outline.profile_name, active_stack=outline.active_stack,
+        secrets_included=bool(data.get("secrets_included", False)),
+        mlrig_version=outline.mlrig_version,
+    )
+    _check_references(bundle, source)
+    return bundle
+
+
+def _parse_outline(data: Any, source: str) -> _Outline:
+    """Everything but the components and flavors: the header, the profile, the stacks."""
     if not isinstance(data, dict):
         raise _fail(source, "it is not a mapping")
     version = data.get("format_version")
@@ -186,19 +240,22 @@ def parse_bundle(data: Any, source: str = "<bundle>") -> Bundle:
         raise _fail(source, "'format_version' is missing (is this an mlrig export?)")
     if version > BUNDLE_FORMAT_VERSION:
         raise CorruptFileError(
-            f"The bundle '{source}' has format version {version}, newer than this mlrig "
-            f"supports ({BUNDLE_FORMAT_VERSION}).",
+            f"The bundle '{source}' has format version {shown_text(str(version), 30)}, newer "
+            f"than this mlrig supports ({BUNDLE_FORMAT_VERSION}).",
             hint="Upgrade mlrig to import it.",
         )
     kind = data.get("kind")
-    if kind not in KINDS:
-        raise _fail(source, f"unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise _fail(source, f"unknown kind {shown_value(kind)} (expected one of "
+                            f"{', '.join(KINDS)})")
+    raw_version = data.get("mlrig_version")
+    if raw_version is not None and (not isinstance(raw_version, (str, int, float))
+                                    or isinstance(raw_version, bool)
+                                    or len(str(raw_version)) > _MAX_VERSION_LENGTH):
+        raise _fail(source, f"'mlrig_version' {shown_value(raw_version)} is not a version")
     try:
-        components = [_parse_component(c) for c in _list(data, "components")]
-        flavors = [_parse_flavor(f) for f in _list(data, "flavors")]
         if kind == STACK_KIND:
-            raw_stack = data.get("stack")
-            stacks = [_parse_stack(raw_stack)]
+            stacks = [_parse_stack(data.get("stack"))]
             profile_name, active_stack = None, None
         else:
             stacks = [_parse_stack(s) for s in _list(data, "stacks")]
@@ -208,38 +265,53 @@ def parse_bundle(data: Any, source: str = "<bundle>") -> Bundle:
             profile_name = _opt_name("profile", profile.get("name"))
             active_stack = _opt_name("stack", profile.get("active_stack"))
     except (InputError, ValueError, TypeError, KeyError) as exc:
-        reason = exc.message if isinstance(exc, InputError) else str(exc)
-        raise _fail(source, reason.rstrip(".")) from None
-    bundle = Bundle(
-        kind=str(kind), components=components, flavors=flavors, stacks=stacks,
-        profile_name=profile_name, active_stack=active_stack,
-        secrets_included=bool(data.get("secrets_included", False)),
-        mlrig_version=str(data["mlrig_version"]) if data.get("mlrig_version") else None,
-    )
-    _check_references(bundle, source)
-    return bundle
+        raise _fail(source, _problem(exc)) from None
+    _check_stacks(stacks, active_stack, source)
+    return _Outline(kind, stacks, profile_name, active_stack,
+                    str(raw_version) if raw_version else None)
+
+
+def _problem(exc: Exception) -> str:
+    if isinstance(exc, KeyError):  # a missing key: its repr, bounded
+        return f"the entry {shown_value(exc.args[0] if exc.args else None)} is missing"
+    text = exc.message if isinstance(exc, MlrigError) else str(exc)
+    return shown_text(text.rstrip("."), 300)
 
 
 def _list(data: dict[str, Any], key: str) -> list[Any]:
     value = data.get(key) or []
     if not isinstance(value, list):
-        raise _fail("<bundle>", f"'{key}' is not a list")
+        raise TypeError(f"'{key}' is not a list")
     return value
 
 
 def _opt_name(kind: str, value: Any) -> str | None:
     if value is None:
         return None
+    return _name(kind, value)
+
+
+def _name(kind: str, value: Any) -> str:
+    """A name from the bundle: a string (anything else is refused without rendering it in
+    full), validated like a name typed on the command line."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**100:
+        value = str(value)  # `name: 42` in a hand-written bundle
     if not isinstance(value, str):
-        raise TypeError(f"the {kind} name {value!r} is not a string")
+        raise TypeError(f"the {kind} name {shown_value(value)} is not a string")
     return validate_name(kind, value)
+
+
+def _type(value: Any) -> ComponentType:
+    if not isinstance(value, str):
+        raise TypeError(f"the component type {shown_value(value)} is not a string")
+    return ComponentType.parse(shown_text(value, 100))
 
 
 def _parse_component(raw: Any) -> BundleComponent:
     if not isinstance(raw, dict):
         raise TypeError("a component entry is not a mapping")
-    type_ = ComponentType.parse(str(raw["type"]))
-    name = validate_name("component", str(raw["name"]))
+    type_ = _type(raw["type"])
+    name = _name("component", raw["name"])
     flavor = raw.get("flavor")
     if not isinstance(flavor, str) or not flavor:
         raise ValueError(f"the {type_.display_name} '{name}' has no flavor")
@@ -268,8 +340,8 @@ def _parse_component(raw: Any) -> BundleComponent:
 def _parse_flavor(raw: Any) -> FlavorRecord:
     if not isinstance(raw, dict):
         raise TypeError("a flavor entry is not a mapping")
-    type_ = ComponentType.parse(str(raw["type"]))
-    name = validate_name("flavor", str(raw["name"]))
+    type_ = _type(raw["type"])
+    name = _name("flavor", raw["name"])
     source = raw.get("source")
     if not isinstance(source, str) or not source:
         raise ValueError(f"the flavor '{name}' has no source")
@@ -279,18 +351,33 @@ def _parse_flavor(raw: Any) -> FlavorRecord:
 def _parse_stack(raw: Any) -> Stack:
     if not isinstance(raw, dict):
         raise TypeError("a stack entry is not a mapping")
-    name = validate_name("stack", str(raw["name"]))
+    name = _name("stack", raw["name"])
     comps = raw.get("components") or {}
     if not isinstance(comps, dict):
         raise TypeError(f"the components of stack '{name}' are not a mapping")
-    parts = {ComponentType.parse(str(t)): validate_name("component", str(n))
-             for t, n in comps.items()}
+    parts = {_type(t): _name("component", n) for t, n in comps.items()}
     return Stack(name, parts)
 
 
-def _check_references(bundle: Bundle, source: str) -> None:
+def _check_stacks(stacks: list[Stack], active_stack: str | None, source: str) -> None:
+    """What can be checked from the stacks alone: unique names, mandatory components, the
+    active stack."""
     from mlrig.models import MANDATORY_TYPES
 
+    names: set[str] = set()
+    for stack in stacks:
+        if stack.name in names:
+            raise _fail(source, f"the stack '{stack.name}' appears twice")
+        names.add(stack.name)
+        missing = [t.display_name for t in MANDATORY_TYPES if t not in stack.components]
+        if missing:
+            raise _fail(source, f"stack '{stack.name}' lacks a mandatory component "
+                                f"({', '.join(missing)})")
+    if active_stack is not None and active_stack not in names:
+        raise _fail(source, f"the active stack '{active_stack}' is not in the bundle")
+
+
+def _check_references(bundle: Bundle, source: str) -> None:
     seen: set[tuple[ComponentType, str]] = set()
     for entry in bundle.components:
         key = (entry.component.type, entry.component.name)
@@ -303,18 +390,8 @@ def _check_references(bundle: Bundle, source: str) -> None:
             raise _fail(source, f"the flavor '{flavor.name}' ({flavor.type.value}) appears "
                                 "twice")
         flavor_keys.add((flavor.type, flavor.name))
-    names: set[str] = set()
     for stack in bundle.stacks:
-        if stack.name in names:
-            raise _fail(source, f"the stack '{stack.name}' appears twice")
-        names.add(stack.name)
         for type_, name in stack.components.items():
             if (type_, name) not in seen:
                 raise _fail(source, f"stack '{stack.name}' uses the {type_.display_name} "
                                     f"'{name}', which the bundle does not contain")
-        missing = [t.display_name for t in MANDATORY_TYPES if t not in stack.components]
-        if missing:
-            raise _fail(source, f"stack '{stack.name}' lacks a mandatory component "
-                                f"({', '.join(missing)})")
-    if bundle.active_stack is not None and bundle.active_stack not in names:
-        raise _fail(source, f"the active stack '{bundle.active_stack}' is not in the bundle")

@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mlrig import context as ctx
+from mlrig import environment
 from mlrig.config.global_config import GlobalConfig, GlobalConfigFile, config_dir
 from mlrig.config.repository import Repository, RepositoryConfig, find_repository
 from mlrig.events import INFO, WARNING, EventSink, log_event
-from mlrig.exceptions import MlrigError, NotFoundError
+from mlrig.exceptions import InputError, MlrigError, NotFoundError
 from mlrig.models import ProfileConfig
 from mlrig.names import validate_name
 from mlrig.stores import open_store
@@ -50,6 +51,7 @@ class Session:
         bootstrap: Bootstrap | None = None,
     ) -> None:
         self.env: Mapping[str, str] = dict(os.environ) if env is None else dict(env)
+        check_environment(self.env)  # every variable mlrig reads, one message for a bad one
         self.config_dir = (
             Path(config_path).expanduser().resolve() if config_path else config_dir(self.env)
         )
@@ -255,3 +257,27 @@ def _naming_profile(profile: str) -> Iterator[None]:
             exc.message = f"{exc.message[:-1]} in profile '{profile}'."
             exc.args = (exc.message, *exc.args[1:])
         raise
+
+
+def _name_variable(variable: str, kind: str) -> Callable[[str], object]:
+    def check(value: str) -> object:
+        try:
+            return validate_name(kind, value)
+        except InputError as exc:
+            raise InputError(f"The environment variable {variable} must be a {kind} name: "
+                             f"{exc.message}", hint=f"Fix it or unset {variable}.") from None
+
+    return check
+
+
+def check_environment(env: Mapping[str, str]) -> None:
+    """Every ``MLRIG_*`` variable, validated once, before anything is read or written."""
+    from mlrig.stores import normalize_store_type
+
+    environment.check(env, {
+        environment.ACTIVE_PROFILE: _name_variable(environment.ACTIVE_PROFILE, "profile"),
+        environment.ACTIVE_STACK: _name_variable(environment.ACTIVE_STACK, "stack"),
+        environment.DEFAULT_STORE_TYPE: lambda value: normalize_store_type(
+            value, source=environment.DEFAULT_STORE_TYPE),
+    })
+

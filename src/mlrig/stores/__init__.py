@@ -180,16 +180,89 @@ def relocated_url(profile: ProfileConfig, old_dir: Path, new_dir: Path) -> str:
     return backend(profile.store_type).relocated_url(profile.store_url, old_dir, new_dir)
 
 
+#: words that make a URL query parameter a credential: libpq's ``password``/``sslpassword``
+#: (and ``oauth_client_secret``), PyMySQL's ``passwd``/``password``/``ssl_key_password``, ...
+_SECRET_WORDS = ("password", "passwd", "pwd", "secret", "token")
+_MASK = "***"
+
+
+def is_secret_parameter(key: str) -> bool:
+    """Whether a URL query parameter (as written: percent-encoded or not) holds a secret
+    that a driver would accept. Errs on the side of "yes": a masked harmless value costs
+    nothing, a shown password cannot be taken back."""
+    normalized = "".join(ch for ch in _unquoted(key).lower() if ch.isalnum())
+    return normalized == "pass" or any(word in normalized for word in _SECRET_WORDS)
+
+
+def _unquoted(text: str) -> str:
+    if "%" not in text and "+" not in text:
+        return text
+    from urllib.parse import unquote_plus
+
+    for _ in range(3):  # double encoding, too
+        decoded = unquote_plus(text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
+def _split_userinfo(rest: str) -> tuple[str, str | None, str]:
+    """``user:password@tail`` -> (user, password, tail). The password runs to the *last*
+    ``@``: a superset of what SQLAlchemy reads as the password (up to the first one), so an
+    unencoded ``@`` in a password never leaves part of it in sight."""
+    colon = -1
+    for index, ch in enumerate(rest):
+        if ch == ":":
+            colon = index
+            break
+        if ch in "/@?#":
+            return "", None, rest
+    at = rest.rfind("@")
+    if colon < 0 or at < colon:
+        return "", None, rest
+    return rest[:colon], rest[colon + 1:at], rest[at + 1:]
+
+
+def _mask_query(query: str) -> str:
+    parts = []
+    for part in query.split("&"):
+        key, eq, _value = part.partition("=")
+        parts.append(f"{key}={_MASK}" if eq and is_secret_parameter(key) else part)
+    return "&".join(parts)
+
+
 def mask_url(url: str) -> str:
-    """The URL with any password replaced by ``***``."""
+    """The URL as mlrig shows it: every credential a driver would take from it (the
+    password after the user name, and query parameters such as ``password``, ``passwd``,
+    ``sslpassword``, however they are percent-encoded) replaced by ``***``. Safe on any
+    string, including URLs too broken to parse."""
     scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    creds, at, host = rest.rpartition("@")
-    if ":" not in creds:
-        return url
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***{at}{host}"
+    if not sep:
+        scheme, rest = "", url
+    prefix = f"{scheme}://" if sep else ""
+    user, password, tail = _split_userinfo(rest)
+    if password is not None:
+        prefix = f"{prefix}{user}:{_MASK}@"
+        rest = tail
+    head, question, query = rest.partition("?")
+    if question:
+        rest = f"{head}?{_mask_query(query)}"
+    return prefix + rest
+
+
+def url_secrets(url: str) -> list[str]:
+    """The credentials written in a URL (see :func:`mask_url`), decoded, to scrub from any
+    text that might echo them (a driver's error message)."""
+    found = []
+    _user, password, rest = _split_userinfo(url.partition("://")[2] or url)
+    if password:
+        found += [password, _unquoted(password)]
+    for part in rest.partition("?")[2].split("&"):
+        key, eq, value = part.partition("=")
+        if eq and value and is_secret_parameter(key):
+            found += [value, _unquoted(value)]
+    return sorted(set(found), key=len, reverse=True)
 
 
 def open_store(profile: ProfileConfig, *, env: Mapping[str, str] | None = None,

@@ -41,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
+import math
 import os
 import sqlite3
 import time
@@ -49,11 +50,17 @@ from pathlib import Path
 from typing import Any
 
 from mlrig.events import INFO, WARNING, EventSink, log_event
-from mlrig.exceptions import LockTimeoutError, MlrigError, ReadOnlyError, StoreError
+from mlrig.exceptions import InputError, LockTimeoutError, MlrigError, ReadOnlyError, StoreError
 from mlrig.fsutil import DEFAULT_LOCK_TIMEOUT, ensure_dir
 from mlrig.models import Component, ComponentType, FlavorRecord, Stack
 from mlrig.stores import integrity, mask_url
-from mlrig.stores.sql_url import DRIVER_PACKAGES, parse, resolve_password
+from mlrig.stores.sql_url import (
+    DRIVER_PACKAGES,
+    connect_timeout,
+    parse,
+    resolve_password,
+    secrets_of,
+)
 
 try:
     import sqlalchemy as sa
@@ -67,7 +74,6 @@ except ImportError as _exc:  # pragma: no cover - the dependency is installed wi
 
 from mlrig.stores import sql_schema as schema
 
-CONNECT_TIMEOUT_SECONDS = 10
 #: key of the PostgreSQL advisory lock that serialises schema migrations ("mlrig")
 _MIGRATION_LOCK_KEY = 0x6D6C726967
 _TYPE_ORDER = {t: i for i, t in enumerate(ComponentType)}
@@ -105,7 +111,7 @@ class SqlStore:
         if self.backend == "postgres":
             self.backend = "postgresql"
         self.database = parsed.database
-        self._secret = parsed.password
+        self._secrets = secrets_of(parsed)
         self._engine: sa.Engine | None = None
         self._checked = False
         self._read_only: str | None = None
@@ -239,8 +245,9 @@ class SqlStore:
         password = resolve_password(self.url, self.options, self._env, warn=self._warn)
         if password is not None:
             url = url.set(password=password)
-            self._secret = password
+            self._secrets = [*self._secrets, password]
         kwargs: dict[str, Any] = {}
+        deadline: int | None = None
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": DEFAULT_LOCK_TIMEOUT}
             self._read_only = self._sqlite_read_only()
@@ -250,8 +257,11 @@ class SqlStore:
         else:
             kwargs["pool_pre_ping"] = True
             kwargs["isolation_level"] = "READ COMMITTED"
-            if "connect_timeout" not in url.query:
-                kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+            try:
+                deadline = connect_timeout(url, self.url)
+            except InputError as exc:
+                raise StoreError(exc.message) from None
+            kwargs["connect_args"] = {"connect_timeout": deadline}
         try:
             engine = sa.create_engine(url, **kwargs)
         except (sa_exc.NoSuchModuleError, ImportError) as exc:
@@ -264,6 +274,8 @@ class SqlStore:
             ) from None
         if self.is_sqlite:
             _configure_sqlite(engine, read_only=self._read_only is not None)
+        elif deadline is not None and url.get_driver_name() == "pymysql":
+            _bound_pymysql_handshake(engine, deadline)
         return engine
 
     def _ready(self) -> sa.Engine:
@@ -392,11 +404,13 @@ class SqlStore:
     def _lock_writers(self, conn: sa.Connection) -> None:
         if self.is_sqlite:
             return  # BEGIN IMMEDIATE already holds the database's write lock
-        timeout = int(DEFAULT_LOCK_TIMEOUT)
+        # never 0: PostgreSQL reads lock_timeout 0 as "wait forever", MySQL's minimum is 1 s
         if self.backend == "postgresql":
-            conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{timeout}s'")
+            millis = max(1, round(DEFAULT_LOCK_TIMEOUT * 1000))
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{millis}ms'")
         else:
-            conn.exec_driver_sql(f"SET SESSION innodb_lock_wait_timeout = {timeout}")
+            seconds = max(1, math.ceil(DEFAULT_LOCK_TIMEOUT))
+            conn.exec_driver_sql(f"SET SESSION innodb_lock_wait_timeout = {seconds}")
         row = conn.execute(
             sa.select(schema.store.c.id)
             .where(schema.store.c.id == schema.STORE_ROW_ID)
@@ -428,7 +442,7 @@ class SqlStore:
             raise self._translate(action, exc) from None
 
     def _translate(self, action: str, exc: sa_exc.DBAPIError) -> StoreError:
-        cause = _cause(exc, self._secret, self.masked_url)
+        cause = _cause(exc, self._secrets, self.masked_url)
         lowered = cause.lower()
         if exc.statement is None or exc.connection_invalidated:
             action = "connect to"
@@ -490,6 +504,81 @@ def _configure_sqlite(engine: sa.Engine, *, read_only: bool = False) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+def _bound_pymysql_handshake(engine: sa.Engine, seconds: int) -> None:
+    """One deadline for the whole of a PyMySQL connection attempt.
+
+    PyMySQL's ``connect_timeout`` bounds the TCP connect only: a server that accepts and
+    then never answers (a wrong port, a proxy in front of a dead database) leaves it waiting
+    for the handshake forever, since reads have no timeout. So mlrig opens the socket itself
+    (within the deadline) and hands it to PyMySQL (``connect(sock)``, a public argument); a
+    timer shuts the socket down when the deadline passes, which ends whatever read or write
+    PyMySQL is blocked in. Queries after the handshake are not bounded by it (a writer may
+    wait ``MLRIG_LOCK_TIMEOUT`` for another one)."""
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        return _pymysql_connect(dialect.loaded_dbapi, list(cargs), dict(cparams), seconds)
+
+
+def _pymysql_connect(dbapi: Any, cargs: list[Any], cparams: dict[str, Any],
+                     seconds: int) -> Any:
+    import socket
+    import threading
+
+    cparams["defer_connect"] = True
+    cparams["connect_timeout"] = seconds
+    conn = dbapi.connect(*cargs, **cparams)
+    try:
+        if conn.unix_socket:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(seconds)
+            sock.connect(conn.unix_socket)
+        else:
+            extra = {"source_address": (conn.bind_address, 0)} if conn.bind_address else {}
+            sock = socket.create_connection((conn.host, conn.port), seconds, **extra)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    except OSError as exc:
+        raise dbapi.OperationalError(
+            2003, f"Can't connect to MySQL server on {conn.host!r} ({exc})") from None
+    # the timer shuts down a duplicate of the socket: still the same connection after
+    # PyMySQL has wrapped the original in TLS
+    watched = sock.dup()
+    guard = threading.Lock()
+    state = {"done": False, "expired": False}
+
+    def expire() -> None:
+        with guard:
+            if state["done"]:
+                return
+            state["expired"] = True
+            with contextlib.suppress(OSError):
+                watched.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+    failure: BaseException | None = None
+    try:
+        conn.connect(sock)
+    except BaseException as exc:  # re-raised below, or replaced by the timeout
+        failure = exc
+    finally:
+        with guard:
+            state["done"] = True
+        timer.cancel()
+        watched.close()
+    if state["expired"]:
+        with contextlib.suppress(Exception):
+            conn.close()
+        raise dbapi.OperationalError(
+            2013, f"Can't connect to MySQL server on {conn.host!r} (it accepted the "
+            f"connection but did not answer within {seconds}s: timed out)") from None
+    if failure is not None:
+        raise failure
+    return conn
+
+
 def _switch_to_wal(cursor: Any) -> None:
     """Turn on WAL (once per database file: the mode is persistent).
 
@@ -529,7 +618,7 @@ def _first_line(text: str) -> str:
     return lines[0] if lines else text.strip()
 
 
-def _cause(exc: sa_exc.DBAPIError, secret: str | None, shown_url: str) -> str:
+def _cause(exc: sa_exc.DBAPIError, secrets: list[str], shown_url: str) -> str:
     """The driver's own message, on one line, without SQL, links or the password."""
     orig = exc.orig
     args: tuple[Any, ...] = tuple(getattr(orig, "args", ()))
@@ -547,8 +636,9 @@ def _cause(exc: sa_exc.DBAPIError, secret: str | None, shown_url: str) -> str:
         text = text.removeprefix(prefix)
     # drivers do not echo passwords, but make sure; a password that is part of the user or
     # database name shown anyway (e.g. user "mlrig", password "mlrig") is left alone
-    if secret and len(secret) >= 4 and secret not in shown_url:
-        text = text.replace(secret, "***")
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 4 and secret not in shown_url:
+            text = text.replace(secret, "***")
     text = " ".join(text.split())
     return text if text.endswith((".", "?", "!")) else text + "."
 

@@ -80,6 +80,9 @@ def canonical_sql_url(url: str) -> str:
             f"asyncio; use {backend}+{DEFAULT_DRIVERS[backend]}://...)."
         )
     parsed = parsed.set(drivername=f"{backend}+{driver}")
+    _refuse_query_secrets(url, parsed)
+    if backend != "sqlite":
+        connect_timeout(parsed, url)  # refuses one that would never give up
     if backend == "sqlite":
         database = parsed.database or ""
         if database in ("", ":memory:") or database.startswith("file:"):
@@ -101,6 +104,60 @@ def canonical_sql_url(url: str) -> str:
                 f"{backend}+{driver}://USER@HOST[:PORT]/DATABASE)."
             )
     return parsed.render_as_string(hide_password=False)
+
+
+def _refuse_query_secrets(url: str, parsed: URL) -> None:
+    """A password in the query string (``?password=``, ``?passwd=``, ``?sslpassword=`` ...)
+    is refused: it would be kept in ``config.yaml`` and is easy to paste along with the URL.
+    (Every place that shows a URL masks such parameters all the same, for files written
+    before this check.)"""
+    from mlrig.stores import is_secret_parameter
+
+    keys = sorted(key for key in parsed.query if is_secret_parameter(key))
+    if keys:
+        raise InputError(
+            f"Invalid URL for store type 'sql': {mask(url)} (it has a password in its query "
+            f"string: {', '.join(keys)}).",
+            hint="Remove it from the URL and give the password with --password-env VARIABLE "
+            "or --password-file FILE.",
+        )
+
+
+#: seconds a connection attempt may take when the URL does not say (docs/stores.md)
+DEFAULT_CONNECT_TIMEOUT = 10
+#: the longest ``?connect_timeout=`` accepted: a day
+MAX_CONNECT_TIMEOUT = 86400
+
+
+def connect_timeout(parsed: URL, url: str) -> int:
+    """The deadline of one connection attempt, in whole seconds: the URL's
+    ``connect_timeout`` query parameter, else :data:`DEFAULT_CONNECT_TIMEOUT`. A value that
+    would mean "never give up" (0, negative, not a number) is refused."""
+    raw = parsed.query.get("connect_timeout")
+    if raw is None:
+        return DEFAULT_CONNECT_TIMEOUT
+    value = raw[-1] if isinstance(raw, tuple) else raw
+    try:
+        seconds = int(value)
+    except ValueError:
+        seconds = 0
+    if not 1 <= seconds <= MAX_CONNECT_TIMEOUT:
+        raise InputError(
+            f"Invalid URL for store type 'sql': {mask(url)} (connect_timeout must be a whole "
+            f"number of seconds from 1 to {MAX_CONNECT_TIMEOUT}).")
+    return seconds
+
+
+def secrets_of(parsed: URL) -> list[str]:
+    """The credentials a parsed URL carries (password, secret query parameters), to scrub
+    from a driver's messages."""
+    from mlrig.stores import is_secret_parameter
+
+    found = [parsed.password] if parsed.password else []
+    for key, value in parsed.query.items():
+        if is_secret_parameter(key):
+            found += [value] if isinstance(value, str) else list(value)
+    return [secret for secret in found if secret]
 
 
 def sqlite_path(url: str) -> Path | None:
