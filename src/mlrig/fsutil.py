@@ -368,7 +368,7 @@ class FileLock:
             return ReadOnlyError(
                 f"Cannot change {self.purpose}: it is read-only (cannot open its lock file "
                 f"'{self.path}' for writing: {exc.strerror or exc}).",
-                hint=_READ_ONLY_HINT,
+                hint=_READ_ONLY_HINT, library_hint=_READ_ONLY_HINT,
             )
         return fs_error(exc, "open the lock file", self.path)
 

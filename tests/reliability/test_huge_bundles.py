@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 import yaml
-from mlrig.portability import MAX_BUNDLE_BYTES, MAX_BUNDLE_NODES
 
+from mlrig.core.portability import MAX_BUNDLE_BYTES, MAX_BUNDLE_NODES
 from tests.reliability._support import (
     assert_one_line_error,
     diff,

@@ -120,6 +120,8 @@ def _refuse_query_secrets(url: str, parsed: URL) -> None:
             f"string: {', '.join(keys)}).",
             hint="Remove it from the URL and give the password with --password-env VARIABLE "
             "or --password-file FILE.",
+            library_hint="Remove it from the URL and give the password with the options "
+            "password_env or password_file.",
         )
 
 
