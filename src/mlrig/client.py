@@ -17,28 +17,43 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlrig.core import components, documents, flavors, profiles, repositories, stacks
-from mlrig.core.components import SECRET_MASK
-from mlrig.core.documents import FORMAT_VERSION
 from mlrig.core.results import (
+    FORMAT_VERSION,
+    SECRET_MASK,
     MigrationResult,
     ProfileImportPlan,
     ProfileInfo,
     RenameResult,
     SetResult,
 )
-from mlrig.core.session import Session
+from mlrig.core.session import Session, lazy_module
 from mlrig.models import Component, ComponentType, ProfileConfig, Stack, TypeLike, component_type
 
 if TYPE_CHECKING:
     from mlrig.config.global_config import GlobalConfig
     from mlrig.config.repository import Repository
     from mlrig.context import Choice
+    from mlrig.core import components, documents, flavors, profiles, repositories, stacks
     from mlrig.core.portability import Bundle
     from mlrig.core.transfer_plan import SecretValues, TransferPlan
     from mlrig.events import EventSink
     from mlrig.flavors import FlavorSpec
     from mlrig.models import FlavorRecord
+
+if not TYPE_CHECKING:
+    # the noun modules are imported on first use: `mlrig profile current` (a shell prompt's
+    # command) needs only the session
+    components = lazy_module("mlrig.core.components")
+    documents = lazy_module("mlrig.core.documents")
+    flavors = lazy_module("mlrig.core.flavors")
+    profiles = lazy_module("mlrig.core.profiles")
+    repositories = lazy_module("mlrig.core.repositories")
+    stacks = lazy_module("mlrig.core.stacks")
+
+def _create_initial_config(session: Session) -> GlobalConfig:
+    """The first read's bootstrap (the default profile), imported only when it runs."""
+    return profiles.create_initial_config(session)
+
 
 __all__ = [
     "FORMAT_VERSION",
@@ -101,7 +116,7 @@ class Client:
             cwd=cwd,
             env=env,
             on_event=on_event,
-            bootstrap=profiles.create_initial_config,
+            bootstrap=_create_initial_config,
         )
 
     @property

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from mlrig.core.results import SECRET_MASK
 from mlrig.core.session import Session
 from mlrig.core.stacks import get_stack
 from mlrig.exceptions import (
@@ -31,9 +32,6 @@ if TYPE_CHECKING:
 
 from mlrig.core.flavors import flavor_class, list_flavors
 from mlrig.core.transfer import profiles_for_copy, report, snapshot_of
-
-SECRET_MASK = "********"
-
 
 RESERVED_ATTRIBUTES = ("name", "id", "uuid", "type", "flavor")
 

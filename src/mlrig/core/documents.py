@@ -14,11 +14,9 @@ from typing import Any
 from mlrig.core import components as components_
 from mlrig.core import flavors as flavors_
 from mlrig.core import stacks as stacks_
+from mlrig.core.results import FORMAT_VERSION
 from mlrig.core.session import Session
 from mlrig.models import Component, Stack, TypeLike, component_type
-
-#: the version of every document's layout (bumped when a field changes meaning or goes)
-FORMAT_VERSION = 1
 
 
 def document(key: str, data: Any) -> dict[str, Any]:

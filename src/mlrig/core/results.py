@@ -15,6 +15,12 @@ if TYPE_CHECKING:
     from mlrig.core.transfer_plan import TransferPlan
     from mlrig.stores.transfer import StoreContents
 
+#: the version of every output document's layout (:mod:`mlrig.core.documents`; bumped when
+#: a field changes meaning or goes)
+FORMAT_VERSION = 1
+#: what a secret value is shown as
+SECRET_MASK = "********"
+
 
 class ProfileInfo(NamedTuple):
     """A profile as :meth:`Client.list_profiles` lists it.

@@ -281,3 +281,16 @@ def check_environment(env: Mapping[str, str]) -> None:
             value, source=environment.DEFAULT_STORE_TYPE),
     })
 
+
+class lazy_module:
+    """A module imported on first attribute access."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        import importlib
+
+        module = importlib.import_module(self._name)
+        return getattr(module, attribute)
+
