@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         code = _interrupted()
     except Exception as exc:  # one that wraps a KeyboardInterrupt (in an import, say)
-        if not _caused_by_interrupt(exc):
+        if not caused_by_interrupt(exc):
             raise
         code = _interrupted()
     finally:
@@ -63,7 +63,9 @@ def _interrupted() -> int:
     return 130
 
 
-def _caused_by_interrupt(exc: BaseException) -> bool:
+def caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc`` stands for a Ctrl-C: Python wraps a KeyboardInterrupt raised in some
+    places (``__set_name__`` while a class is created) in another exception."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mlrig._version import __version__
+from mlrig.cli import caused_by_interrupt
 
 if TYPE_CHECKING:
     from mlrig.client import Client
@@ -209,7 +210,7 @@ def run(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.Abort as exc:
-        if _caused_by_interrupt(exc):
+        if caused_by_interrupt(exc):
             click.echo("Interrupted.", err=True)  # click turns a Ctrl-C into Abort
             return 130
         click.echo("Aborted.", err=True)
@@ -245,7 +246,7 @@ def run(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 1
     except Exception as exc:
-        if _caused_by_interrupt(exc):  # e.g. a RuntimeError of a class body it landed in
+        if caused_by_interrupt(exc):  # e.g. a RuntimeError of a class body it landed in
             click.echo("Interrupted.", err=True)
             return 130
         if debug:
@@ -257,19 +258,6 @@ def run(argv: list[str] | None = None) -> int:
         )
         return 1
     return 0
-
-
-def _caused_by_interrupt(exc: BaseException) -> bool:
-    """Whether ``exc`` stands for a Ctrl-C: Python wraps a KeyboardInterrupt raised in some
-    places (``__set_name__`` while a class is created) in another exception."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, KeyboardInterrupt):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
 
 
 def pass_state(func: Callable[..., Any]) -> Callable[..., Any]:

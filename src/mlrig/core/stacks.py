@@ -387,20 +387,10 @@ def plan_stack_import(
     use_existing: bool = False,
     secrets: SecretValues | None = None,
 ) -> tuple[Bundle, TransferPlan]:
-    from mlrig.core.transfer_plan import plan_transfer
-
     bundle, stack = _stack_from(session, source, name)
     with session.store().read() as view:
-        plan = plan_transfer(
-            view,
-            sources(bundle),
-            bundle.flavors,
-            [stack],
-            rename_conflicts=rename_conflicts,
-            use_existing=use_existing,
-            validate=True,
-            secrets=secrets,
-        )
+        plan = _plan_import(view, bundle, stack, rename_conflicts=rename_conflicts,
+                            use_existing=use_existing, secrets=secrets)
     return bundle, plan
 
 
@@ -413,25 +403,25 @@ def import_stack(
     use_existing: bool = False,
     secrets: SecretValues | None = None,
 ) -> TransferPlan:
-    from mlrig.core.transfer_plan import plan_transfer
-
     bundle, stack = _stack_from(session, source, name)
     profile = session.profile_choice().name
     with session.store(profile).write() as txn:
-        plan = plan_transfer(
-            txn,
-            sources(bundle),
-            bundle.flavors,
-            [stack],
-            rename_conflicts=rename_conflicts,
-            use_existing=use_existing,
-            validate=True,
-            secrets=secrets,
-        )
+        plan = _plan_import(txn, bundle, stack, rename_conflicts=rename_conflicts,
+                            use_existing=use_existing, secrets=secrets)
         plan.raise_if_refused()
         plan.apply(txn)
     report(session, plan, profile, "the one in the bundle")
     return plan
+
+
+def _plan_import(view: StoreView, bundle: Bundle, stack: Stack, *, rename_conflicts: bool,
+                 use_existing: bool, secrets: SecretValues | None) -> TransferPlan:
+    """What importing ``stack`` of ``bundle`` into the store ``view`` reads does."""
+    from mlrig.core.transfer_plan import plan_transfer
+
+    return plan_transfer(view, sources(bundle), bundle.flavors, [stack],
+                         rename_conflicts=rename_conflicts, use_existing=use_existing,
+                         validate=True, secrets=secrets)
 
 
 def _stack_from(
