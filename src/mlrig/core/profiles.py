@@ -285,6 +285,23 @@ def describe_profile(session: Session, name: str | None = None) -> dict[str, Any
     return info.to_dict()
 
 
+def require_own_place(own_dir: Path, name: str) -> None:
+    """A new profile's store goes into a directory mlrig makes: refuse a link there (its
+    target is not mlrig's) or a directory that already holds something (a later delete
+    would remove it)."""
+    if own_dir.is_symlink():
+        raise InputError(
+            f"Cannot create profile '{name}': its directory '{own_dir}' is a symbolic link; "
+            "mlrig keeps a profile's store only in a directory it makes.",
+            hint="Remove the link, or give the store's place with --url.",
+            library_hint="Remove the link, or give the store's place with url=.")
+    if own_dir.exists() and (not own_dir.is_dir() or any(own_dir.iterdir())):
+        raise AlreadyExistsError(
+            f"Cannot create profile '{name}': '{own_dir}' already exists and is not empty.",
+            hint="Move it away, or attach to a store in it with --url.",
+            library_hint="Move it away, or attach to a store in it with url=.")
+
+
 def create_profile(
     session: Session,
     name: str,
@@ -302,6 +319,8 @@ def create_profile(
     profile = new_profile_config(session, name, chosen_type, url)
     profile.options = store_options(profile.store_type, profile.store_url, options)
     own_dir = profile_dir(session.config_dir, name)
+    if url is None:
+        require_own_place(own_dir, name)
     had_dir = own_dir.exists()
 
     def change(config: GlobalConfig) -> ProfileConfig:

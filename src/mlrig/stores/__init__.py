@@ -152,9 +152,11 @@ def ownership(config_dir: Path, profiles: Mapping[str, ProfileConfig], name: str
     """Decide :class:`Ownership` for profile ``name`` among ``profiles`` (as config.yaml
     says now: call it under config.yaml's lock when acting on the answer)."""
     profile = profile or profiles[name]
-    directory = profile_dir(config_dir, name).resolve()
+    # not resolved: a link at the profile's place was not made by mlrig, and what it points
+    # at is never removed or moved on its behalf
+    directory = profile_dir(config_dir, name).absolute()
     found = _backend_of(profile)
-    in_own_dir = (directory.is_dir() and found is not None
+    in_own_dir = (not directory.is_symlink() and directory.is_dir() and found is not None
                   and found.lives_in(profile.store_url, directory))
     sharing = tuple(profiles_using(profiles, directory, besides=name)) if in_own_dir else ()
     return Ownership(directory, in_own_dir, sharing)
