@@ -26,7 +26,7 @@ from mlrig import environment
 from mlrig.config.global_config import GlobalConfig, GlobalConfigFile, config_dir
 from mlrig.config.repository import Repository, RepositoryConfig, find_repository
 from mlrig.events import INFO, WARNING, EventSink, log_event
-from mlrig.exceptions import InputError, MlrigError, NotFoundError
+from mlrig.exceptions import InputError, MlrigError, NotFoundError, StoreError
 from mlrig.models import ProfileConfig
 from mlrig.names import validate_name
 from mlrig.stores import open_store
@@ -208,10 +208,22 @@ class Session:
         """The store of a profile (the active one by default), opened once."""
         name = profile or self.active_profile_name
         if name not in self.stores:
+            config = self.profile(name)
             self.stores[name] = ProfileStore(
-                open_store(self.profile(name), env=self.env, on_event=self.on_event), name
-            )
+                open_store(config, env=self.env, on_event=self.on_event), name,
+                moved=lambda: self._moved_since(name, config))
         return self.stores[name]
+
+    def _moved_since(self, name: str, seen: ProfileConfig) -> bool:
+        """Whether config.yaml on disk no longer has the profile where this session found
+        it (another command renamed, migrated or deleted it meanwhile)."""
+        try:
+            now = self.global_file.load()
+        except MlrigError:
+            return False
+        current = now.profiles.get(name) if now is not None else None
+        return current is None or (current.store_type, current.store_url) != (
+            seen.store_type, seen.store_url)
 
     def drop_store(self, name: str) -> None:
         """Close and forget a profile's store (it moved, or it is gone)."""
@@ -230,22 +242,39 @@ class ProfileStore:
     registered" error raised while reading or writing it names the profile it looked in
     (a store does not know which profile it serves: several may share one)."""
 
-    def __init__(self, store: Store, profile: str) -> None:
+    def __init__(self, store: Store, profile: str,
+                 moved: Callable[[], bool] | None = None) -> None:
         self._store = store
         self.profile = profile
+        self._moved = moved
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[StoreView]:
-        with _naming_profile(self.profile), self._store.read() as view:
+        with self._raced(), _naming_profile(self.profile), self._store.read() as view:
             yield view
 
     @contextlib.contextmanager
     def write(self) -> Iterator[StoreTransaction]:
-        with _naming_profile(self.profile), self._store.write() as txn:
+        with self._raced(), _naming_profile(self.profile), self._store.write() as txn:
             yield txn
+
+    @contextlib.contextmanager
+    def _raced(self) -> Iterator[None]:
+        """A store that is not where config.yaml said when this command started: if another
+        command renamed, migrated or deleted the profile meanwhile, say that (the store is
+        fine where it is now), instead of calling it lost."""
+        try:
+            yield
+        except StoreError as exc:
+            if self._moved is None or not self._moved():
+                raise
+            raise StoreError(
+                f"Profile '{self.profile}' was renamed, moved to another store or deleted by "
+                "another command while this one ran; nothing was changed by this one.",
+                hint="Run the command again.") from exc
 
 
 @contextlib.contextmanager
