@@ -67,6 +67,7 @@ from mlrig.exceptions import (
     AlreadyExistsError,
     InputError,
     InUseError,
+    MlrigError,
     NotFoundError,
     StoreError,
 )
@@ -212,7 +213,9 @@ def new_profile_config(
     return ProfileConfig(name=name, store_type=store_type, store_url=url)
 
 
-def initialize_profile_store(session: Session, profile: ProfileConfig) -> None:
+def initialize_profile_store(session: Session, profile: ProfileConfig) -> list[Path]:
+    """Attach to the store at the profile's URL, or make it with the default stack; returns
+    the data directories made for the new default components (none when attaching)."""
     session.say(f"Initializing profile `{profile.name}`...")
     store = open_store(profile, env=session.env, on_event=session.on_event)
     try:
@@ -224,34 +227,36 @@ def initialize_profile_store(session: Session, profile: ProfileConfig) -> None:
                 f"Attached to the existing store at {mask_url(profile.store_url)} "
                 f"({len(stacks)} stack(s))."
             )
-            return
+            return []
         session.say("Initializing store...")
         store.initialize()
-        register_default_stack(session, store)
+        made = register_default_stack(session, store)
         profile.active_stack = DEFAULT
+        return made
     finally:
         store.close()
 
 
-def register_default_stack(session: Session, store: Store) -> None:
+def register_default_stack(session: Session, store: Store) -> list[Path]:
     from mlrig.core.defaults import local_paths, new_default_components
 
     components = new_default_components(session.config_dir)
     with store.write() as txn:
         if txn.list_stacks() or txn.list_components():
-            return
+            return []
         for component in components:
             txn.create_component(component)
         txn.create_stack(Stack(DEFAULT, {c.type: c.name for c in components}))
-    for component in components:
-        for directory in local_paths(component):
-            ensure_dir(directory)
+    made = [d for c in components for d in local_paths(c)]
+    for directory in made:
+        ensure_dir(directory)
     for component in components:
         session.say(
             f"Registered stack component with type '{component.type.value}' "
             f"and name '{component.name}'."
         )
     session.say(f"Registered stack with name '{DEFAULT}'.")
+    return made
 
 
 def list_profiles(session: Session) -> list[ProfileInfo]:
@@ -323,11 +328,13 @@ def create_profile(
         require_own_place(own_dir, name)
     had_dir = own_dir.exists()
 
+    made: list[Path] = []
+
     def change(config: GlobalConfig) -> ProfileConfig:
         if name in config.profiles:
             raise AlreadyExistsError(f"Profile '{name}' already exists.")
         try:
-            initialize_profile_store(session, profile)
+            made.extend(initialize_profile_store(session, profile))
         except BaseException:
             if not had_dir:  # leave nothing behind (the store removed its own files)
                 with contextlib.suppress(OSError):
@@ -336,8 +343,17 @@ def create_profile(
         config.profiles[name] = profile
         return profile
 
-    with new_store_intent(session, profile, had_dir):
-        return session.update_config(change)
+    try:
+        with new_store_intent(session, profile, had_dir):
+            return session.update_config(change)
+    except BaseException:
+        # rolled back: the new default components' data directories go too (mlrig made
+        # them a moment ago, empty, for components that no longer exist)
+        from mlrig.core.intents import remove_path
+
+        for directory in made:
+            remove_path(directory)
+        raise
 
 
 def set_profile(session: Session, name: str, global_: bool = False) -> SetResult:
@@ -413,13 +429,56 @@ def delete_profile(session: Session, name: str) -> None:
             "url": profile.store_url,
             "dir": str(own_dir) if owned else None,
         }
+        # the data directories of the profile's own default components (local_stores/<id>),
+        # unless another profile uses them too (a profile copy keeps the same components)
+        leftovers = _own_local_dirs(session, name, profiles) if owned else []
         with intent(session.config_dir, record, session.on_event):
             session.update_config(change)  # the commit point
-            session.stores.pop(name, None)
+            session.drop_store(name)
             if owned:
                 remove_path(own_dir)
+                for directory in leftovers:
+                    remove_path(directory)
     if sharing:
         session.say(f"Kept the store at '{own_dir}' with its data: {shared_by(list(sharing))}.")
+
+
+def _mentioned(component: Component, directories: set[Path]) -> set[Path]:
+    """The ``directories`` a component's config points into."""
+    found: set[Path] = set()
+    for value in component.config.values():
+        if isinstance(value, str):
+            found |= {d for d in directories
+                      if value == str(d) or value.startswith(str(d) + os.sep)}
+    return found
+
+
+def _own_local_dirs(session: Session, name: str,
+                    profiles: Mapping[str, ProfileConfig]) -> list[Path]:
+    """The directories under ``<config>/local_stores`` that only profile ``name``'s default
+    components use: mlrig made them for those components, and nothing else needs them.
+    When another profile's store cannot be read, nothing is claimed (kept is safe)."""
+    from mlrig.core.defaults import LOCAL_STORES, is_profile_default, local_paths
+
+    root = (session.config_dir / LOCAL_STORES).absolute()
+    try:
+        with session.store(name).read() as view:
+            mine = [c for c in view.list_components() if is_profile_default(c)]
+        candidates = {d.absolute() for c in mine for d in local_paths(c)
+                      if d.absolute().parent == root and not d.is_symlink()}
+        for other_name, other in profiles.items():
+            if other_name == name or not candidates:
+                continue
+            store = open_store(other, env=session.env)
+            try:
+                with store.read() as view:
+                    for component in view.list_components():
+                        candidates -= _mentioned(component, candidates)
+            finally:
+                store.close()
+    except MlrigError:
+        return []
+    return sorted(candidates)
 
 
 def _refuse_if_profile_pointed_at(session: Session, name: str, action: str = "deleted") -> None:
