@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
+from mlrig.cli.interrupts import caused_by_interrupt
+
 _FAST = {("profile", "current"), ("stack", "current")}
 
 
@@ -61,19 +63,6 @@ def _interrupted() -> int:
     except (OSError, ValueError):
         pass
     return 130
-
-
-def caused_by_interrupt(exc: BaseException) -> bool:
-    """Whether ``exc`` stands for a Ctrl-C: Python wraps a KeyboardInterrupt raised in some
-    places (``__set_name__`` while a class is created) in another exception."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, KeyboardInterrupt):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
 
 
 def _quiet_exit() -> None:

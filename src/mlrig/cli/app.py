@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mlrig._version import __version__
-from mlrig.cli import caused_by_interrupt
+from mlrig.cli.interrupts import caused_by_interrupt
 
 if TYPE_CHECKING:
     from mlrig.client import Client

@@ -17,14 +17,16 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 import click
-from click.shell_completion import CompletionItem
 
 if TYPE_CHECKING:
+    # click's completion module is imported when the shell asks, not by every command
+    from click.shell_completion import CompletionItem
+
     from mlrig.client import Client
     from mlrig.models import ComponentType
 
-Completer = Callable[[click.Context, click.Parameter, str], list[CompletionItem]]
-NameSource = Callable[["Client"], Iterable[str]]
+    Completer = Callable[[click.Context, click.Parameter, str], list[CompletionItem]]
+    NameSource = Callable[[Client], Iterable[str]]
 
 
 def _ignore_event(level: str, message: str) -> None:
@@ -76,6 +78,8 @@ def _completer(names: NameSource, *, in_profile: bool,
                 client.close()
         except Exception:
             return []
+        from click.shell_completion import CompletionItem
+
         return [CompletionItem(name) for name in found if name.startswith(incomplete)]
 
     return complete_names
@@ -126,4 +130,6 @@ def flavor_names(type_: ComponentType | str, *, custom_only: bool = False) -> Co
 def file_names(ctx: click.Context, param: click.Parameter,
                incomplete: str) -> list[CompletionItem]:
     """Let the shell complete paths (for FILENAME arguments)."""
+    from click.shell_completion import CompletionItem
+
     return [CompletionItem(incomplete, type="file")]

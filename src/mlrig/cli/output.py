@@ -75,11 +75,13 @@ def print_table(
         table.add_row(*("" if cell is None else _cell(cell, unicode) for cell in row))
     console = Console(soft_wrap=False, emoji=False, highlight=False)
     if not console.is_terminal:
-        natural = console.measure(table, options=console.options.update_width(100_000))
-        if natural.maximum > console.width:
-            console = Console(soft_wrap=False, emoji=False, highlight=False,
-                              width=natural.maximum)
+        # room for the table's natural width (it does not expand to fill it)
+        console.width = max(console.width, _OFF_TERMINAL_WIDTH)
     console.print(table)
+
+
+#: the width a table may take when it is not drawn on a terminal: enough for any value
+_OFF_TERMINAL_WIDTH = 100_000
 
 
 def _cell(value: Any, unicode: bool) -> str:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlrig.core import components as components_
-from mlrig.core import flavors as flavors_
 from mlrig.core import stacks as stacks_
 from mlrig.core.results import FORMAT_VERSION
 from mlrig.core.session import Session
@@ -63,6 +61,8 @@ def active_component(session: Session, type_: TypeLike) -> str | None:
 
 def component_entry(session: Session, component: Component, active: bool,
                     show_secrets: bool = False) -> dict[str, Any]:
+    from mlrig.core import components as components_
+
     return {
         "type": component.type.value,
         "name": component.name,
@@ -75,6 +75,8 @@ def component_entry(session: Session, component: Component, active: bool,
 
 def components(session: Session, type_: TypeLike, show_secrets: bool = False) -> dict[str, Any]:
     """``<type> list``: the components of a type, secrets masked unless ``show_secrets``."""
+    from mlrig.core import components as components_
+
     ctype = component_type(type_)
     active = active_component(session, ctype)
     return document(ctype.plural, [
@@ -85,6 +87,8 @@ def components(session: Session, type_: TypeLike, show_secrets: bool = False) ->
 def component(session: Session, type_: TypeLike, name: str,
               show_secrets: bool = False) -> dict[str, Any]:
     """``<type> describe``: one component, secrets masked unless ``show_secrets``."""
+    from mlrig.core import components as components_
+
     ctype = component_type(type_)
     found = components_.get_component(session, ctype, name)
     active = active_component(session, ctype) == found.name
@@ -93,5 +97,7 @@ def component(session: Session, type_: TypeLike, name: str,
 
 def flavors(session: Session, type_: TypeLike) -> dict[str, Any]:
     """``<type> flavor list``: the flavors of a type, in resolution order."""
+    from mlrig.core import flavors as flavors_
+
     return document("flavors", [{"flavor": s.name, "source": s.source, "origin": s.origin}
                                 for s in flavors_.list_flavors(session, type_)])
