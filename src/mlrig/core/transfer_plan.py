@@ -209,7 +209,7 @@ def plan_transfer(
                 if (e.component.type, e.component.name) in substituted}
     flavors = [f for f in flavors if (f.type, f.name) in needed or (f.type, f.name)
                not in replaced]
-    _plan_flavors(plan, flavors, target_records, existing_components)
+    _plan_flavors(plan, flavors, target_records, existing_components, check=validate)
     plan.actions.extend(component_actions)
     records_after = target_records + plan.new_flavors
 
@@ -246,7 +246,10 @@ def plan_transfer(
 
 def _plan_flavors(plan: TransferPlan, flavors: list[FlavorRecord],
                   target_records: list[FlavorRecord],
-                  existing_components: list[Component]) -> None:
+                  existing_components: list[Component], *, check: bool = False) -> None:
+    """``check`` (imports: a bundle is untrusted): a flavor to create must pass what
+    ``flavor register`` checks — its class imports, is a flavor of its type and is named as
+    the record says."""
     target_flavors = {(f.type, f.name): f for f in target_records}
     for record in flavors:
         current = target_flavors.get((record.type, record.name))
@@ -268,11 +271,28 @@ def _plan_flavors(plan: TransferPlan, flavors: list[FlavorRecord],
                 "registering it would change the flavor of the existing "
                 f"{record.type.display_name}(s) {', '.join(repr(u) for u in sorted(users))}"))
             continue
+        if check:
+            problem = _flavor_problem(record)
+            if problem is not None:
+                plan.problems.append(problem)
+                continue
         plan.new_flavors.append(record)
         shadows = " (overrides the flavor of the same name mlrig provides)" if _provided(
             record.type, record.name) else ""
         plan.actions.append(Action(CREATE, "flavor", record.type, record.name, record.name,
                                    record.source + shadows))
+
+
+def _flavor_problem(record: FlavorRecord) -> str | None:
+    label = f"flavor '{record.name}' ({record.type.value})"
+    try:
+        cls = flavor_registry.load_flavor_class(record.source, expected_type=record.type)
+    except MlrigError as exc:
+        return f"{label}: {exc.message.rstrip('.')}"
+    if record.name != cls.FLAVOR:
+        return (f"{label}: its class '{record.source}' is the flavor '{cls.FLAVOR}', not "
+                f"'{record.name}'")
+    return None
 
 
 def _plan_components(plan: TransferPlan, target: StoreView, components: list[SourceComponent],
