@@ -70,3 +70,18 @@ def test_a_rolled_back_create_leaves_no_directories(
     assert local_stores(config_dir) == before
     assert not (config_dir / "profiles" / "doomed").exists()
     assert "doomed" not in Client(on_event=lambda *_: None).config(reload=True).profiles
+
+
+def test_a_directory_holding_data_is_kept_and_said(mlrig_exe: Any, config_dir: Path) -> None:
+    """mlrig made the default components' directories empty: what is in them now is not
+    mlrig's to remove."""
+    assert mlrig_exe("profile", "create", "p").exit_code == 0
+    mine = own_ids(mlrig_exe, "p")
+    kept_id = sorted(mine)[0]
+    data = config_dir / "local_stores" / kept_id / "model.pkl"
+    data.write_bytes(b"weights")
+    deleted = mlrig_exe("profile", "delete", "p", "-y")
+    assert deleted.exit_code == 0, deleted.stderr
+    assert data.read_bytes() == b"weights"
+    assert f"Kept '{data.parent}'" in deleted.stderr
+    assert local_stores(config_dir) & mine == {kept_id}  # the empty one went

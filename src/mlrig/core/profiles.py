@@ -349,10 +349,8 @@ def create_profile(
     except BaseException:
         # rolled back: the new default components' data directories go too (mlrig made
         # them a moment ago, empty, for components that no longer exist)
-        from mlrig.core.intents import remove_path
-
         for directory in made:
-            remove_path(directory)
+            _remove_if_empty(directory)
         raise
 
 
@@ -437,10 +435,25 @@ def delete_profile(session: Session, name: str) -> None:
             session.drop_store(name)
             if owned:
                 remove_path(own_dir)
-                for directory in leftovers:
-                    remove_path(directory)
+            kept = [d for d in leftovers if not _remove_if_empty(d)]
+    for directory in kept:
+        session.say(f"Kept '{directory}': it holds files mlrig did not make there (the data "
+                    "of a default component of the deleted profile).")
     if sharing:
         session.say(f"Kept the store at '{own_dir}' with its data: {shared_by(list(sharing))}.")
+
+
+def _remove_if_empty(directory: Path) -> bool:
+    """Remove a directory mlrig made, empty, for a default component — only while it is
+    still empty (what is in it now, mlrig did not put there). Returns whether it is gone."""
+    try:
+        if not directory.is_symlink():
+            directory.rmdir()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return not directory.exists() and not directory.is_symlink()
 
 
 def _mentioned(component: Component, directories: set[Path]) -> set[Path]:
