@@ -12,7 +12,9 @@
 #   one), listening on 127.0.0.1 only, so parallel runs do not disturb each other. Clusters
 #   left behind by runs that were killed (their owning shell is gone) are stopped and removed.
 # * Role `mlrig` (password `mlrig`, CREATEDB) and database `mlrig_test`; TCP connections need
-#   the password (scram-sha-256), so wrong-password tests are real.
+#   the password (scram-sha-256), so wrong-password tests are real. The role is a member of
+#   pg_signal_backend so that the tests' `DROP DATABASE ... WITH (FORCE)` may end an
+#   autovacuum worker that happens to be in the database being dropped.
 
 _mlrig_pg_sourced=0
 if [[ "${BASH_SOURCE[0]}" != "$0" ]]; then
@@ -133,6 +135,7 @@ _mlrig_pg_start() {
     local psql=("$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres)
     _mlrig_pg_as_owner "${psql[@]}" -d postgres \
         -c "CREATE ROLE mlrig LOGIN PASSWORD 'mlrig' CREATEDB" \
+        -c "GRANT pg_signal_backend TO mlrig" \
         -c "CREATE DATABASE mlrig_test OWNER mlrig" >&2 \
         || { _mlrig_pg_stop; return 1; }
 

@@ -10,6 +10,7 @@ Unset: those tests are skipped — except in CI (``CI`` set), where they fail.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,15 +103,30 @@ def fresh_database() -> Iterator[Any]:
 
     yield make
     for server_url, name in created:
-        engine = _admin_engine(server_url)
-        try:
-            with engine.connect() as conn:
-                if engine.dialect.name == "postgresql":
-                    conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-                else:
-                    conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
-        finally:
-            engine.dispose()
+        _drop_database(server_url, name)
+
+
+def _drop_database(server_url: str, name: str) -> None:
+    """Drop a test database. On PostgreSQL ``WITH (FORCE)`` ends the sessions still in it; an
+    autovacuum worker in it can only be ended by a member of pg_signal_backend (which the
+    script's server grants), so on a server of the user's own the drop is tried again while
+    autovacuum passes."""
+    import sqlalchemy.exc
+
+    engine = _admin_engine(server_url)
+    force = " WITH (FORCE)" if engine.dialect.name == "postgresql" else ""
+    try:
+        for attempt in range(50):
+            try:
+                with engine.connect() as conn:
+                    conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}{force}")
+                return
+            except sqlalchemy.exc.DBAPIError:
+                if attempt == 49:
+                    raise
+                time.sleep(0.2)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture
