@@ -435,7 +435,11 @@ def _resolve_create_profile(config_dir: Path, record: dict[str, Any],
     rolled_back = False
     final_path = record.get("final_path")
     if final_path and Path(final_path).exists():
-        remove_path(Path(final_path))
+        from mlrig.models import ProfileConfig
+        from mlrig.stores import remove_own_store
+
+        # only what the store made: a file put there since is not mlrig's to remove
+        remove_own_store(ProfileConfig(name, str(record["store_type"]), url), Path(final_path))
         rolled_back = True
     if record.get("in_place"):
         from mlrig.models import ProfileConfig
@@ -469,9 +473,21 @@ def _resolve_delete_profile(config_dir: Path, record: dict[str, Any],
             _say(on_event, f"Finished the interrupted deletion of profile '{name}': kept "
                            f"{directory}, which profile(s) {', '.join(users)} use.")
             return
-        remove_path(Path(directory))
-        _say(on_event, f"Finished the interrupted deletion of profile '{name}': removed "
-                       f"{directory}.")
+        store_type = record.get("store_type")
+        if not isinstance(store_type, str):  # a record of an older mlrig: not sure what is ours
+            _say(on_event, f"Finished the interrupted deletion of profile '{name}': kept "
+                           f"{directory}; remove it yourself if it holds nothing you need.")
+            return
+        from mlrig.models import ProfileConfig
+        from mlrig.stores import remove_own_store
+
+        if remove_own_store(ProfileConfig(name, store_type, url), Path(directory)):
+            _say(on_event, f"Finished the interrupted deletion of profile '{name}': removed "
+                           f"{directory}.")
+        else:
+            _say(on_event, f"Finished the interrupted deletion of profile '{name}': removed "
+                           f"its store and kept {directory}, which holds files mlrig did not "
+                           "make there.")
 
 
 def remove_path(path: Path) -> None:

@@ -408,7 +408,8 @@ def delete_profile(session: Session, name: str) -> None:
             raise InUseError(f"Profile '{name}' is the globally active profile.")
         del config.profiles[name]
 
-    from mlrig.core.intents import DELETE_PROFILE, intent, remove_path
+    from mlrig.core.intents import DELETE_PROFILE, intent
+    from mlrig.stores import remove_own_store
 
     # decided and done under config.yaml's lock, so that no profile can attach to the
     # store (profile create --url) between the check and the removal
@@ -424,6 +425,7 @@ def delete_profile(session: Session, name: str) -> None:
         record = {
             "op": DELETE_PROFILE,
             "name": name,
+            "store_type": profile.store_type,
             "url": profile.store_url,
             "dir": str(own_dir) if owned else None,
         }
@@ -433,12 +435,15 @@ def delete_profile(session: Session, name: str) -> None:
         with intent(session.config_dir, record, session.on_event):
             session.update_config(change)  # the commit point
             session.drop_store(name)
-            if owned:
-                remove_path(own_dir)
-            kept = [d for d in leftovers if not _remove_if_empty(d)]
+            kept = [] if not owned or remove_own_store(profile, own_dir) else [own_dir]
+            kept += [d for d in leftovers if not _remove_if_empty(d)]
     for directory in kept:
-        session.say(f"Kept '{directory}': it holds files mlrig did not make there (the data "
-                    "of a default component of the deleted profile).")
+        if directory == own_dir:
+            session.say(f"Kept '{directory}', the profile's directory: it holds files mlrig "
+                        "did not make there.")
+        else:
+            session.say(f"Kept '{directory}': it holds files mlrig did not make there (the "
+                        "data of a default component of the deleted profile).")
     if sharing:
         session.say(f"Kept the store at '{own_dir}' with its data: {shared_by(list(sharing))}.")
 
