@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import click
 import pytest
 import yaml
 
+from mlrig.client import Client
 from mlrig.models import ComponentType
+from mlrig.testing.clients import add_local_artifact_store
 
 ALL_GROUPS = [t.cli_name for t in ComponentType]
 
@@ -238,3 +242,52 @@ def test_usage_errors_exit_2_with_one_line(cli, ready: Path) -> None:  # type: i
         assert result.exit_code == 2, args
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert result.stderr.startswith("Error: ")
+
+
+A = ComponentType.ARTIFACT_STORE
+
+
+# ---------------------------------------------------------------------------- usage errors
+@pytest.mark.parametrize("args", [
+    ("update", "lake", "-path=/x"),
+    ("update", "lake", "-path"),
+    ("update", "lake", "-p=hunter2"),
+    ("remove-attribute", "lake", "-path"),
+    ("remove-attribute", "lake", "-p"),
+    ("register", "other", "-f", "local", "-path"),
+])
+def test_single_dash_attributes_are_one_line_usage_errors(  # type: ignore[no-untyped-def]
+        cli, client: Client, args: tuple[str, ...]) -> None:
+    add_local_artifact_store(client)
+    result = cli("artifact-store", *args)
+    assert result.exit_code == 2, result.output
+    assert "Usage:" not in result.output and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: Unexpected argument '-p")
+    assert "hunter2" not in result.stderr and "/x" not in result.stderr
+    assert client.get_component(A, "lake").config == {"path": "/data/lake"}
+
+
+def test_short_options_and_help_still_work(cli, client: Client) -> None:  # type: ignore[no-untyped-def]
+    assert cli("artifact-store", "register", "l2", "-flocal", "--path=/l2").exit_code == 0
+    assert cli("artifact-store", "register", "l3", "-f", "local", "--path=/l3").exit_code == 0
+    helped = cli("artifact-store", "update", "l2", "-h")
+    assert helped.exit_code == 0 and "Usage:" in helped.stdout
+    assert cli("artifact-store", "update", "l2", "--path=/new").exit_code == 0
+    assert client.get_component(A, "l2").config == {"path": "/new"}
+
+
+# ---------------------------------------------------------------------------- grammar
+def test_component_help_uses_an_before_vowels() -> None:
+    from mlrig.cli.app import cli
+
+    ctx = click.Context(cli, info_name="mlrig")
+    texts = []
+    for type_ in ComponentType:
+        group = cli.get_command(ctx, type_.cli_name)
+        assert isinstance(group, click.Group)
+        texts.extend(command.help or "" for command in group.commands.values())
+    wrong = sorted({m for text in texts for m in re.findall(r"\b[Aa] [aeiou]\w+", text)})
+    assert wrong == []
+    update = cli.get_command(ctx, "artifact-store").commands["update"]  # type: ignore[union-attr]
+    assert "of an artifact store" in (update.help or "")
