@@ -1,6 +1,5 @@
-"""The first things a newcomer types, through the real ``mlrig`` executable: bare groups,
-repositories, terminal manners, missing names. Every refusal is one line and changes
-nothing."""
+"""The application as a whole (``mlrig`` itself, cli/app.py): bare groups print their help,
+terminal manners (colours, tables, encodings), ``--debug`` anywhere, usage errors."""
 
 from __future__ import annotations
 
@@ -18,12 +17,6 @@ import pytest
 from mlrig.testing.plugin import mlrig_command
 
 
-def data_files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and not p.name.endswith(".cache.json")
-            and p.name not in (".lock", "config.lock")}
-
-
 # ---------------------------------------------------------------- bare groups print their help
 @pytest.mark.parametrize("group", [(), ("stack",), ("profile",), ("artifact-store",),
                                    ("orchestrator", "flavor")])
@@ -36,48 +29,6 @@ def test_bare_group_prints_its_help(mlrig_exe, group: tuple[str, ...]) -> None: 
     assert bare.stdout.startswith(f"Usage: mlrig {' '.join(group)}".rstrip() + " [OPTIONS]")
     assert "Commands:" in bare.stdout
     assert "Error" not in bare.stderr
-
-
-# ---------------------------------------------------------------- profile set in a repository
-@pytest.fixture
-def pinned_repo(mlrig_exe, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
-    """A repository pinning profile 'p' with its stack 's' (p's own active stack: default)."""
-    assert mlrig_exe("profile", "create", "p").exit_code == 0
-    assert mlrig_exe("--profile", "p", "stack", "register", "s", "-o", "default", "-m",
-                     "default", "-a", "default").exit_code == 0
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    assert mlrig_exe("profile", "set", "p", cwd=repo).exit_code == 0  # global: no repo yet
-    assert mlrig_exe("init", cwd=repo).exit_code == 0
-    assert mlrig_exe("stack", "set", "s", cwd=repo).exit_code == 0
-    return repo
-
-
-def test_setting_the_pinned_profile_again_changes_nothing(  # type: ignore[no-untyped-def]
-        mlrig_exe, pinned_repo: Path, config_dir: Path) -> None:
-    before = data_files(pinned_repo), data_files(config_dir)
-    result = mlrig_exe("profile", "set", "p", cwd=pinned_repo)
-    assert result.exit_code == 0, result.stderr
-    assert result.stdout == "Profile 'p' is already active.\n"
-    assert (data_files(pinned_repo), data_files(config_dir)) == before
-    assert mlrig_exe("stack", "current", cwd=pinned_repo).stdout == "s\n"
-
-
-def test_switching_profile_in_a_repository_says_which_stack(  # type: ignore[no-untyped-def]
-        mlrig_exe, pinned_repo: Path) -> None:
-    result = mlrig_exe("profile", "set", "default", cwd=pinned_repo)
-    assert result.exit_code == 0, result.stderr
-    assert "Active profile changed to: 'default'" in result.stdout
-    assert "This repository now uses stack 'default': the active stack of profile " \
-        "'default'." in result.stdout
-    assert mlrig_exe("stack", "current", cwd=pinned_repo).stdout == "default\n"
-    back = mlrig_exe("profile", "set", "p", cwd=pinned_repo)
-    assert "This repository now uses stack 'default': the active stack of profile 'p'." \
-        in back.stdout
-    # an environment variable still choosing another stack is pointed out
-    shadowed = mlrig_exe("profile", "set", "default", cwd=pinned_repo,
-                         env={"MLRIG_ACTIVE_STACK": "s"})
-    assert "MLRIG_ACTIVE_STACK" in shadowed.stderr and "'s'" in shadowed.stderr
 
 
 # ---------------------------------------------------------------- terminal manners
@@ -164,81 +115,17 @@ def test_an_ascii_terminal_gets_an_ascii_table(mlrig_exe) -> None:  # type: igno
     assert stacks.exit_code == 0 and "*" in stacks.stdout
 
 
-def test_profile_delete_asks(mlrig_exe, config_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    assert mlrig_exe("profile", "create", "gone").exit_code == 0
-    before = data_files(config_dir)
-    closed = mlrig_exe("profile", "delete", "gone")  # stdin: nothing to read
-    assert closed.exit_code == 1
-    errors = [line for line in closed.stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1 and "--yes" in errors[0], closed.stderr
-    assert "Traceback" not in closed.stderr
-    no = mlrig_exe("profile", "delete", "gone", input="n\n")
-    assert no.exit_code == 1 and "Profile deletion canceled." in no.stderr
-    assert data_files(config_dir) == before
-    yes = mlrig_exe("profile", "delete", "gone", input="y\n")
-    assert yes.exit_code == 0 and "Deleted profile 'gone'." in yes.stdout
-    assert "with every stack and component in it" in yes.stderr
-    assert mlrig_exe("profile", "create", "gone2").exit_code == 0
-    assert mlrig_exe("profile", "delete", "gone2", "-y").exit_code == 0
-    assert not (config_dir / "profiles" / "gone2").exists()
+def test_debug_shows_traceback_only_when_asked(cli, ready: Path) -> None:  # type: ignore[no-untyped-def]
+    plain = cli("stack", "describe", "nope")
+    assert plain.exit_code == 1 and "Traceback" not in plain.output
+    debug = cli("--debug", "stack", "describe", "nope")
+    assert debug.exit_code == 1 and "Traceback" in debug.stderr
 
 
-def test_connection_refused_is_punctuated(mlrig_exe) -> None:  # type: ignore[no-untyped-def]
-    import socket
-
-    with socket.socket() as sock:  # a port on loopback where nothing listens
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    result = mlrig_exe("profile", "create", "pg", "-t", "sql", "--url",
-                       f"postgresql+psycopg://u:pw@127.0.0.1:{port}/db")
-    assert result.exit_code == 1
-    (line,) = [x for x in result.stderr.splitlines() if x.startswith("Error:")]
-    assert "refused. " in line.lower() or "refused)." in line.lower(), line
-    assert "pw" not in line.replace("pw@", "")  # and the password is masked
-    assert ":***@" in line
-
-
-# ---------------------------------------------------------------- missing names
-def test_stack_list_with_a_missing_active_stack_warns(mlrig_exe) -> None:  # type: ignore[no-untyped-def]
-    result = mlrig_exe("stack", "list", env={"MLRIG_ACTIVE_STACK": "ghost"})
-    assert result.exit_code == 0, result.stderr
-    assert "default" in result.stdout
-    warning = [x for x in result.stderr.splitlines() if x.startswith("Warning:")]
-    assert len(warning) == 1
-    assert "'ghost'" in warning[0] and "MLRIG_ACTIVE_STACK" in warning[0]
-    assert "profile 'default'" in warning[0]
-    as_json = mlrig_exe("stack", "list", "-o", "json", env={"MLRIG_ACTIVE_STACK": "ghost"})
-    assert not any(s["active"] for s in json.loads(as_json.stdout)["stacks"])
-
-
-@pytest.mark.parametrize("args", [
-    ("stack", "describe", "nope"),
-    ("stack", "delete", "nope", "-y"),
-    ("stack", "update", "nope", "-a", "default"),
-    ("stack", "rename", "nope", "x"),
-    ("stack", "export", "nope"),
-    ("artifact-store", "describe", "nope"),
-    ("artifact-store", "delete", "nope"),
-    ("artifact-store", "update", "nope", "--path=/x"),
-    ("stack", "register", "x", "-o", "default", "-m", "default", "-a", "nope"),
-])
-def test_not_found_names_the_profile(mlrig_exe, args: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
-    assert mlrig_exe("profile", "create", "other").exit_code == 0
-    result = mlrig_exe("--profile", "other", *args)
-    assert result.exit_code == 1
-    (line,) = [x for x in result.stderr.splitlines() if x.startswith("Error:")]
-    assert "profile 'other'" in line, line
-
-
-def test_rest_is_not_offered(mlrig_exe, config_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    for args in (("profile", "create", "--help"), ("profile", "copy", "--help"),
-                 ("profile", "import", "--help"), ("profile", "migrate", "--help")):
-        result = mlrig_exe(*args)
-        assert result.exit_code == 0
-        assert "rest" not in result.stdout.replace("restor", ""), args
-    assert mlrig_exe("profile", "list").exit_code == 0
-    before = data_files(config_dir)
-    refused = mlrig_exe("profile", "create", "team", "-t", "rest", "--url", "http://127.0.0.1:9")
-    assert refused.exit_code != 0 and "Traceback" not in refused.stderr
-    assert "server" in refused.stderr
-    assert data_files(config_dir) == before
+def test_usage_errors_exit_2_with_one_line(cli, ready: Path) -> None:  # type: ignore[no-untyped-def]
+    for args in (("stack", "lisst"), ("profile", "create"), ("--nope",),
+                 ("stack", "list", "-o", "xml")):
+        result = cli(*args)
+        assert result.exit_code == 2, args
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert result.stderr.startswith("Error: ")

@@ -1,4 +1,5 @@
-"""Profile, stack and component commands through the CLI (in-process)."""
+"""Component commands through the CLI (``<type> register|list|describe|update|...``):
+validation, secrets masked, usage errors, help grammar."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from pathlib import Path
 
 import click
 import pytest
-import yaml
 
-from mlrig.client import Client
-from mlrig.models import ComponentType
+from mlrig.client import SECRET_MASK, Client
+from mlrig.models import Component, ComponentType, FlavorRecord
 from mlrig.testing.clients import add_local_artifact_store
+from mlrig.testing.stores import store_of
 
 ALL_GROUPS = [t.cli_name for t in ComponentType]
 
@@ -20,125 +21,6 @@ ALL_GROUPS = [t.cli_name for t in ComponentType]
 def snapshot(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
             if p.is_file() and not p.name.endswith(".cache.json") and p.name != ".lock"}
-
-
-@pytest.fixture
-def ready(cli, config_dir: Path) -> Path:  # type: ignore[no-untyped-def]
-    assert cli("profile", "list").exit_code == 0
-    return config_dir
-
-
-# ----------------------------------------------------------------------------- profiles
-def test_profile_create_duplicate_and_invalid(cli, ready: Path) -> None:  # type: ignore[no-untyped-def]
-    assert cli("profile", "create", "p1").exit_code == 0
-    before = snapshot(ready)
-    for args, message in [
-        (("profile", "create", "p1"), "Profile 'p1' already exists."),
-        (("profile", "create", "a/b"), "Invalid profile name"),
-        (("profile", "create", ""), "must not be empty"),
-        (("profile", "create", "x", "-t", "nosql"), "Invalid store type 'nosql'"),
-        (("profile", "create", "x", "-u", "http://host/x"), "Invalid URL for store type"),
-    ]:
-        result = cli(*args)
-        assert result.exit_code == 1, args
-        assert message in result.stderr
-        assert len(result.stderr.strip().splitlines()[-1:]) == 1
-        assert "Traceback" not in result.output
-    assert snapshot(ready) == before
-
-
-def test_profile_attach_to_existing_local_store(cli, ready: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    shared = tmp_path / "shared-store"
-    assert cli("profile", "create", "team", "--url", str(shared)).exit_code == 0
-    assert cli("--profile", "team", "stack", "register", "prod", "-o", "default",
-               "-m", "default", "-a", "default").exit_code == 0
-    attached = cli("profile", "create", "team2", "-u", shared.as_uri())
-    assert attached.exit_code == 0
-    assert "Attached to the existing store" in attached.stderr
-    assert "Registered stack with name 'default'" not in attached.stderr
-    stacks = json.loads(cli("--profile", "team2", "stack", "list", "-o", "json").stdout)
-    assert sorted(s["name"] for s in stacks["stacks"]) == ["default", "prod"]
-
-
-def test_profile_get_describe_delete(cli, ready: Path) -> None:  # type: ignore[no-untyped-def]
-    assert cli("profile", "get").stdout == "Active profile is: default\n"
-    assert cli("profile", "create", "gone").exit_code == 0
-    described = cli("profile", "describe", "gone")
-    assert "'gone' Profile Configuration" in described.stdout
-    assert "STORE_TYPE" in described.stdout and "ACTIVE_STACK" in described.stdout
-    data = json.loads(cli("profile", "describe", "-o", "json").stdout)["profile"]
-    assert data["name"] == "default" and data["active"] is True
-    assert (ready / "profiles" / "gone").is_dir()
-    assert cli("profile", "delete", "gone", "-y").stdout == "Deleted profile 'gone'.\n"
-    assert not (ready / "profiles" / "gone").exists()
-    assert cli("profile", "delete", "gone", "-y").exit_code == 1
-    refused = cli("profile", "delete", "default", "-y")
-    assert refused.exit_code == 1 and "globally active" in refused.stderr
-
-
-def test_profile_list_formats(cli, ready: Path) -> None:  # type: ignore[no-untyped-def]
-    data = json.loads(cli("profile", "list", "-o", "json").stdout)
-    assert data["format_version"] == 1
-    [entry] = data["profiles"]
-    assert set(entry) == {"name", "active", "store_type", "url", "active_stack"}
-    assert yaml.safe_load(cli("profile", "list", "-o", "yaml").stdout) == data
-
-
-def test_profile_explain(cli) -> None:  # type: ignore[no-untyped-def]
-    result = cli("profile", "explain")
-    assert result.exit_code == 0 and "MLRIG_ACTIVE_PROFILE" in result.stdout
-
-
-# ----------------------------------------------------------------------------- stacks
-def test_stack_register_needs_mandatory_components(cli, ready: Path) -> None:  # type: ignore[no-untyped-def]
-    before = snapshot(ready)
-    missing_option = cli("stack", "register", "s", "-o", "default", "-a", "default")
-    assert missing_option.exit_code == 2
-    assert "--metadata-store" in missing_option.stderr
-    ghost = cli("stack", "register", "s", "-o", "ghost", "-a", "default", "-m", "default")
-    assert ghost.exit_code == 1 and "'ghost'" in ghost.stderr
-    dup = cli("stack", "register", "default", "-o", "default", "-a", "default", "-m", "default")
-    assert dup.exit_code == 1 and "already exists" in dup.stderr
-    assert snapshot(ready) == before
-
-
-def test_stack_register_with_optional_components_and_set(cli, ready: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("COLUMNS", "200")
-    assert cli("container-registry", "register", "reg", "-f", "default",
-               "--uri=localhost:5000").exit_code == 0
-    assert cli("alerter", "register", "slack", "-f", "slack",
-               "--slack_token=xoxb-1").exit_code == 0
-    result = cli("stack", "register", "full", "-o", "default", "-a", "default", "-m",
-                 "default", "-c", "reg", "-al", "slack", "--set")
-    assert result.exit_code == 0, result.output
-    assert "Stack 'full' successfully registered!" in result.stdout
-    assert "Active stack set to: 'full'" in result.stdout
-    described = cli("stack", "describe")
-    assert "CONTAINER_REGISTRY" in described.stdout and "ALERTER" in described.stdout
-    assert "'full' stack (ACTIVE)" in described.stdout
-    listed = cli("stack", "list").stdout
-    assert "ALERTER" in listed and "CONTAINER_REGISTRY" in listed
-    data = json.loads(cli("stack", "describe", "full", "-o", "json").stdout)["stack"]
-    assert data["components"]["container_registry"] == "reg"
-    assert data["active"] is True
-    assert cli("stack", "get").stdout == "The active stack is: 'full'\n"
-    assert json.loads(cli("stack", "get", "-o", "json").stdout)["active_stack"] == "full"
-
-
-def test_stack_delete_confirmation(cli, ready: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    assert cli("stack", "register", "tmp", "-o", "default", "-a", "default",
-               "-m", "default").exit_code == 0
-    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("n\n"))
-    declined = cli("stack", "delete", "tmp")
-    assert declined.exit_code == 1
-    assert "Stack deletion canceled." in declined.stderr
-    assert "tmp" in cli("stack", "list").stdout
-    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("y\n"))
-    accepted = cli("stack", "delete", "tmp")
-    assert accepted.exit_code == 0 and "Deleted stack 'tmp'." in accepted.stdout
-    assert "tmp" not in cli("stack", "list").stdout
-    refused = cli("stack", "delete", "default", "-y")
-    assert refused.exit_code == 1 and "cannot be deleted" in refused.stderr
 
 
 # ----------------------------------------------------------------------------- components
@@ -220,30 +102,6 @@ def test_at_at_escapes_a_literal_at(cli, ready: Path) -> None:  # type: ignore[n
     assert data["container_registry"]["config"]["uri"] == "@registry"
 
 
-def test_flavor_list_columns(cli, ready: Path) -> None:  # type: ignore[no-untyped-def]
-    result = cli("artifact-store", "flavor", "list")
-    assert "FLAVOR" in result.stdout and "SOURCE" in result.stdout and "ORIGIN" in result.stdout
-    data = json.loads(cli("artifact-store", "flavor", "list", "-o", "json").stdout)
-    assert {"flavor": "local", "source": "mlrig.flavors.builtin.LocalArtifactStore",
-            "origin": "built-in"} in data["flavors"]
-
-
-def test_debug_shows_traceback_only_when_asked(cli, ready: Path) -> None:  # type: ignore[no-untyped-def]
-    plain = cli("stack", "describe", "nope")
-    assert plain.exit_code == 1 and "Traceback" not in plain.output
-    debug = cli("--debug", "stack", "describe", "nope")
-    assert debug.exit_code == 1 and "Traceback" in debug.stderr
-
-
-def test_usage_errors_exit_2_with_one_line(cli, ready: Path) -> None:  # type: ignore[no-untyped-def]
-    for args in (("stack", "lisst"), ("profile", "create"), ("--nope",),
-                 ("stack", "list", "-o", "xml")):
-        result = cli(*args)
-        assert result.exit_code == 2, args
-        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-        assert result.stderr.startswith("Error: ")
-
-
 A = ComponentType.ARTIFACT_STORE
 
 
@@ -291,3 +149,21 @@ def test_component_help_uses_an_before_vowels() -> None:
     assert wrong == []
     update = cli.get_command(ctx, "artifact-store").commands["update"]  # type: ignore[union-attr]
     assert "of an artifact store" in (update.help or "")
+
+
+def test_unknown_flavor_masks_every_value(cli, config_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    client = Client(on_event=lambda *_: None)
+    with store_of(client).write() as txn:
+        txn.create_flavor(FlavorRecord(ComponentType.ARTIFACT_STORE, "gone",
+                                       "not_installed_pkg.Gone"))
+        txn.create_component(Component(ComponentType.ARTIFACT_STORE, "x", "gone",
+                                       {"bucket": "b", "token": "T0P-SECRET"}))
+    listed = cli("artifact-store", "list", "-o", "json")
+    assert listed.exit_code == 0
+    [entry] = [c for c in json.loads(listed.stdout)["artifact_stores"] if c["name"] == "x"]
+    assert entry["config"] == {"bucket": SECRET_MASK, "token": SECRET_MASK}
+    assert "cannot be loaded" in listed.stderr
+    described = cli("artifact-store", "describe", "x")
+    assert "T0P-SECRET" not in described.output
+    shown = cli("artifact-store", "describe", "x", "--show-secrets", "-o", "json")
+    assert json.loads(shown.stdout)["artifact_store"]["config"]["token"] == "T0P-SECRET"
