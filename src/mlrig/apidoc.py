@@ -1,7 +1,7 @@
 """Generate the reference part of ``docs/python-api.md`` from the code.
 
 ``python3 scripts/gen_api_docs.py`` rewrites what follows :data:`BEGIN` in that page;
-``tests/unit/test_python_api.py`` checks that it is up to date. The reference shows the
+``tests/unit/test_client.py`` checks that it is up to date. The reference shows the
 public methods of :class:`~mlrig.client.Client` (grouped by topic), the errors of
 :mod:`mlrig.exceptions` and the records and results exported by :mod:`mlrig`.
 

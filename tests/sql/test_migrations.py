@@ -18,7 +18,7 @@ from mlrig.models import Component, ComponentType, FlavorRecord, Stack
 from mlrig.stores.sql import SqlStore
 from mlrig.stores.sql_schema import HEAD, REVISIONS, VERSION_TABLE, metadata
 from mlrig.stores.transfer import StoreContents, store_contents_of
-from tests.reliability._support import run_mlrig
+from mlrig.testing.runs import run_mlrig_in
 
 O, M, A = ComponentType.ORCHESTRATOR, ComponentType.METADATA_STORE, ComponentType.ARTIFACT_STORE
 AL = ComponentType.ALERTER
@@ -266,14 +266,14 @@ def test_the_cli_announces_the_upgrade_on_stderr(tmp_path: Path, config_dir: Pat
     with engine.begin() as conn:
         insert_0001(conn)
     engine.dispose()
-    result = run_mlrig(config_dir, "profile", "create", "team", "--store-type", "sql",
+    result = run_mlrig_in(config_dir, "profile", "create", "team", "--store-type", "sql",
                        "--url", url)
-    assert result.code == 0, result.stderr
+    assert result.exit_code == 0, result.stderr
     lines = result.stderr.splitlines()
     assert f"Upgrading the SQL store at {url} from schema revision {REVISIONS[0]} to {HEAD} " \
            f"(backup: {tmp_path / 'shared' / 'team.db'}.rev-{REVISIONS[0]}.bak)..." in lines
     assert f"Upgraded the SQL store at {url} to schema revision {HEAD}." in lines
     assert f"Attached to the existing store at {url} (2 stack(s))." in lines
-    listed = run_mlrig(config_dir, "--profile", "team", "stack", "list", "-o", "json")
+    listed = run_mlrig_in(config_dir, "--profile", "team", "stack", "list", "-o", "json")
     assert sorted(s["name"] for s in json.loads(listed.stdout)["stacks"]) == ["bare", "dev"]
     assert "Upgrad" not in listed.stderr

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mlrig.testing.files import data_files
 from mlrig.testing.plugin import Run as Result
 from mlrig.testing.plugin import mlrig_command
 
@@ -207,3 +208,45 @@ def test_flag_affects_one_command_only(mlrig_exe, cli, two_profiles) -> None:  #
     assert flagged.stdout.strip() == "The active stack is: 'dev'"
     assert mlrig_exe("profile", "current").stdout.strip() == "default"
     assert mlrig_exe("stack", "current").stdout.strip() == "default"
+
+
+# ---------------------------------------------------------------- profile set in a repository
+@pytest.fixture
+def pinned_repo(mlrig_exe, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    """A repository pinning profile 'p' with its stack 's' (p's own active stack: default)."""
+    assert mlrig_exe("profile", "create", "p").exit_code == 0
+    assert mlrig_exe("--profile", "p", "stack", "register", "s", "-o", "default", "-m",
+                     "default", "-a", "default").exit_code == 0
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    assert mlrig_exe("profile", "set", "p", cwd=repo).exit_code == 0  # global: no repo yet
+    assert mlrig_exe("init", cwd=repo).exit_code == 0
+    assert mlrig_exe("stack", "set", "s", cwd=repo).exit_code == 0
+    return repo
+
+
+def test_setting_the_pinned_profile_again_changes_nothing(  # type: ignore[no-untyped-def]
+        mlrig_exe, pinned_repo: Path, config_dir: Path) -> None:
+    before = data_files(pinned_repo), data_files(config_dir)
+    result = mlrig_exe("profile", "set", "p", cwd=pinned_repo)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "Profile 'p' is already active.\n"
+    assert (data_files(pinned_repo), data_files(config_dir)) == before
+    assert mlrig_exe("stack", "current", cwd=pinned_repo).stdout == "s\n"
+
+
+def test_switching_profile_in_a_repository_says_which_stack(  # type: ignore[no-untyped-def]
+        mlrig_exe, pinned_repo: Path) -> None:
+    result = mlrig_exe("profile", "set", "default", cwd=pinned_repo)
+    assert result.exit_code == 0, result.stderr
+    assert "Active profile changed to: 'default'" in result.stdout
+    assert "This repository now uses stack 'default': the active stack of profile " \
+        "'default'." in result.stdout
+    assert mlrig_exe("stack", "current", cwd=pinned_repo).stdout == "default\n"
+    back = mlrig_exe("profile", "set", "p", cwd=pinned_repo)
+    assert "This repository now uses stack 'default': the active stack of profile 'p'." \
+        in back.stdout
+    # an environment variable still choosing another stack is pointed out
+    shadowed = mlrig_exe("profile", "set", "default", cwd=pinned_repo,
+                         env={"MLRIG_ACTIVE_STACK": "s"})
+    assert "MLRIG_ACTIVE_STACK" in shadowed.stderr and "'s'" in shadowed.stderr

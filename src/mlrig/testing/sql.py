@@ -1,4 +1,10 @@
-"""Fixtures and helpers for the SQL store tests: real SQLite files and real servers.
+"""A pytest plugin of SQL databases for store tests: real SQLite files and real servers.
+
+Not loaded by default: a suite asks for it with ``pytest_plugins = ["mlrig.testing.sql"]``
+in its top ``conftest.py``. Fixtures: ``pg_server_url`` / ``mysql_server_url`` (the
+server, checked once), ``fresh_database`` (a factory of new, empty databases, dropped after
+the test), ``pg_url``, ``mysql_url``, ``sqlite_url`` (one new database each) and
+``any_url`` (the test once on each of the three).
 
 PostgreSQL: ``MLRIG_TEST_POSTGRES_URL`` names a server and a database the user may connect
 to, as a user allowed to create databases (``scripts/start-postgres.sh`` starts one and sets
@@ -164,11 +170,8 @@ def with_password(url: str, password: str | None) -> str:
 
 
 def password_of(url: str) -> str | None:
+    """The password in ``url`` (``None``: it has none)."""
     from sqlalchemy.engine import make_url
 
     password = make_url(url).password
     return None if password is None else str(password)
-
-
-def quiet(*_: str) -> None:
-    return None

@@ -1,4 +1,5 @@
-"""Real hostile file systems for the reliability tests: read-only mounts, full disks.
+"""Real hostile file systems: read-only mounts, full disks (for a store's tests, as for
+mlrig's reliability tests).
 
 * :func:`run_read_only` runs the real executable in a private mount namespace in which the
   given directories are bind-mounted read-only onto themselves (``unshare --mount``, as root;
@@ -23,15 +24,9 @@ from pathlib import Path
 
 import pytest
 
+from mlrig.testing.clients import quiet_client
+from mlrig.testing.runs import Run, assert_one_line_error, env_for, mlrig_command, run_mlrig_in
 from mlrig.testing.stores import store_of
-from tests.reliability._support import (
-    Run,
-    assert_one_line_error,
-    client,
-    env_for,
-    mlrig_argv,
-    run_mlrig,
-)
 
 _READ_ONLY_SCRIPT = (
     'for d in "$@"; do [ "$d" = -- ] && break; '
@@ -74,7 +69,7 @@ def run_read_only(read_only: list[Path], config_dir: Path, *args: str,
     prefix = require_mount_namespace()
     proc = subprocess.run(
         [*prefix, "sh", "-c", _READ_ONLY_SCRIPT, "sh", *map(str, read_only), "--",
-         *mlrig_argv(), *args],
+         *mlrig_command(), *args],
         capture_output=True, text=True, timeout=timeout, cwd=cwd,
         env=env_for(config_dir, **extra_env),
     )
@@ -90,7 +85,7 @@ def run_without_space(config_dir: Path, *args: str, cwd: Path | None = None,
                       timeout: float = 60) -> Run:
     """The real executable unable to write a single byte to any regular file."""
     proc = subprocess.run(
-        [*mlrig_argv(), *args], capture_output=True, text=True, timeout=timeout, cwd=cwd,
+        [*mlrig_command(), *args], capture_output=True, text=True, timeout=timeout, cwd=cwd,
         env=env_for(config_dir), preexec_fn=_no_file_space,
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
@@ -186,7 +181,7 @@ READS: list[list[str]] = [["profile", "list"], ["stack", "list"], ["stack", "des
 
 
 def make_world(tmp_path: Path, config_dir: Path) -> World:
-    c = client(config_dir)
+    c = quiet_client(config_dir)
     c.config()
     c.register_component("artifact_store", "lake", "local", {"path": str(tmp_path / "lake")})
     c.register_stack("dev", {"orchestrator": "default", "metadata_store": "default",
@@ -196,9 +191,9 @@ def make_world(tmp_path: Path, config_dir: Path) -> World:
              if profile.store_type == "local" else None)
     c.close()
     work = Path.cwd()
-    assert run_mlrig(config_dir, "init", cwd=work).code == 0
+    assert run_mlrig_in(config_dir, "init", cwd=work).exit_code == 0
     for args in READS:  # lock files and read caches exist, as after real use
-        assert run_mlrig(config_dir, *args, cwd=work).code == 0, args
+        assert run_mlrig_in(config_dir, *args, cwd=work).exit_code == 0, args
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "keep.txt").write_text("not mlrig's\n")
@@ -221,7 +216,7 @@ def run_in(w: World, args: list[str], read_only: list[Path] | None = None) -> Ru
     directories are on a read-only mount for it."""
     if read_only is not None:
         return run_read_only(read_only, w.config, *args, cwd=w.work, timeout=GUARD)
-    return run_mlrig(w.config, *args, cwd=w.work, timeout=GUARD)
+    return run_mlrig_in(w.config, *args, cwd=w.work, timeout=GUARD)
 
 
 def refused(w: World, args: list[str], *names: Path | str,
@@ -229,7 +224,7 @@ def refused(w: World, args: list[str], *names: Path | str,
     """``args`` fails cleanly, naming each of ``names``, and changes nothing."""
     before = w.snapshot()
     result = run_in(w, args, read_only)
-    line = one_error_line(result.code, result.stdout, result.stderr)
+    line = one_error_line(result.exit_code, result.stdout, result.stderr)
     for name in names:
         assert str(name) in line, (args, line)
     assert changes(before, w.snapshot()) == [], args
@@ -239,7 +234,7 @@ def refused(w: World, args: list[str], *names: Path | str,
 def works(w: World, args: list[str], read_only: list[Path] | None = None) -> Run:
     """``args`` succeeds without an error (or, unless asked for, a warning)."""
     result = run_in(w, args, read_only)
-    assert result.code == 0, (args, result.stderr)
+    assert result.exit_code == 0, (args, result.stderr)
     assert "Error" not in result.stderr, (args, result.stderr)
     return result
 

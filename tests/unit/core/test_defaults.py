@@ -20,10 +20,10 @@ from mlrig.client import Client
 from mlrig.core.defaults import is_profile_default
 from mlrig.exceptions import AlreadyExistsError, InputError
 from mlrig.models import Component, ComponentType
+from mlrig.testing.clients import make_client
+from mlrig.testing.files import data_files
 from mlrig.testing.plugin import Run as Result
-from tests.lifecycle.conftest import contents, make_client
-from tests.lifecycle.conftest import snapshot as all_files
-from tests.sql.support import fresh_database, pg_server_url, pg_url  # noqa: F401
+from mlrig.testing.stores import contents
 
 A = ComponentType.ARTIFACT_STORE
 M = ComponentType.METADATA_STORE
@@ -44,7 +44,7 @@ def snapshot(config_dir: Path) -> dict[str, Any]:
     """Every data file, and what each profile's store holds. A SQLite database is compared
     by its content: closing a connection checkpoints its write-ahead log, which changes the
     files' bytes but nothing they hold."""
-    files: dict[str, Any] = {k: v for k, v in all_files(config_dir).items()
+    files: dict[str, Any] = {k: v for k, v in data_files(config_dir).items()
                              if ".db" not in Path(k).name}
     client = make_client()
     for profile in client.config().profiles:
@@ -165,7 +165,7 @@ def test_a_stack_of_defaults_only_maps_each_default_and_the_dry_run_says_so(  # 
     assert after["components"] == before["components"]  # nothing copied
 
 
-def test_a_target_on_postgresql_uses_its_own_defaults(cli, pg_url: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_a_target_on_postgresql_uses_its_own_defaults(cli, pg_url: str) -> None:  # type: ignore[no-untyped-def]
     spec_custom_stack(cli)
     ok(cli("profile", "create", "team", "--store-type", "sql", "--url", pg_url))
     team = defaults_of("team")

@@ -11,7 +11,6 @@ from mlrig.models import (
     ProfileConfig,
     Stack,
 )
-from mlrig.names import MAX_NAME_LENGTH, validate_name
 
 
 def test_twelve_types_three_mandatory() -> None:
@@ -44,34 +43,3 @@ def test_round_trips() -> None:
     assert FlavorRecord.from_dict(flavor.to_dict()) == flavor
     profile = ProfileConfig("p", "local", "file:///x", "default")
     assert ProfileConfig.from_dict("p", profile.to_dict()) == profile
-
-
-@pytest.mark.parametrize("name", ["default", "my stack", "données", "a.b", "x-1_2", "日本"])
-def test_valid_names(name: str) -> None:
-    assert validate_name("stack", name) == name
-
-
-@pytest.mark.parametrize(
-    ("name", "reason"),
-    [
-        ("", "empty"),
-        ("   ", "empty"),
-        ("a/b", "'/'"),
-        ("a\\b", "is not allowed"),
-        ("..", "start with '.'"),
-        (".hidden", "start with '.'"),
-        ("a\x00b", "control"),
-        ("a\nb", "control"),
-        ("a\u200bb", "control"),
-        (" lead", "whitespace"),
-        ("x" * (MAX_NAME_LENGTH + 1), "characters long"),
-        ("é" * 101, "bytes"),
-    ],
-)
-def test_invalid_names(name: str, reason: str) -> None:
-    with pytest.raises(InputError) as info:
-        validate_name("stack", name)
-    message = info.value.message
-    assert "Invalid stack name" in message
-    assert reason.strip("'") in message or reason in message
-    assert "\n" not in message and "\x00" not in message

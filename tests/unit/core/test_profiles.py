@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from mlrig.client import Client
-from tests.lifecycle.conftest import contents, dev_stack, lake, make_client, snapshot
+from mlrig.config.repository import Repository
+from mlrig.core.session import Session
+from mlrig.testing.clients import add_local_artifact_store, add_stack, make_client
+from mlrig.testing.files import data_files
+from mlrig.testing.stores import contents
 
 
 @pytest.fixture
 def dev(client: Client, cli) -> Client:  # type: ignore[no-untyped-def]
-    lake(client)
+    add_local_artifact_store(client)
     client.register_component("alerter", "slack", "slack", {"slack_token": "xoxb-1"})
-    dev_stack(client, alerter="slack")
+    add_stack(client, alerter="slack")
     client.set_stack("dev")
     return client
 
@@ -84,7 +89,7 @@ def test_rename_keeps_a_store_at_a_custom_url_where_it_is(cli, client: Client,  
 def test_rename_refusals(cli, dev: Client, config_dir: Path) -> None:  # type: ignore[no-untyped-def]
     assert cli("profile", "create", "other").exit_code == 0
     (config_dir / "profiles" / "stray").mkdir()
-    before = snapshot(config_dir)
+    before = data_files(config_dir)
     for args, message in [
         (("profile", "rename", "default", "other"), "Profile 'other' already exists."),
         (("profile", "rename", "ghost", "x"), "Profile 'ghost' does not exist."),
@@ -94,7 +99,7 @@ def test_rename_refusals(cli, dev: Client, config_dir: Path) -> None:  # type: i
         result = cli(*args)
         assert result.exit_code == 1, args
         assert message in result.stderr, (args, result.stderr)
-    assert snapshot(config_dir) == before
+    assert data_files(config_dir) == before
 
 
 # ---------------------------------------------------------------------------- copy
@@ -117,7 +122,7 @@ def test_copy_to_a_custom_url_and_refusals(cli, dev: Client, tmp_path: Path,  # 
     assert cli("profile", "copy", "default", "c1", "--url", str(target)).exit_code == 0
     assert (target / "store.yaml").is_file()
     assert contents(make_client(), "c1") == contents(make_client(), "default")
-    before = snapshot(config_dir)
+    before = data_files(config_dir)
     for args, message in [
         (("profile", "copy", "default", "c1"), "Profile 'c1' already exists."),
         (("profile", "copy", "ghost", "c2"), "Profile 'ghost' does not exist."),
@@ -128,7 +133,7 @@ def test_copy_to_a_custom_url_and_refusals(cli, dev: Client, tmp_path: Path,  # 
         result = cli(*args)
         assert result.exit_code == 1, args
         assert message in result.stderr, (args, result.stderr)
-    assert snapshot(config_dir) == before
+    assert data_files(config_dir) == before
 
 
 # ---------------------------------------------------------------------------- export / import
@@ -143,11 +148,11 @@ def test_export_import_round_trip_compares_equal(cli, dev: Client, tmp_path: Pat
     assert oct(bundle.stat().st_mode & 0o777) == oct(0o600)
     clash = cli("profile", "import", str(bundle))
     assert clash.exit_code == 1 and "Profile 'default' already exists." in clash.stderr
-    before = snapshot(config_dir)
+    before = data_files(config_dir)
     dry = cli("profile", "import", str(bundle), "--rename", "--dry-run")
     assert dry.exit_code == 0, dry.stderr
     assert "Would create profile 'default-2'" in dry.stderr
-    assert snapshot(config_dir) == before
+    assert data_files(config_dir) == before
     imported = cli("profile", "import", str(bundle), "--rename")
     assert imported.exit_code == 0, imported.stderr
     assert "Profile 'default-2' successfully imported" in imported.stdout
@@ -164,12 +169,12 @@ def test_import_without_secrets_needs_the_required_ones(cli, dev: Client,  # typ
     assert cli("profile", "export", "default", str(bundle)).exit_code == 0
     assert "xoxb-1" not in bundle.read_text()
     assert oct(bundle.stat().st_mode & 0o777) == oct(0o644)
-    before = snapshot(config_dir)
+    before = data_files(config_dir)
     refused = cli("profile", "import", str(bundle), "p2")
     assert refused.exit_code == 1
     assert "slack_token" in refused.stderr and "--secret alerter/slack/slack_token" in \
         refused.stderr
-    assert snapshot(config_dir) == before
+    assert data_files(config_dir) == before
     ok = cli("profile", "import", str(bundle), "p2", "--secret", "alerter/slack/slack_token=new")
     assert ok.exit_code == 0, ok.stderr
     assert make_client(profile="p2").get_component("alerter", "slack").config["slack_token"] == \
@@ -199,3 +204,28 @@ def test_copy_and_rename_with_a_sqlite_store(cli, dev: Client, config_dir: Path)
     assert (config_dir / "profiles" / "sq2" / "mlrig.db").is_file()
     assert not (config_dir / "profiles" / "sq").exists()
     assert contents(make_client(), "sq2") == contents(make_client(), "default")
+
+
+def test_profile_rename_never_overwrites_a_concurrent_profile_set(  # type: ignore[no-untyped-def]
+        repo: Repository, monkeypatch) -> None:
+    client = make_client()
+    client.create_profile("other")
+    assert repo.load().active_profile == "default"
+    original = Session.update_config
+
+    def update_config(self: Session, change: Any) -> Any:
+        # another process runs `profile set other` in the repository meanwhile
+        Repository(repo.root).update(profile="other", set_profile=True)
+        return original(self, change)
+
+    monkeypatch.setattr(Session, "update_config", update_config)
+    result = client.rename_profile("default", "main")
+    assert repo.load().active_profile == "other"
+    assert str(repo.path) not in result.updated
+
+
+def test_profile_rename_moves_the_repository_pointer_when_it_names_the_old_profile(  # type: ignore[no-untyped-def]
+        repo: Repository) -> None:
+    result = make_client().rename_profile("default", "main")
+    assert repo.load().active_profile == "main"
+    assert str(repo.path) in result.updated

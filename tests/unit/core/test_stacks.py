@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from mlrig.client import Client
-from tests.lifecycle.conftest import contents, dev_stack, lake, make_client, snapshot
+from mlrig.config.repository import Repository
+from mlrig.fsutil import FileLock
+from mlrig.models import ComponentType
+from mlrig.testing.clients import add_local_artifact_store, add_stack, make_client
+from mlrig.testing.files import data_files
+from mlrig.testing.stores import contents
 
 
 @pytest.fixture
 def dev(client: Client) -> Client:
-    lake(client)
+    add_local_artifact_store(client)
     client.register_component("container_registry", "reg", "default", {"uri": "localhost:5000"})
-    dev_stack(client, container_registry="reg")
+    add_stack(client, container_registry="reg")
     client.set_stack("dev")
     return client
 
 
 # ---------------------------------------------------------------------------- update
 def test_update_replaces_the_given_slots_of_the_active_stack(cli, dev: Client) -> None:  # type: ignore[no-untyped-def]
-    lake(dev, "pond", "/data/pond")
+    add_local_artifact_store(dev, "pond", "/data/pond")
     result = cli("stack", "update", "-a", "pond")
     assert result.exit_code == 0, result.stderr
     assert "Stack 'dev' successfully updated!" in result.stdout
@@ -32,16 +38,15 @@ def test_update_replaces_the_given_slots_of_the_active_stack(cli, dev: Client) -
 
 
 def stack_type(name: str):  # type: ignore[no-untyped-def]
-    from mlrig.models import ComponentType
 
     return ComponentType(name)
 
 
 def test_update_named_stack_and_refusals(cli, dev: Client, config_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    dev_stack(dev, "other")
+    add_stack(dev, "other")
     assert cli("stack", "update", "other", "--container-registry", "reg").exit_code == 0
     assert dev.get_stack("other").components[stack_type("container_registry")] == "reg"
-    before = snapshot(config_dir)
+    before = data_files(config_dir)
     for args, message in [
         (("stack", "update", "nope", "-a", "lake"), "Stack 'nope' cannot be updated as it "
                                                     "does not exist in profile '"),
@@ -51,7 +56,7 @@ def test_update_named_stack_and_refusals(cli, dev: Client, config_dir: Path) -> 
         result = cli(*args)
         assert result.exit_code == 1, args
         assert message in result.stderr
-    assert snapshot(config_dir) == before
+    assert data_files(config_dir) == before
 
 
 # ---------------------------------------------------------------------------- remove-component
@@ -126,7 +131,7 @@ def test_rename_warns_about_the_environment(cli, dev: Client, monkeypatch) -> No
 
 
 def test_rename_refusals(cli, dev: Client, config_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    before = snapshot(config_dir)
+    before = data_files(config_dir)
     for args, message in [
         (("stack", "rename", "dev", "default"), "Stack 'default' already exists."),
         (("stack", "rename", "nope", "x"), "Stack 'nope' cannot be renamed as it does not"),
@@ -135,7 +140,7 @@ def test_rename_refusals(cli, dev: Client, config_dir: Path) -> None:  # type: i
         result = cli(*args)
         assert result.exit_code == 1, args
         assert message in result.stderr
-    assert snapshot(config_dir) == before
+    assert data_files(config_dir) == before
     assert cli("stack", "rename", "dev", "dev").exit_code == 0
     assert not (config_dir / "pending").exists() or not any((config_dir / "pending").iterdir())
 
@@ -175,7 +180,7 @@ def test_copy_conflict_is_refused_and_leaves_the_target_untouched(cli, dev: Clie
                                                                   config_dir: Path) -> None:
     assert cli("profile", "create", "other").exit_code == 0
     other = make_client(profile="other")
-    lake(other, "lake", "/somewhere/else")
+    add_local_artifact_store(other, "lake", "/somewhere/else")
     before = contents(other)
     result = cli("stack", "copy", "dev", "dev", "--to", "other")
     assert result.exit_code == 1
@@ -205,7 +210,7 @@ def test_copy_conflict_is_refused_and_leaves_the_target_untouched(cli, dev: Clie
 
 
 def test_copy_refusals(cli, dev: Client, config_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    before = snapshot(config_dir)
+    before = data_files(config_dir)
     for args, message in [
         (("stack", "copy", "nope", "x"),
          "Stack 'nope' cannot be copied as it does not exist in profile '"),
@@ -216,4 +221,34 @@ def test_copy_refusals(cli, dev: Client, config_dir: Path) -> None:  # type: ign
         result = cli(*args)
         assert result.exit_code == 1, args
         assert message in result.stderr
-    assert snapshot(config_dir) == before
+    assert data_files(config_dir) == before
+
+
+def write_after_release(monkeypatch: pytest.MonkeyPatch, lock_path: Path,
+                        concurrent: Any) -> None:
+    """Run ``concurrent`` (another process' write) just after the first release of the
+    lock at ``lock_path``: the moment another process could get in."""
+    original = FileLock._release
+    armed = {"on": True}
+
+    def release(self: FileLock) -> None:
+        original(self)
+        if armed["on"] and self.path == lock_path:
+            armed["on"] = False
+            concurrent()
+
+    monkeypatch.setattr(FileLock, "_release", release)
+
+
+def test_stack_rename_never_overwrites_a_concurrent_stack_set(  # type: ignore[no-untyped-def]
+        repo: Repository, monkeypatch) -> None:
+    client = make_client()
+    add_local_artifact_store(client)
+    add_stack(client)
+    add_stack(client, "prod")
+    client.set_stack("dev")
+    assert repo.load().active_stack == "dev"
+    write_after_release(monkeypatch, repo.lock.path,
+                        lambda: Repository(repo.root).update(stack="prod", set_stack=True))
+    client.rename_stack("dev", "main")
+    assert repo.load().active_stack == "prod"  # the later `stack set` is kept

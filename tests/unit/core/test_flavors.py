@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from mlrig.client import Client
-from tests.lifecycle.conftest import snapshot
+from mlrig.exceptions import InputError
+from mlrig.testing.files import data_files
 
 CUSTOM = "mlrig_test_plugin.custom."
 
@@ -50,7 +52,7 @@ def test_register_use_and_delete_a_custom_flavor(cli, client: Client, plugin: Pa
 def test_register_refusals(cli, client: Client, plugin: Path, config_dir: Path) -> None:  # type: ignore[no-untyped-def]
     assert cli("orchestrator", "flavor", "register", CUSTOM + "KubeflowOrchestrator"
                ).exit_code == 0
-    before = snapshot(config_dir)
+    before = data_files(config_dir)
     for args, message in [
         (("artifact-store", "flavor", "register", CUSTOM + "KubeflowOrchestrator"),
          "is a flavor of 'orchestrator', not of 'artifact_store'"),
@@ -65,7 +67,7 @@ def test_register_refusals(cli, client: Client, plugin: Path, config_dir: Path) 
         result = cli(*args)
         assert result.exit_code == 1, args
         assert message in result.stderr, (args, result.stderr)
-    assert snapshot(config_dir) == before
+    assert data_files(config_dir) == before
 
 
 def test_shadowing_a_builtin_is_allowed_with_a_warning(cli, client: Client,  # type: ignore[no-untyped-def]
@@ -106,7 +108,7 @@ def test_plugins_are_loaded_lazily(plugin: Path, config_dir: Path, tmp_path: Pat
     """Commands that need no flavor never import the plugin's module."""
     import os
 
-    from tests.reliability.test_import_budget import modules_imported_by
+    from mlrig.testing.runs import modules_imported_by
 
     modules = modules_imported_by(config_dir, tmp_path, "profile", "list")
     assert "mlrig_test_plugin" not in modules and "mlrig_test_plugin.flavors" not in modules
@@ -121,3 +123,36 @@ def test_plugins_are_loaded_lazily(plugin: Path, config_dir: Path, tmp_path: Pat
 @pytest.mark.parametrize("group", ["orchestrator", "annotator"])
 def test_flavor_list_without_plugins(cli, client: Client, group: str) -> None:  # type: ignore[no-untyped-def]
     assert all(f["origin"] == "built-in" for f in flavors_of(cli, group).values())
+
+
+# ---------------------------------------------------------------------------- messages
+def test_a_flavor_import_error_is_a_sentence_before_its_hint(  # type: ignore[no-untyped-def]
+        cli, client: Client, tmp_path: Path, monkeypatch) -> None:
+    from mlrig import flavors
+
+    with pytest.raises(InputError) as raised:
+        flavors.load_flavor_class("mlrig_no_such_module_xyz.Flavor")
+    assert raised.value.message.endswith("No module named 'mlrig_no_such_module_xyz'.")
+
+    module_dir = tmp_path / "mods"
+    module_dir.mkdir()
+    (module_dir / "gone_flavor_mod.py").write_text(
+        "from pydantic import BaseModel\n"
+        "from mlrig.flavors.base import Flavor\n"
+        "from mlrig.models import ComponentType\n\n"
+        "class Config(BaseModel):\n    host: str\n\n"
+        "class GoneOrchestrator(Flavor):\n"
+        "    TYPE = ComponentType.ORCHESTRATOR\n    FLAVOR = 'gone'\n    CONFIG = Config\n")
+    monkeypatch.syspath_prepend(str(module_dir))
+    client.register_flavor("orchestrator", "gone_flavor_mod.GoneOrchestrator")
+    client.register_component("orchestrator", "o1", "gone", {"host": "h"})
+    client.register_stack("s1", {"orchestrator": "o1", "metadata_store": "default",
+                                 "artifact_store": "default"})
+    sys.path.remove(str(module_dir))
+    sys.modules.pop("gone_flavor_mod", None)
+    importlib.invalidate_caches()
+
+    result = cli("stack", "export", "s1", "-")
+    assert result.exit_code == 1
+    assert ("No module named 'gone_flavor_mod'. Make its flavor importable, or export with "
+            "--include-secrets.") in result.stderr

@@ -9,8 +9,11 @@ import pytest
 import yaml
 
 from mlrig.client import Client
+from mlrig.exceptions import AlreadyExistsError
 from mlrig.models import ComponentType
-from tests.lifecycle.conftest import contents, dev_stack, make_client, snapshot
+from mlrig.testing.clients import add_stack, make_client
+from mlrig.testing.files import data_files
+from mlrig.testing.stores import contents
 
 A = ComponentType.ARTIFACT_STORE
 
@@ -21,7 +24,7 @@ def dev(client: Client) -> Client:
                               {"path": "s3://bucket/p", "key": "AK", "secret": "SK"})
     client.register_component("alerter", "slack", "slack", {"slack_token": "xoxb-1",
                                                             "default_slack_channel_id": "C1"})
-    dev_stack(client, alerter="slack")
+    add_stack(client, alerter="slack")
     return client
 
 
@@ -93,7 +96,7 @@ def test_dry_run_shows_create_reuse_and_conflict(cli, dev: Client, tmp_path: Pat
     for c in doc["components"]:
         c["id"] = "0" * 32  # as if it came from another machine
     bundle.write_text(yaml.safe_dump(doc))
-    before = snapshot(config_dir)
+    before = data_files(config_dir)
     result = cli("stack", "import", "copy", str(bundle), "--dry-run", "-o", "json")
     assert result.exit_code == 1  # the conflict would refuse the import
     plan = json.loads(result.stdout)["plan"]
@@ -105,10 +108,10 @@ def test_dry_run_shows_create_reuse_and_conflict(cli, dev: Client, tmp_path: Pat
     table = cli("stack", "import", "copy", str(bundle), "--dry-run", "--rename-conflicts")
     assert table.exit_code == 0, table.stderr
     assert "RENAME" in table.stdout and "lake-2" in table.stdout
-    assert snapshot(config_dir) == before
+    assert data_files(config_dir) == before
     refused = cli("stack", "import", "copy", str(bundle))
     assert refused.exit_code == 1 and "artifact store 'lake'" in refused.stderr
-    assert snapshot(config_dir) == before
+    assert data_files(config_dir) == before
     done = cli("stack", "import", "copy", str(bundle), "--rename-conflicts")
     assert done.exit_code == 0, done.stderr
     assert dev.get_stack("copy").components[A] == "lake-2"
@@ -193,11 +196,11 @@ def test_malformed_bundles_are_refused(cli, client: Client, tmp_path: Path, conf
                                        *, text: str, message: str) -> None:
     bundle = tmp_path / "b.yaml"
     bundle.write_text(text)
-    before = snapshot(config_dir)
+    before = data_files(config_dir)
     result = cli("stack", "import", str(bundle))
     assert result.exit_code == 1
     assert message in result.stderr, result.stderr
-    assert snapshot(config_dir) == before
+    assert data_files(config_dir) == before
 
 
 def test_import_real_executable_round_trip(mlrig_exe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -212,3 +215,103 @@ def test_import_real_executable_round_trip(mlrig_exe, tmp_path: Path) -> None:  
     assert imported.exit_code == 0, imported.stderr
     described = mlrig_exe("stack", "describe", "dev-copy", "-o", "json")
     assert json.loads(described.stdout)["stack"]["components"]["artifact_store"] == "lake"
+
+
+M = ComponentType.METADATA_STORE
+
+
+# ---------------------------------------------------------------------------- reuse by id
+@pytest.fixture
+def copied(client: Client) -> Client:
+    """Stack s1 (artifact store a1, mysql metadata store m1) copied to the profile p2."""
+    client.register_component(A, "a1", "local", {"path": "/tmp/a1"})
+    client.register_component(M, "m1", "mysql", {"host": "h", "database": "d",
+                                                 "username": "u", "password": "pw"})
+    client.register_stack("s1", {"orchestrator": "default", "metadata_store": "m1",
+                                 "artifact_store": "a1"})
+    client.create_profile("p2")
+    client.copy_stack("s1", "s1", to_profile="p2")
+    return client
+
+
+def in_p2() -> Client:
+    return make_client(profile="p2")
+
+
+def test_stack_copy_does_not_reuse_a_same_id_component_configured_differently(
+        copied: Client) -> None:
+    in_p2().update_component(A, "a1", {"path": "/other"})
+    before = contents(copied, "p2")
+    plan = copied.copy_stack("s1", "s10", to_profile="p2", dry_run=True)
+    actions = {(a.kind, a.type, a.source_name): a for a in plan.actions}
+    assert actions[("component", A, "a1")].action == "conflict"
+    assert actions[("component", M, "m1")].action == "reuse"  # unchanged: still the same
+    with pytest.raises(AlreadyExistsError, match="artifact store 'a1': the target has a "
+                       "component of that name that is configured differently"):
+        copied.copy_stack("s1", "s10", to_profile="p2")
+    assert contents(copied, "p2") == before
+
+    copied.copy_stack("s1", "s10", to_profile="p2", rename_conflicts=True)
+    target = in_p2()
+    assert target.get_stack("s10").components[A] == "a1-2"
+    assert target.get_component(A, "a1-2").config == {"path": "/tmp/a1"}
+    assert target.get_component(A, "a1").config == {"path": "/other"}
+    assert target.get_component(A, "a1-2").id != copied.get_component(A, "a1").id
+
+
+def test_stack_import_does_not_reuse_a_same_id_component_configured_differently(
+        copied: Client, tmp_path: Path) -> None:
+    bundle = copied.export_stack("s1", tmp_path / "s1.yaml")
+    target = in_p2()
+    target.update_component(A, "a1", {"path": "/other"})
+    _, plan = target.plan_stack_import(bundle, "s11")
+    assert {a.source_name: a.action for a in plan.actions
+            if a.kind == "component"}["a1"] == "conflict"
+    with pytest.raises(AlreadyExistsError, match="configured differently"):
+        target.import_stack(bundle, "s11")
+    assert "s11" not in {s.name for s in target.list_stacks()}
+    target.import_stack(bundle, "s11", rename_conflicts=True)
+    assert target.get_stack("s11").components[A] == "a1-2"
+
+
+def test_a_given_secret_is_compared_with_the_component_it_would_reuse(
+        copied: Client, tmp_path: Path) -> None:
+    bundle = copied.export_stack("s1", tmp_path / "s1.yaml")  # the password is left out
+    target = in_p2()
+    # left out and not given: not compared, the target's component is reused
+    _, plan = target.plan_stack_import(bundle, "s11")
+    assert {a.source_name: a.action for a in plan.actions
+            if a.kind == "component"}["m1"] == "reuse"
+    # given and different: never dropped silently
+    different = {(M, "m1"): {"password": "zz"}}
+    with pytest.raises(AlreadyExistsError, match="metadata store 'm1': the target has a "
+                       "component of that name whose value of 'password' differs from the "
+                       "one given with --secret"):
+        target.import_stack(bundle, "s11", secrets=different)
+    assert "s11" not in {s.name for s in target.list_stacks()}
+    # given and equal: reused
+    target.import_stack(bundle, "s12", secrets={(M, "m1"): {"password": "pw"}})
+    assert target.get_stack("s12").components[M] == "m1"
+    # given, different, renaming asked for: a new component with the given value
+    target.import_stack(bundle, "s13", secrets=different, rename_conflicts=True)
+    assert target.get_stack("s13").components[M] == "m1-2"
+    assert target.get_component(M, "m1-2").config["password"] == "zz"
+    assert target.get_component(M, "m1").config["password"] == "pw"
+
+
+def test_a_same_id_component_under_another_name_is_reused_only_when_identical(
+        copied: Client) -> None:
+    target = in_p2()
+    target.rename_component(A, "a1", "renamed")
+    plan = copied.copy_stack("s1", "s20", to_profile="p2")
+    assert in_p2().get_stack("s20").components[A] == "renamed"
+    assert any(a.action == "reuse" and a.name == "renamed" for a in plan.actions)
+
+    target.update_component(A, "renamed", {"path": "/changed"})
+    plan = copied.copy_stack("s1", "s21", to_profile="p2")
+    created = in_p2().get_component(A, "a1")
+    assert in_p2().get_stack("s21").components[A] == "a1"
+    assert created.config == {"path": "/tmp/a1"}
+    assert created.id != in_p2().get_component(A, "renamed").id  # a component of its own
+    assert any(a.action == "create" and a.name == "a1" and "new id" in a.detail
+               for a in plan.actions)

@@ -17,14 +17,16 @@ import yaml
 from mlrig.client import Client
 from mlrig.core.session import Session
 from mlrig.stores.local import LocalTransaction
-from tests.lifecycle.conftest import contents, dev_stack, lake, make_client, snapshot
+from mlrig.testing.clients import add_local_artifact_store, add_stack, make_client
+from mlrig.testing.files import data_files
+from mlrig.testing.stores import contents
 
 
 @pytest.fixture
 def dev(client: Client) -> Client:
-    lake(client)
+    add_local_artifact_store(client)
     client.register_component("container_registry", "reg", "default", {"uri": "r:5000"})
-    dev_stack(client, container_registry="reg")
+    add_stack(client, container_registry="reg")
     client.set_stack("dev")
     return client
 
@@ -54,11 +56,11 @@ def test_failed_stack_copy_leaves_the_target_untouched(cli, dev: Client, config_
                                                        monkeypatch) -> None:
     assert cli("profile", "create", "other").exit_code == 0
     other_dir = config_dir / "profiles" / "other"
-    before = snapshot(other_dir)
+    before = data_files(other_dir)
     restore = fail_on_call(monkeypatch, LocalTransaction, "create_component", 2)
     result = cli("stack", "copy", "dev", "dev", "--to", "other", "--rename-conflicts")
     assert result.exit_code == 1 and "injected failure" in result.stderr
-    assert snapshot(other_dir) == before
+    assert data_files(other_dir) == before
     restore()
     assert cli("stack", "copy", "dev", "dev", "--to", "other", "--rename-conflicts"
                ).exit_code == 0
@@ -70,11 +72,11 @@ def test_failed_stack_import_leaves_the_profile_untouched(cli, dev: Client, conf
     assert cli("stack", "export", "dev", str(bundle)).exit_code == 0
     assert cli("profile", "create", "other").exit_code == 0
     other_dir = config_dir / "profiles" / "other"
-    before = snapshot(other_dir)
+    before = data_files(other_dir)
     fail_on_call(monkeypatch, LocalTransaction, "create_stack", 1)
     result = cli("--profile", "other", "stack", "import", str(bundle), "--rename-conflicts")
     assert result.exit_code == 1 and "injected failure" in result.stderr
-    assert snapshot(other_dir) == before
+    assert data_files(other_dir) == before
 
 
 @pytest.mark.parametrize("where", ["create_component", "update_config"])
@@ -82,7 +84,7 @@ def test_failed_profile_copy_and_import_leave_nothing_behind(  # type: ignore[no
         cli, dev: Client, config_dir: Path, tmp_path: Path, *, monkeypatch, where: str) -> None:
     bundle = tmp_path / "p.yaml"
     assert cli("profile", "export", "default", str(bundle), "--include-secrets").exit_code == 0
-    before = snapshot(config_dir)
+    before = data_files(config_dir)
     if where == "update_config":
         fail_on_call(monkeypatch, Session, "update_config", 1)  # the commit point
     else:
@@ -95,18 +97,18 @@ def test_failed_profile_copy_and_import_leave_nothing_behind(  # type: ignore[no
         fail_on_call(monkeypatch, LocalTransaction, "create_component", 3)
     imported = cli("profile", "import", str(bundle), "imp")
     assert imported.exit_code == 1 and "injected failure" in imported.stderr
-    assert snapshot(config_dir) == before
+    assert data_files(config_dir) == before
     assert sorted(p.name for p in (config_dir / "profiles").iterdir()) == ["default"]
     assert no_pending(config_dir)
 
 
 def test_failed_profile_rename_moves_the_directory_back(cli, dev: Client, config_dir: Path,  # type: ignore[no-untyped-def]
                                                         monkeypatch) -> None:
-    before = snapshot(config_dir)
+    before = data_files(config_dir)
     restore = fail_on_call(monkeypatch, Session, "update_config", 1)
     result = cli("profile", "rename", "default", "main")
     assert result.exit_code == 1 and "injected failure" in result.stderr
-    assert snapshot(config_dir) == before
+    assert data_files(config_dir) == before
     assert no_pending(config_dir)
     restore()
     assert cli("stack", "describe", "dev").exit_code == 0
@@ -114,11 +116,11 @@ def test_failed_profile_rename_moves_the_directory_back(cli, dev: Client, config
 
 def test_failed_stack_rename_commit_changes_nothing(cli, dev: Client, config_dir: Path,  # type: ignore[no-untyped-def]
                                                     monkeypatch) -> None:
-    before = snapshot(config_dir)
+    before = data_files(config_dir)
     fail_on_call(monkeypatch, LocalTransaction, "commit", 1)
     result = cli("stack", "rename", "dev", "prod")
     assert result.exit_code == 1
-    assert snapshot(config_dir) == before
+    assert data_files(config_dir) == before
     assert no_pending(config_dir)
 
 

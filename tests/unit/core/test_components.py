@@ -9,18 +9,20 @@ import pytest
 
 from mlrig.client import Client
 from mlrig.models import ComponentType
-from tests.lifecycle.conftest import contents, dev_stack, lake, make_client, snapshot
+from mlrig.testing.clients import add_local_artifact_store, add_stack, make_client
+from mlrig.testing.files import data_files
+from mlrig.testing.stores import contents
 
 A = ComponentType.ARTIFACT_STORE
 
 
 @pytest.fixture
 def dev(client: Client) -> Client:
-    lake(client)
+    add_local_artifact_store(client)
     client.register_component("metadata_store", "mysql", "mysql",
                               {"host": "db", "database": "meta", "username": "u",
                                "password": "hunter2", "port": "3307"})
-    dev_stack(client)
+    add_stack(client)
     return client
 
 
@@ -31,7 +33,7 @@ def test_update_merges_and_validates(cli, dev: Client, config_dir: Path) -> None
     config = dev.get_component("metadata_store", "mysql").config
     assert config["host"] == "db2" and config["port"] == 3310
     assert config["password"] == "hunter2" and config["database"] == "meta"
-    before = snapshot(config_dir)
+    before = data_files(config_dir)
     for args, message in [
         (("metadata-store", "update", "mysql", "--port=99999"), "port"),
         (("metadata-store", "update", "mysql", "--color=red"), "'color' is not an attribute"),
@@ -44,7 +46,7 @@ def test_update_merges_and_validates(cli, dev: Client, config_dir: Path) -> None
         refused = cli(*args)
         assert refused.exit_code in (1, 2), args
         assert message in refused.stderr, (args, refused.stderr)
-    assert snapshot(config_dir) == before
+    assert data_files(config_dir) == before
 
 
 def test_remove_attribute_only_optional_ones(cli, dev: Client, config_dir: Path) -> None:  # type: ignore[no-untyped-def]
@@ -53,7 +55,7 @@ def test_remove_attribute_only_optional_ones(cli, dev: Client, config_dir: Path)
     config = dev.get_component("metadata_store", "mysql").config
     assert "password" not in config
     assert config["port"] == 3306  # back to the schema's default
-    before = snapshot(config_dir)
+    before = data_files(config_dir)
     for args, message in [
         (("metadata-store", "remove-attribute", "mysql", "host"), "required attribute 'host'"),
         (("metadata-store", "remove-attribute", "mysql", "color"), "'color' is not an "
@@ -64,11 +66,11 @@ def test_remove_attribute_only_optional_ones(cli, dev: Client, config_dir: Path)
         assert refused.exit_code == 1, args
         assert message in refused.stderr
     assert cli("metadata-store", "remove-attribute", "mysql").exit_code == 2
-    assert snapshot(config_dir) == before
+    assert data_files(config_dir) == before
 
 
 def test_rename_rewrites_the_stacks_that_use_it(cli, dev: Client) -> None:  # type: ignore[no-untyped-def]
-    dev_stack(dev, "dev2")
+    add_stack(dev, "dev2")
     component_id = dev.get_component(A, "lake").id
     result = cli("artifact-store", "rename", "lake", "pond")
     assert result.exit_code == 0, result.stderr
