@@ -205,6 +205,8 @@ class StoreAttached(Event, kind="store_attached"):
 
 @dataclass(frozen=True)
 class ProfileCopied(Event, kind="profile_copied"):
+    """``profile copy`` made ``target`` from ``source``."""
+
     source: str
     target: str
     stacks: int
@@ -219,6 +221,8 @@ class ProfileCopied(Event, kind="profile_copied"):
 
 @dataclass(frozen=True)
 class ProfileImported(Event, kind="profile_imported"):
+    """``profile import`` made the profile ``name`` from a bundle."""
+
     name: str
     stacks: int
     components: int
@@ -364,6 +368,8 @@ class OldStoreNotOwned(Event, kind="old_store_not_owned"):
 # ---------------------------------------------------------------------------- stacks
 @dataclass(frozen=True)
 class StackRegistered(Event, kind="stack_registered"):
+    """A stack was registered (also by a copy, an import, a new profile)."""
+
     name: str
 
     @property
@@ -373,6 +379,8 @@ class StackRegistered(Event, kind="stack_registered"):
 
 @dataclass(frozen=True)
 class StackDeregistered(Event, kind="stack_deregistered"):
+    """A stack was deleted."""
+
     name: str
 
     @property
@@ -382,6 +390,8 @@ class StackDeregistered(Event, kind="stack_deregistered"):
 
 @dataclass(frozen=True)
 class StackUpdated(Event, kind="stack_updated"):
+    """A stack's components changed."""
+
     name: str
 
     @property
@@ -391,6 +401,8 @@ class StackUpdated(Event, kind="stack_updated"):
 
 @dataclass(frozen=True)
 class StackRenamed(Event, kind="stack_renamed"):
+    """A stack was renamed (and every scope mlrig owns follows it)."""
+
     old: str
     new: str
 
@@ -443,6 +455,8 @@ class StackUsesComponent(Event, kind="stack_uses_component"):
 # ---------------------------------------------------------------------------- components
 @dataclass(frozen=True)
 class ComponentRegistered(Event, kind="component_registered"):
+    """A component was registered (also by a copy, an import, a new profile)."""
+
     type: ComponentType
     name: str
 
@@ -454,6 +468,8 @@ class ComponentRegistered(Event, kind="component_registered"):
 
 @dataclass(frozen=True)
 class ComponentDeregistered(Event, kind="component_deregistered"):
+    """A component was deleted."""
+
     type: ComponentType
     name: str
 
@@ -464,6 +480,8 @@ class ComponentDeregistered(Event, kind="component_deregistered"):
 
 @dataclass(frozen=True)
 class ComponentUpdated(Event, kind="component_updated"):
+    """A component's configuration changed."""
+
     type: ComponentType
     name: str
 
@@ -633,6 +651,8 @@ class SchemaUpgrading(Event, kind="schema_upgrading"):
 
 @dataclass(frozen=True)
 class SchemaUpgraded(Event, kind="schema_upgraded"):
+    """An older SQL store now has the schema revision ``to_rev``."""
+
     masked_url: str
     from_rev: str
     to_rev: str
@@ -723,6 +743,8 @@ class InterruptedProfileRenameFinished(Event, kind="interrupted_profile_rename_f
 @dataclass(frozen=True)
 class InterruptedProfileRenameRolledBack(Event, kind="interrupted_profile_rename_rolled_back",
                                          level=WARNING):
+    """A crashed profile rename that had not committed was undone."""
+
     old: str
     new: str
 
@@ -734,6 +756,8 @@ class InterruptedProfileRenameRolledBack(Event, kind="interrupted_profile_rename
 @dataclass(frozen=True)
 class InterruptedProfileCreationRemoved(Event, kind="interrupted_profile_creation_removed",
                                         level=WARNING):
+    """The half-built store of a crashed profile creation is gone."""
+
     name: str
 
     @property
