@@ -21,23 +21,31 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mlrig.models import ComponentType
+
+if TYPE_CHECKING:
+    from typing_extensions import dataclass_transform
+else:
+    def dataclass_transform(**_: Any) -> Any:
+        return lambda cls: cls
 
 INFO, WARNING = "info", "warning"
 
 
+@dataclass_transform(frozen_default=True)
 class Event:
     """Something the library reports: a progress line or a warning.
 
-    Subclasses are frozen dataclasses declared with ``kind=`` (and ``level=WARNING`` for a
-    warning); equal fields make equal events.
+    A subclass declares its fields and ``kind=`` (and ``level=WARNING`` for a warning) and
+    is made a frozen dataclass: its fields are positional or keyword arguments, no
+    attribute can be set afterwards, and equal fields make equal events.
     """
 
     kind: ClassVar[str]
     level: ClassVar[str]
+    _names: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, *, kind: str, level: str = INFO, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -45,8 +53,52 @@ class Event:
             raise TypeError(f"Two event classes have the kind '{kind}'.")
         if level not in (INFO, WARNING):
             raise TypeError(f"The event level '{level}' is neither '{INFO}' nor '{WARNING}'.")
+        # a dataclass (fields(), asdict(), replace() work) whose methods are the ones below:
+        # generating them for each of the classes would cost every command's start-up
+        # several milliseconds
+        dataclasses.dataclass(cls, init=False, repr=False, eq=False)
         cls.kind, cls.level = kind, level
+        cls._names = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
         KINDS[kind] = cls
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        names = self._names
+        if len(args) > len(names):
+            raise TypeError(f"{type(self).__name__} takes {len(names)} field(s), "
+                            f"not {len(args)}.")
+        values = dict(zip(names[:len(args)], args, strict=True))
+        for name, value in kwargs.items():
+            if name not in names or name in values:
+                raise TypeError(f"{type(self).__name__} got an unexpected or repeated "
+                                f"field {name!r}.")
+            values[name] = value
+        missing = [n for n in names if n not in values]
+        if missing:
+            raise TypeError(f"{type(self).__name__} misses the field(s) {', '.join(missing)}.")
+        for name in names:
+            object.__setattr__(self, name, values[name])
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, n) for n in self._names)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, Event)
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._values()))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._names)
+        return f"{type(self).__name__}({fields})"
 
     @property
     def message(self) -> str:
@@ -57,8 +109,8 @@ class Event:
         """``{"kind": ..., "level": ..., <fields>, "message": ...}``, JSON-able: a component
         type is its value (``"artifact_store"``), a tuple a list."""
         data: dict[str, Any] = {"kind": self.kind, "level": self.level}
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            data[f.name] = _plain(getattr(self, f.name))
+        for name in self._names:
+            data[name] = _plain(getattr(self, name))
         data["message"] = self.message
         return data
 
@@ -152,7 +204,6 @@ def _instead_of(source_profile: str | None) -> str:
 
 
 # ---------------------------------------------------------------------------- profiles
-@dataclass(frozen=True)
 class DefaultProfileCreating(Event, kind="default_profile_creating"):
     """The first run creates the ``default`` profile."""
 
@@ -161,7 +212,6 @@ class DefaultProfileCreating(Event, kind="default_profile_creating"):
         return "Creating default profile..."
 
 
-@dataclass(frozen=True)
 class DefaultProfileCreated(Event, kind="default_profile_created"):
     """The ``default`` profile exists and is the active one."""
 
@@ -170,7 +220,6 @@ class DefaultProfileCreated(Event, kind="default_profile_created"):
         return "Created and activated default profile."
 
 
-@dataclass(frozen=True)
 class ProfileInitializing(Event, kind="profile_initializing"):
     """A new profile's store is being set up (or attached to)."""
 
@@ -181,7 +230,6 @@ class ProfileInitializing(Event, kind="profile_initializing"):
         return f"Initializing profile `{self.name}`..."
 
 
-@dataclass(frozen=True)
 class StoreInitializing(Event, kind="store_initializing"):
     """A new, empty store is being created."""
 
@@ -190,7 +238,6 @@ class StoreInitializing(Event, kind="store_initializing"):
         return "Initializing store..."
 
 
-@dataclass(frozen=True)
 class StoreAttached(Event, kind="store_attached"):
     """A new profile uses a store that already holds stacks (``masked_url``: secrets
     masked)."""
@@ -203,7 +250,6 @@ class StoreAttached(Event, kind="store_attached"):
         return f"Attached to the existing store at {self.masked_url} ({self.stacks} stack(s))."
 
 
-@dataclass(frozen=True)
 class ProfileCopied(Event, kind="profile_copied"):
     """``profile copy`` made ``target`` from ``source``."""
 
@@ -219,7 +265,6 @@ class ProfileCopied(Event, kind="profile_copied"):
                 f"{self.components} component(s), {self.flavors} flavor(s)).")
 
 
-@dataclass(frozen=True)
 class ProfileImported(Event, kind="profile_imported"):
     """``profile import`` made the profile ``name`` from a bundle."""
 
@@ -234,7 +279,6 @@ class ProfileImported(Event, kind="profile_imported"):
                 f"{self.components} component(s), {self.flavors} flavor(s)).")
 
 
-@dataclass(frozen=True)
 class DefaultComponentDataKept(Event, kind="default_component_data_kept"):
     """A deleted profile's default component directory holds files mlrig did not make."""
 
@@ -246,7 +290,6 @@ class DefaultComponentDataKept(Event, kind="default_component_data_kept"):
                 "default component of the deleted profile).")
 
 
-@dataclass(frozen=True)
 class StoreKept(Event, kind="store_kept"):
     """A deleted profile's store stays: other ``profiles`` use it."""
 
@@ -258,7 +301,6 @@ class StoreKept(Event, kind="store_kept"):
         return f"Kept the store at '{self.path}' with its data: {_shared_by(self.profiles)}."
 
 
-@dataclass(frozen=True)
 class ProfileStoreMoved(Event, kind="profile_store_moved"):
     """A renamed profile's store moved with it."""
 
@@ -269,7 +311,6 @@ class ProfileStoreMoved(Event, kind="profile_store_moved"):
         return f"Moved the profile's store to '{self.path}'."
 
 
-@dataclass(frozen=True)
 class StoreLeft(Event, kind="store_left"):
     """A renamed profile's store stays where it is: other ``profiles`` use it."""
 
@@ -282,7 +323,6 @@ class StoreLeft(Event, kind="store_left"):
                 f"{_shared_by(self.profiles)}.")
 
 
-@dataclass(frozen=True)
 class ProfileVariableStale(Event, kind="profile_variable_stale", level=WARNING):
     """An environment ``variable`` still names a renamed profile."""
 
@@ -296,7 +336,6 @@ class ProfileVariableStale(Event, kind="profile_variable_stale", level=WARNING):
                 f"'{self.new}': update it (export {self.variable}={self.new}).")
 
 
-@dataclass(frozen=True)
 class ProfileMigrating(Event, kind="profile_migrating"):
     """A profile moves to another store type (URLs with secrets masked)."""
 
@@ -312,7 +351,6 @@ class ProfileMigrating(Event, kind="profile_migrating"):
                 f"{self.from_url} to the {self.to_type} store at {self.to_url}...")
 
 
-@dataclass(frozen=True)
 class StoreContentsCopied(Event, kind="store_contents_copied"):
     """What a migration copied into the new store."""
 
@@ -326,7 +364,6 @@ class StoreContentsCopied(Event, kind="store_contents_copied"):
                 f"{self.flavors} custom flavor(s).")
 
 
-@dataclass(frozen=True)
 class OldStoreRemoved(Event, kind="old_store_removed"):
     """After a migration: the old store was mlrig's, and is gone."""
 
@@ -338,7 +375,6 @@ class OldStoreRemoved(Event, kind="old_store_removed"):
         return f"Removed the old {self.store_type} store at {self.masked_url}."
 
 
-@dataclass(frozen=True)
 class OldStoreKept(Event, kind="old_store_kept"):
     """After a migration: the old store stays, other ``profiles`` use it."""
 
@@ -352,7 +388,6 @@ class OldStoreKept(Event, kind="old_store_kept"):
                 f"{_shared_by(self.profiles)}.")
 
 
-@dataclass(frozen=True)
 class OldStoreNotOwned(Event, kind="old_store_not_owned"):
     """After a migration: the old store stays, mlrig did not create it."""
 
@@ -366,7 +401,6 @@ class OldStoreNotOwned(Event, kind="old_store_not_owned"):
 
 
 # ---------------------------------------------------------------------------- stacks
-@dataclass(frozen=True)
 class StackRegistered(Event, kind="stack_registered"):
     """A stack was registered (also by a copy, an import, a new profile)."""
 
@@ -377,7 +411,6 @@ class StackRegistered(Event, kind="stack_registered"):
         return f"Registered stack with name '{self.name}'."
 
 
-@dataclass(frozen=True)
 class StackDeregistered(Event, kind="stack_deregistered"):
     """A stack was deleted."""
 
@@ -388,7 +421,6 @@ class StackDeregistered(Event, kind="stack_deregistered"):
         return f"Deregistered stack with name '{self.name}'."
 
 
-@dataclass(frozen=True)
 class StackUpdated(Event, kind="stack_updated"):
     """A stack's components changed."""
 
@@ -399,7 +431,6 @@ class StackUpdated(Event, kind="stack_updated"):
         return f"Updated stack with name '{self.name}'."
 
 
-@dataclass(frozen=True)
 class StackRenamed(Event, kind="stack_renamed"):
     """A stack was renamed (and every scope mlrig owns follows it)."""
 
@@ -411,7 +442,6 @@ class StackRenamed(Event, kind="stack_renamed"):
         return f"Renamed stack '{self.old}' to '{self.new}'."
 
 
-@dataclass(frozen=True)
 class StackHasNoComponent(Event, kind="stack_has_no_component", level=WARNING):
     """``stack remove-component`` for a type the stack has no component of."""
 
@@ -423,7 +453,6 @@ class StackHasNoComponent(Event, kind="stack_has_no_component", level=WARNING):
         return f"Stack '{self.stack}' has no {self.type.display_name}; nothing to remove."
 
 
-@dataclass(frozen=True)
 class StackScopeStale(Event, kind="stack_scope_stale", level=WARNING):
     """A scope mlrig cannot rewrite (a flag, a variable: ``source``) still names a renamed
     stack."""
@@ -439,7 +468,6 @@ class StackScopeStale(Event, kind="stack_scope_stale", level=WARNING):
                 f"which is now called '{self.new}'; update it.")
 
 
-@dataclass(frozen=True)
 class StackUsesComponent(Event, kind="stack_uses_component"):
     """A stack follows its component's rename."""
 
@@ -453,7 +481,6 @@ class StackUsesComponent(Event, kind="stack_uses_component"):
 
 
 # ---------------------------------------------------------------------------- components
-@dataclass(frozen=True)
 class ComponentRegistered(Event, kind="component_registered"):
     """A component was registered (also by a copy, an import, a new profile)."""
 
@@ -466,7 +493,6 @@ class ComponentRegistered(Event, kind="component_registered"):
                 f"'{self.name}'.")
 
 
-@dataclass(frozen=True)
 class ComponentDeregistered(Event, kind="component_deregistered"):
     """A component was deleted."""
 
@@ -478,7 +504,6 @@ class ComponentDeregistered(Event, kind="component_deregistered"):
         return f"Deregistered stack component (type: {self.type.value}) with name '{self.name}'."
 
 
-@dataclass(frozen=True)
 class ComponentUpdated(Event, kind="component_updated"):
     """A component's configuration changed."""
 
@@ -490,7 +515,6 @@ class ComponentUpdated(Event, kind="component_updated"):
         return f"Updated stack component with type '{self.type.value}' and name '{self.name}'."
 
 
-@dataclass(frozen=True)
 class SecretsUnknown(Event, kind="secrets_unknown", level=WARNING):
     """A component's flavor cannot be loaded, so which values are secret is unknown: all
     of them are masked."""
@@ -506,7 +530,6 @@ class SecretsUnknown(Event, kind="secrets_unknown", level=WARNING):
 
 
 # ---------------------------------------------------------------------------- flavors
-@dataclass(frozen=True)
 class FlavorRegistered(Event, kind="flavor_registered"):
     """A copy or an import registered a custom flavor (``detail``: the plan's, e.g. its
     source)."""
@@ -521,7 +544,6 @@ class FlavorRegistered(Event, kind="flavor_registered"):
                 f"({self.detail}).")
 
 
-@dataclass(frozen=True)
 class FlavorOverrides(Event, kind="flavor_overrides", level=WARNING):
     """A custom flavor has the name of a ``built-in`` or ``plugin`` flavor (``origin``) and
     now applies to the components ``users``."""
@@ -539,7 +561,6 @@ class FlavorOverrides(Event, kind="flavor_overrides", level=WARNING):
                    if self.users else "."))
 
 
-@dataclass(frozen=True)
 class PluginFlavorProblem(Event, kind="plugin_flavor_problem", level=WARNING):
     """An installed plugin flavor cannot be loaded (``problem``: the flavor registry's
     sentence, which errors quote too)."""
@@ -552,7 +573,6 @@ class PluginFlavorProblem(Event, kind="plugin_flavor_problem", level=WARNING):
 
 
 # -------------------------------------------------------------------------- copies and imports
-@dataclass(frozen=True)
 class ComponentCopyRenamed(Event, kind="component_copy_renamed", level=WARNING):
     """The target ``profile`` has a differently configured component of the name, so the
     copy got another ``name``."""
@@ -569,7 +589,6 @@ class ComponentCopyRenamed(Event, kind="component_copy_renamed", level=WARNING):
                 f"'{self.name}'.")
 
 
-@dataclass(frozen=True)
 class ComponentReused(Event, kind="component_reused"):
     """The target ``profile`` has the same component; it is used (``detail``: the plan's
     reason)."""
@@ -585,7 +604,6 @@ class ComponentReused(Event, kind="component_reused"):
                 f"'{self.profile}' ({self.detail}).")
 
 
-@dataclass(frozen=True)
 class DefaultComponentMapped(Event, kind="default_component_mapped"):
     """A default component of the source (``source_profile``; ``None``: a bundle) is
     replaced by the target ``profile``'s own default component ``name``."""
@@ -602,7 +620,6 @@ class DefaultComponentMapped(Event, kind="default_component_mapped"):
                 "profile's default components keep their own paths).")
 
 
-@dataclass(frozen=True)
 class ExistingComponentUsed(Event, kind="existing_component_used"):
     """``--use-existing``: the target ``profile``'s same-named component is used instead of
     the source's (``source_profile``; ``None``: a bundle)."""
@@ -620,7 +637,6 @@ class ExistingComponentUsed(Event, kind="existing_component_used"):
                 f"(--use-existing; {self.detail}).")
 
 
-@dataclass(frozen=True)
 class TransferNote(Event, kind="transfer_note", level=WARNING):
     """One of a copy's or an import's plan ``notes`` (the plan's sentence, which its
     ``--dry-run`` document shows too)."""
@@ -633,7 +649,6 @@ class TransferNote(Event, kind="transfer_note", level=WARNING):
 
 
 # ---------------------------------------------------------------------------- SQL stores
-@dataclass(frozen=True)
 class SchemaUpgrading(Event, kind="schema_upgrading"):
     """An older SQL store is being upgraded (``backup``: the copy of a SQLite file)."""
 
@@ -649,7 +664,6 @@ class SchemaUpgrading(Event, kind="schema_upgrading"):
                 + (f" (backup: {self.backup})..." if self.backup else "..."))
 
 
-@dataclass(frozen=True)
 class SchemaUpgraded(Event, kind="schema_upgraded"):
     """An older SQL store now has the schema revision ``to_rev``."""
 
@@ -662,7 +676,6 @@ class SchemaUpgraded(Event, kind="schema_upgraded"):
         return f"Upgraded the SQL store at {self.masked_url} to schema revision {self.to_rev}."
 
 
-@dataclass(frozen=True)
 class PasswordFileReadable(Event, kind="password_file_readable", level=WARNING):
     """A SQL profile's ``password_file`` can be read by others (``mode``: its permission
     bits)."""
@@ -691,7 +704,6 @@ def operation_phrase(op: str, name: str | None, new: str | None = None) -> str:
     return f"operation '{op}'"
 
 
-@dataclass(frozen=True)
 class InterruptedOperationWaiting(Event, kind="interrupted_operation_waiting", level=WARNING):
     """A crashed operation (``op``, recorded at ``path``) cannot be finished from a read-only
     configuration directory."""
@@ -708,7 +720,6 @@ class InterruptedOperationWaiting(Event, kind="interrupted_operation_waiting", l
                 "read-only. The next command that can write finishes it.")
 
 
-@dataclass(frozen=True)
 class InterruptedStackRenameFinished(Event, kind="interrupted_stack_rename_finished",
                                      level=WARNING):
     """The files that still named the old stack (``updated``) now name the new one."""
@@ -724,7 +735,6 @@ class InterruptedStackRenameFinished(Event, kind="interrupted_stack_rename_finis
                 f"(profile '{self.profile}'): updated {', '.join(self.updated)}.")
 
 
-@dataclass(frozen=True)
 class InterruptedProfileRenameFinished(Event, kind="interrupted_profile_rename_finished",
                                        level=WARNING):
     """The repository file that still named the old profile (``updated``) names the new
@@ -740,7 +750,6 @@ class InterruptedProfileRenameFinished(Event, kind="interrupted_profile_rename_f
                 f"updated {self.updated}.")
 
 
-@dataclass(frozen=True)
 class InterruptedProfileRenameRolledBack(Event, kind="interrupted_profile_rename_rolled_back",
                                          level=WARNING):
     """A crashed profile rename that had not committed was undone."""
@@ -753,7 +762,6 @@ class InterruptedProfileRenameRolledBack(Event, kind="interrupted_profile_rename
         return f"Rolled back the interrupted rename of profile '{self.old}' to '{self.new}'."
 
 
-@dataclass(frozen=True)
 class InterruptedProfileCreationRemoved(Event, kind="interrupted_profile_creation_removed",
                                         level=WARNING):
     """The half-built store of a crashed profile creation is gone."""
@@ -765,7 +773,6 @@ class InterruptedProfileCreationRemoved(Event, kind="interrupted_profile_creatio
         return f"Removed the store of the interrupted creation of profile '{self.name}'."
 
 
-@dataclass(frozen=True)
 class InterruptedProfileDeletionFinished(Event, kind="interrupted_profile_deletion_finished",
                                          level=WARNING):
     """The deleted profile's store directory (``path``) is gone."""
@@ -778,7 +785,6 @@ class InterruptedProfileDeletionFinished(Event, kind="interrupted_profile_deleti
         return f"Finished the interrupted deletion of profile '{self.name}': removed {self.path}."
 
 
-@dataclass(frozen=True)
 class InterruptedProfileDeletionKept(Event, kind="interrupted_profile_deletion_kept",
                                      level=WARNING):
     """The deleted profile's store directory (``path``) stays: ``profiles`` attached to it
