@@ -290,6 +290,18 @@ class DefaultComponentDataKept(Event, kind="default_component_data_kept"):
                 "default component of the deleted profile).")
 
 
+class ProfileDirectoryKept(Event, kind="profile_directory_kept"):
+    """A deleted profile's own directory holds files mlrig did not make: its store is gone,
+    the directory stays."""
+
+    path: str
+
+    @property
+    def message(self) -> str:
+        return (f"Kept '{self.path}', the profile's directory: it holds files mlrig did not "
+                "make there.")
+
+
 class StoreKept(Event, kind="store_kept"):
     """A deleted profile's store stays: other ``profiles`` use it."""
 
@@ -783,6 +795,34 @@ class InterruptedProfileDeletionFinished(Event, kind="interrupted_profile_deleti
     @property
     def message(self) -> str:
         return f"Finished the interrupted deletion of profile '{self.name}': removed {self.path}."
+
+
+class InterruptedProfileDeletionStoreRemoved(
+        Event, kind="interrupted_profile_deletion_store_removed", level=WARNING):
+    """The deleted profile's store is gone; its directory (``path``) stays: it holds files
+    mlrig did not make."""
+
+    name: str
+    path: str
+
+    @property
+    def message(self) -> str:
+        return (f"Finished the interrupted deletion of profile '{self.name}': removed its store "
+                f"and kept {self.path}, which holds files mlrig did not make there.")
+
+
+class InterruptedProfileDeletionUnsure(Event, kind="interrupted_profile_deletion_unsure",
+                                       level=WARNING):
+    """A record of an older mlrig does not say what the deleted profile's store made, so its
+    directory (``path``) stays."""
+
+    name: str
+    path: str
+
+    @property
+    def message(self) -> str:
+        return (f"Finished the interrupted deletion of profile '{self.name}': kept {self.path}; "
+                "remove it yourself if it holds nothing you need.")
 
 
 class InterruptedProfileDeletionKept(Event, kind="interrupted_profile_deletion_kept",

@@ -429,7 +429,11 @@ def _resolve_create_profile(config_dir: Path, record: dict[str, Any],
     rolled_back = False
     final_path = record.get("final_path")
     if final_path and Path(final_path).exists():
-        remove_path(Path(final_path))
+        from mlrig.models import ProfileConfig
+        from mlrig.stores import remove_own_store
+
+        # only what the store made: a file put there since is not mlrig's to remove
+        remove_own_store(ProfileConfig(name, str(record["store_type"]), url), Path(final_path))
         rolled_back = True
     if record.get("in_place"):
         from mlrig.models import ProfileConfig
@@ -463,8 +467,17 @@ def _resolve_delete_profile(config_dir: Path, record: dict[str, Any],
             _emit(listener, events.InterruptedProfileDeletionKept(name, str(directory),
                                                                    tuple(users)))
             return
-        remove_path(Path(directory))
-        _emit(listener, events.InterruptedProfileDeletionFinished(name, str(directory)))
+        store_type = record.get("store_type")
+        if not isinstance(store_type, str):  # a record of an older mlrig: not sure what is ours
+            _emit(listener, events.InterruptedProfileDeletionUnsure(name, str(directory)))
+            return
+        from mlrig.models import ProfileConfig
+        from mlrig.stores import remove_own_store
+
+        if remove_own_store(ProfileConfig(name, store_type, url), Path(directory)):
+            _emit(listener, events.InterruptedProfileDeletionFinished(name, str(directory)))
+        else:
+            _emit(listener, events.InterruptedProfileDeletionStoreRemoved(name, str(directory)))
 
 
 def remove_path(path: Path) -> None:

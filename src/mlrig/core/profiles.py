@@ -72,6 +72,7 @@ from mlrig.events import (
     OldStoreNotOwned,
     OldStoreRemoved,
     ProfileCopied,
+    ProfileDirectoryKept,
     ProfileImported,
     ProfileInitializing,
     ProfileMigrating,
@@ -418,7 +419,8 @@ def delete_profile(session: Session, name: str) -> None:
             raise InUseError(f"Profile '{name}' is the globally active profile.")
         del config.profiles[name]
 
-    from mlrig.core.intents import DELETE_PROFILE, intent, remove_path
+    from mlrig.core.intents import DELETE_PROFILE, intent
+    from mlrig.stores import remove_own_store
 
     # decided and done under config.yaml's lock, so that no profile can attach to the
     # store (profile create --url) between the check and the removal
@@ -434,6 +436,7 @@ def delete_profile(session: Session, name: str) -> None:
         record = {
             "op": DELETE_PROFILE,
             "name": name,
+            "store_type": profile.store_type,
             "url": profile.store_url,
             "dir": str(own_dir) if owned else None,
         }
@@ -443,11 +446,13 @@ def delete_profile(session: Session, name: str) -> None:
         with intent(session.config_dir, record, session.events):
             session.update_config(change)  # the commit point
             session.drop_store(name)
-            if owned:
-                remove_path(own_dir)
-            kept = [d for d in leftovers if not _remove_if_empty(d)]
+            kept = [] if not owned or remove_own_store(profile, own_dir) else [own_dir]
+            kept += [d for d in leftovers if not _remove_if_empty(d)]
     for directory in kept:
-        session.emit(DefaultComponentDataKept(str(directory)))
+        if directory == own_dir:
+            session.emit(ProfileDirectoryKept(str(directory)))
+        else:
+            session.emit(DefaultComponentDataKept(str(directory)))
     if sharing:
         session.emit(StoreKept(str(own_dir), tuple(sharing)))
 

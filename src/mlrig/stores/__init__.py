@@ -15,6 +15,7 @@ A new store type: one module in ``stores/`` with a ``Backend`` and a ``Store`` t
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 from collections.abc import Mapping
@@ -160,6 +161,22 @@ def ownership(config_dir: Path, profiles: Mapping[str, ProfileConfig], name: str
                   and found.lives_in(profile.store_url, directory))
     sharing = tuple(profiles_using(profiles, directory, besides=name)) if in_own_dir else ()
     return Ownership(directory, in_own_dir, sharing)
+
+
+def remove_own_store(profile: ProfileConfig, directory: Path) -> bool:
+    """Remove the store of ``profile`` that lives in its own ``directory`` (decided by
+    :func:`ownership`): only what the store made (its files, or its SQLite database with its
+    side files), then the directory while empty. A file mlrig did not make keeps the
+    directory; returns whether the directory is gone."""
+    store = open_store(profile)
+    try:
+        store.destroy()
+    finally:
+        store.close()
+    if not directory.is_symlink():
+        with contextlib.suppress(OSError):
+            directory.rmdir()
+    return not os.path.lexists(directory)
 
 
 def default_url(store_type: str, config_dir: Path, profile_name: str) -> str:

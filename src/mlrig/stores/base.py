@@ -91,9 +91,10 @@ class Store(Protocol):
         files can be moved (a profile rename moves mlrig's own directory)."""
 
     def destroy(self, spare: Path | None = None) -> None:
-        """Remove the store's data (used when deleting a profile that owns it), sparing
-        ``spare`` (the other store of a migrating profile, which may live inside this one's
-        directory)."""
+        """Remove the store's data (used when deleting a profile that owns it): only what
+        the store itself made (a store knows its own files), never a file mlrig did not make
+        nor what a symbolic link points at; ``spare`` is the other store of a migrating
+        profile, which may live inside this one's directory."""
 
     def close(self) -> None: ...
 
