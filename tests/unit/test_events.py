@@ -97,6 +97,29 @@ def test_every_event_class_is_registered_once_under_a_snake_case_kind() -> None:
         assert dataclasses.is_dataclass(cls), cls
         names = {f.name for f in dataclasses.fields(cls)}
         assert not names & {"kind", "level", "message"}, cls  # to_dict's own keys
+        doc = cls.__doc__ or ""
+        assert doc and not doc.startswith(cls.__name__), cls  # the reference's "reported when"
+
+
+def test_an_event_is_a_frozen_value_built_like_a_dataclass() -> None:
+    import pickle
+
+    renamed = StackRenamed("a", "b")
+    assert renamed == StackRenamed(old="a", new="b") != StackRenamed("a", "c")
+    assert renamed != events.StackRegistered("a")  # same values, another kind
+    assert hash(renamed) == hash(StackRenamed("a", "b"))
+    assert repr(renamed) == "StackRenamed(old='a', new='b')"
+    assert dataclasses.asdict(renamed) == {"old": "a", "new": "b"}
+    assert dataclasses.replace(renamed, new="c") == StackRenamed("a", "c")
+    assert pickle.loads(pickle.dumps(renamed)) == renamed
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del renamed.old
+    with pytest.raises(TypeError, match="new"):
+        StackRenamed("a")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="'old'"):
+        StackRenamed("a", "b", old="c")  # type: ignore[misc]
+    with pytest.raises(TypeError, match="2 field"):
+        StackRenamed("a", "b", "c")  # type: ignore[call-arg]
 
 
 def test_a_second_class_with_a_taken_kind_is_refused() -> None:
