@@ -423,8 +423,10 @@ def render_events() -> str:
 
     out = ["## Events",
            inline(doc_of(events).split("\n\n", 1)[0].replace("\n", " ")),
-           "Every event is a frozen dataclass; `from mlrig.events import StackRegistered`. "
-           "Each has these members:",
+           "Every event is a frozen dataclass (`from mlrig.events import StackRegistered`) "
+           "with the class attributes `kind` (stable, snake_case) and `level` (`info` or "
+           "`warning`) and these members; `mlrig.events.from_dict(data)` turns what "
+           "`to_dict()` wrote back into the event.",
            "\n".join(_class_members(events.Event))]
     rows = ["| kind | class | level | fields | reported when |", "|---|---|---|---|---|"]
     for kind, cls in events.KINDS.items():
