@@ -9,9 +9,12 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from mlrig.events import Event
 
 FORMATS = ("table", "json", "yaml")
 ACTIVE_MARK = "👉"
@@ -154,6 +157,14 @@ def echo_err(message: str) -> None:
 
 def warn(message: str) -> None:
     click.echo(colored(f"Warning: {message}", "yellow"), err=True)
+
+
+def print_event(event: Event) -> None:
+    """What the core reports, on stderr: its sentence (:attr:`~mlrig.events.Event.message`),
+    a warning in yellow after ``Warning:``."""
+    from mlrig.events import WARNING
+
+    (warn if event.level == WARNING else echo_err)(event.message)
 
 
 def confirm_or_refuse(question: str, *, refused: str, canceled: str) -> None:

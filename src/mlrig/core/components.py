@@ -9,6 +9,13 @@ from typing import TYPE_CHECKING, Any
 from mlrig.core.results import SECRET_MASK
 from mlrig.core.session import Session
 from mlrig.core.stacks import get_stack
+from mlrig.events import (
+    ComponentDeregistered,
+    ComponentRegistered,
+    ComponentUpdated,
+    SecretsUnknown,
+    StackUsesComponent,
+)
 from mlrig.exceptions import (
     AlreadyExistsError,
     InputError,
@@ -93,7 +100,7 @@ def register_component(
         )
         component = Component(ctype, name, flavor, values)
         txn.create_component(component)
-    session.say(f"Registered stack component with type '{ctype.value}' and name '{name}'.")
+    session.emit(ComponentRegistered(ctype, name))
     return component
 
 
@@ -137,7 +144,7 @@ def delete_component(session: Session, type_: TypeLike, name: str) -> None:
                 hint="Delete those stacks or give them another component first.",
             )
         txn.delete_component(ctype, name)
-    session.say(f"Deregistered stack component (type: {ctype.value}) with name '{name}'.")
+    session.emit(ComponentDeregistered(ctype, name))
 
 
 def secret_fields(session: Session, component: Component) -> frozenset[str] | None:
@@ -156,11 +163,7 @@ def masked_config(
         return dict(component.config)
     secret = secret_fields(session, component)
     if secret is None:
-        session.warn(
-            f"The flavor '{component.flavor}' of the {component.type.display_name} "
-            f"'{component.name}' cannot be loaded, so every value is masked "
-            "(--show-secrets shows them)."
-        )
+        session.emit(SecretsUnknown(component.flavor, component.type, component.name))
     return {
         k: (SECRET_MASK if (secret is None or k in secret) and v is not None else v)
         for k, v in component.config.items()
@@ -183,7 +186,7 @@ def update_component(
         config = flavor_registry.validate_config(cls, merged, f"{ctype.display_name} '{name}'")
         updated = Component(ctype, name, component.flavor, config, id=component.id)
         txn.update_component(updated)
-    session.say(f"Updated stack component with type '{ctype.value}' and name '{name}'.")
+    session.emit(ComponentUpdated(ctype, name))
     return updated
 
 
@@ -221,7 +224,7 @@ def remove_component_attributes(
         config = flavor_registry.validate_config(cls, kept, f"{ctype.display_name} '{name}'")
         updated = Component(ctype, name, component.flavor, config, id=component.id)
         txn.update_component(updated)
-    session.say(f"Updated stack component with type '{ctype.value}' and name '{name}'.")
+    session.emit(ComponentUpdated(ctype, name))
     return updated
 
 
@@ -243,7 +246,7 @@ def rename_component(
         renamed = Component(ctype, new, component.flavor, dict(component.config), id=component.id)
         txn.update_component(renamed, old_name=old)
     for stack in stacks:
-        session.say(f"Stack '{stack}' now uses the {ctype.display_name} '{new}'.")
+        session.emit(StackUsesComponent(stack, ctype, new))
     return renamed, stacks
 
 
@@ -279,7 +282,7 @@ def copy_component(
         plan = plan_transfer(txn, snap.components, snap.flavors, [])
         plan.raise_if_refused(rename_hint=False)
         plan.apply(txn)
-    report(session, plan, dst_profile, f"the one of profile '{src_profile}'")
+    report(session, plan, dst_profile, src_profile)
     return copy
 
 

@@ -63,6 +63,29 @@ from typing import TYPE_CHECKING, Any
 from mlrig import context as ctx
 from mlrig.config.global_config import GlobalConfig
 from mlrig.core.session import Session
+from mlrig.events import (
+    ComponentRegistered,
+    DefaultComponentDataKept,
+    DefaultProfileCreated,
+    DefaultProfileCreating,
+    OldStoreKept,
+    OldStoreNotOwned,
+    OldStoreRemoved,
+    ProfileCopied,
+    ProfileDirectoryKept,
+    ProfileImported,
+    ProfileInitializing,
+    ProfileMigrating,
+    ProfileStoreMoved,
+    ProfileVariableStale,
+    StackRegistered,
+    StoreAttached,
+    StoreContentsCopied,
+    StoreInitializing,
+    StoreKept,
+    StoreLeft,
+    TransferNote,
+)
 from mlrig.exceptions import (
     AlreadyExistsError,
     InputError,
@@ -147,12 +170,6 @@ class _EmptyView:
         return []
 
 
-def shared_by(profiles: list[str]) -> str:
-    """``profile 'a' uses it too`` / ``profiles 'a', 'b' use it too``."""
-    names = ", ".join(f"'{p}'" for p in profiles)
-    return f"profile {names} uses it too" if len(profiles) == 1 else f"profiles {names} use it too"
-
-
 def _require_free(path: Path) -> None:
     if path.is_symlink() or (path.exists() and (not path.is_dir() or any(path.iterdir()))):
         raise AlreadyExistsError(
@@ -172,11 +189,11 @@ def create_initial_config(session: Session) -> GlobalConfig:
         if current is not None and current.profiles:
             return current, current  # another process was faster
         config = current or GlobalConfig()
-        session.say("Creating default profile...")
+        session.emit(DefaultProfileCreating())
         initialize_profile_store(session, profile)
         config.profiles[DEFAULT] = profile
         config.active_profile = DEFAULT
-        session.say("Created and activated default profile.")
+        session.emit(DefaultProfileCreated())
         return config, config
 
     ensure_dir(session.config_dir)
@@ -198,7 +215,7 @@ def new_store_intent(session: Session, profile: ProfileConfig, had_dir: bool) ->
         "final_path": str(own_dir) if owned else None,
         "in_place": False,
     }
-    return intent(session.config_dir, record, session.on_event)
+    return intent(session.config_dir, record, session.events)
 
 
 def new_profile_config(
@@ -216,19 +233,16 @@ def new_profile_config(
 def initialize_profile_store(session: Session, profile: ProfileConfig) -> list[Path]:
     """Attach to the store at the profile's URL, or make it with the default stack; returns
     the data directories made for the new default components (none when attaching)."""
-    session.say(f"Initializing profile `{profile.name}`...")
-    store = open_store(profile, env=session.env, on_event=session.on_event)
+    session.emit(ProfileInitializing(profile.name))
+    store = open_store(profile, env=session.env, events=session.events)
     try:
         if store.is_initialized():
             with store.read() as view:
                 stacks = sorted(s.name for s in view.list_stacks())
             profile.active_stack = DEFAULT if DEFAULT in stacks else (stacks[0] if stacks else None)
-            session.say(
-                f"Attached to the existing store at {mask_url(profile.store_url)} "
-                f"({len(stacks)} stack(s))."
-            )
+            session.emit(StoreAttached(mask_url(profile.store_url), len(stacks)))
             return []
-        session.say("Initializing store...")
+        session.emit(StoreInitializing())
         store.initialize()
         made = register_default_stack(session, store)
         profile.active_stack = DEFAULT
@@ -251,11 +265,8 @@ def register_default_stack(session: Session, store: Store) -> list[Path]:
     for directory in made:
         ensure_dir(directory)
     for component in components:
-        session.say(
-            f"Registered stack component with type '{component.type.value}' "
-            f"and name '{component.name}'."
-        )
-    session.say(f"Registered stack with name '{DEFAULT}'.")
+        session.emit(ComponentRegistered(component.type, component.name))
+    session.emit(StackRegistered(DEFAULT))
     return made
 
 
@@ -432,20 +443,18 @@ def delete_profile(session: Session, name: str) -> None:
         # the data directories of the profile's own default components (local_stores/<id>),
         # unless another profile uses them too (a profile copy keeps the same components)
         leftovers = _own_local_dirs(session, name, profiles) if owned else []
-        with intent(session.config_dir, record, session.on_event):
+        with intent(session.config_dir, record, session.events):
             session.update_config(change)  # the commit point
             session.drop_store(name)
             kept = [] if not owned or remove_own_store(profile, own_dir) else [own_dir]
             kept += [d for d in leftovers if not _remove_if_empty(d)]
     for directory in kept:
         if directory == own_dir:
-            session.say(f"Kept '{directory}', the profile's directory: it holds files mlrig "
-                        "did not make there.")
+            session.emit(ProfileDirectoryKept(str(directory)))
         else:
-            session.say(f"Kept '{directory}': it holds files mlrig did not make there (the "
-                        "data of a default component of the deleted profile).")
+            session.emit(DefaultComponentDataKept(str(directory)))
     if sharing:
-        session.say(f"Kept the store at '{own_dir}' with its data: {shared_by(list(sharing))}.")
+        session.emit(StoreKept(str(own_dir), tuple(sharing)))
 
 
 def _remove_if_empty(directory: Path) -> bool:
@@ -548,17 +557,12 @@ def rename_profile(session: Session, old: str, new: str) -> RenameResult:
     env_value = session.env.get(ctx.ENV_ACTIVE_PROFILE)
     if env_value == old:
         result.not_updated.append(ctx.ENV_ACTIVE_PROFILE)
-        session.warn(
-            f"{ctx.ENV_ACTIVE_PROFILE} still names the profile '{old}', which is now "
-            f"called '{new}': update it (export {ctx.ENV_ACTIVE_PROFILE}={new})."
-        )
+        session.emit(ProfileVariableStale(ctx.ENV_ACTIVE_PROFILE, old, new))
     if moved is not None:
-        session.say(f"Moved the profile's store to '{moved}'.")
+        session.emit(ProfileStoreMoved(str(moved)))
     if kept is not None:
         directory, users = kept
-        session.say(
-            f"Left the store at '{directory}' (the profile keeps its URL): {shared_by(users)}."
-        )
+        session.emit(StoreLeft(str(directory), tuple(users)))
     return result
 
 
@@ -607,7 +611,7 @@ def _rename_profile_locked(
     if cached is not None:
         cached.close()
     result = RenameResult(old, new)
-    with intent(session.config_dir, record, session.on_event):
+    with intent(session.config_dir, record, session.events):
         if moving:
             store = open_store(profile)
             try:
@@ -662,10 +666,8 @@ def copy_profile(
     profile = _create_profile_from(
         session, target, snap, active_stack=active, store_type=chosen_type, url=url, options=options
     )
-    session.say(
-        f"Copied profile '{source}' to '{target}' ({len(stacks)} stack(s), "
-        f"{len(snap.components)} component(s), {len(snap.flavors)} flavor(s))."
-    )
+    session.emit(ProfileCopied(source, target, len(stacks), len(snap.components),
+                               len(snap.flavors)))
     return profile
 
 
@@ -736,7 +738,7 @@ def _create_profile_from(
         "final_path": str(place.final_path) if place.final_path else None,
         "in_place": place.in_place,
     }
-    with intent(session.config_dir, record, session.on_event):
+    with intent(session.config_dir, record, session.events):
         if place.staging is not None:
             ensure_dir(place.staging.parent)
         store = open_store(place.build)
@@ -768,7 +770,7 @@ def _create_profile_from(
 
         session.update_config(change)  # the commit point
     for note in plan.notes:
-        session.warn(note)
+        session.emit(TransferNote(note))
     return profile
 
 
@@ -896,10 +898,8 @@ def import_profile(
         validate=True,
         secrets=secrets,
     )
-    session.say(
-        f"Imported profile '{target}' ({len(bundle.stacks)} stack(s), "
-        f"{len(bundle.components)} component(s), {len(bundle.flavors)} flavor(s))."
-    )
+    session.emit(ProfileImported(target, len(bundle.stacks), len(bundle.components),
+                                 len(bundle.flavors)))
     return profile
 
 
@@ -925,12 +925,9 @@ def migrate_profile(
     # decided under config.yaml's lock, from what it says then (see below)
     decision: list[Ownership] = []
 
-    session.say(
-        f"Migrating profile '{name}' from the {source.store_type} store at "
-        f"{old_masked} to the {new_type} store at {new_masked}..."
-    )
+    session.emit(ProfileMigrating(name, source.store_type, old_masked, new_type, new_masked))
     src = session.store(name)
-    dst = open_store(target, env=session.env, on_event=session.on_event)
+    dst = open_store(target, env=session.env, events=session.events)
     created = False
 
     def copy_and_repoint(config: GlobalConfig) -> StoreContents:
@@ -978,18 +975,15 @@ def migrate_profile(
         if owned.owned:
             src.destroy(spare=store_location(target))
         src.close()
-    session.say(f"Copied {contents.summary()}.")
+    session.emit(StoreContentsCopied(len(contents.components), len(contents.stacks),
+                                     len(contents.flavors)))
     old_owned = owned.owned
     if old_owned:
-        session.say(f"Removed the old {source.store_type} store at {old_masked}.")
+        session.emit(OldStoreRemoved(source.store_type, old_masked))
     elif owned.sharing:
-        session.say(f"Kept the old {source.store_type} store at {old_masked} with its data: "
-                    f"{shared_by(list(owned.sharing))}.")
+        session.emit(OldStoreKept(source.store_type, old_masked, tuple(owned.sharing)))
     else:
-        session.say(
-            f"Kept the old {source.store_type} store at {old_masked} (mlrig did "
-            "not create it there); remove it when nobody needs it any more."
-        )
+        session.emit(OldStoreNotOwned(source.store_type, old_masked))
     return MigrationResult(
         name, source.store_type, old_masked, new_type, new_masked, contents, old_owned
     )

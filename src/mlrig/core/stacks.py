@@ -26,6 +26,14 @@ from mlrig import context as ctx
 from mlrig.config.global_config import GlobalConfig
 from mlrig.config.repository import Repository
 from mlrig.core.session import Session
+from mlrig.events import (
+    StackDeregistered,
+    StackHasNoComponent,
+    StackRegistered,
+    StackRenamed,
+    StackScopeStale,
+    StackUpdated,
+)
 from mlrig.exceptions import (
     AlreadyExistsError,
     InputError,
@@ -98,7 +106,7 @@ def register_stack(
         _stack_set_scope(session, session.profile_choice(), global_=False)  # fail before writing
     with session.store().write() as txn:
         txn.create_stack(stack)
-    session.say(f"Registered stack with name '{name}'.")
+    session.emit(StackRegistered(name))
     if set_active:
         set_stack(session, name)
     return stack
@@ -172,7 +180,7 @@ def delete_stack(session: Session, name: str) -> None:
     _refuse_if_stack_pointed_at(session, profile, name)
     with session.store(profile).write() as txn:
         txn.delete_stack(name)
-    session.say(f"Deregistered stack with name '{name}'.")
+    session.emit(StackDeregistered(name))
 
 
 def _refuse_if_stack_pointed_at(
@@ -222,7 +230,7 @@ def update_stack(
             raise NotFoundError(f"Stack '{target}' cannot be updated as it does not exist.")
         updated = Stack(target, {**stack.components, **parts})
         txn.update_stack(updated)
-    session.say(f"Updated stack with name '{target}'.")
+    session.emit(StackUpdated(target))
     return updated
 
 
@@ -253,7 +261,7 @@ def remove_stack_components(
             txn.update_stack(updated)
     for type_ in wanted:
         if type_ not in removed:
-            session.warn(f"Stack '{target}' has no {type_.display_name}; nothing to remove.")
+            session.emit(StackHasNoComponent(target, type_))
     return updated, removed
 
 
@@ -282,7 +290,7 @@ def rename_stack(session: Session, old: str, new: str) -> RenameResult:
         "repo_root": str(repo.root) if repo is not None else None,
     }
     result = RenameResult(old, new)
-    with intent(session.config_dir, record, session.on_event):
+    with intent(session.config_dir, record, session.events):
         with store.write() as txn:
             stack = txn.get_stack(old)
             if stack is None:
@@ -296,11 +304,8 @@ def rename_stack(session: Session, old: str, new: str) -> RenameResult:
     for setting in ctx.stack_settings(session.scope_inputs(), profile):
         if setting.name == old and setting.scope in (ctx.FLAG, ctx.ENVIRONMENT):
             result.not_updated.append(setting.describe())
-            session.warn(
-                f"The {setting.scope} scope ({setting.source}) still names the stack "
-                f"'{old}', which is now called '{new}'; update it."
-            )
-    session.say(f"Renamed stack '{old}' to '{new}'.")
+            session.emit(StackScopeStale(setting.scope, setting.source, old, new))
+    session.emit(StackRenamed(old, new))
     return result
 
 
@@ -348,7 +353,7 @@ def copy_stack(
         plan = plan_in(txn)
         plan.raise_if_refused()
         plan.apply(txn)
-    report(session, plan, dst_profile, f"the one of profile '{src_profile}'")
+    report(session, plan, dst_profile, src_profile)
     return plan
 
 
@@ -410,7 +415,7 @@ def import_stack(
                             use_existing=use_existing, secrets=secrets)
         plan.raise_if_refused()
         plan.apply(txn)
-    report(session, plan, profile, "the one in the bundle")
+    report(session, plan, profile, None)
     return plan
 
 

@@ -1,6 +1,6 @@
 """What stack copy/import and profile copy/import share: reading what is copied
 (:func:`snapshot_of`), which profiles a copy goes between, the bundle's components with their
-secrets left out, and the sentences that report a transfer plan."""
+secrets left out, and the events that report a transfer plan."""
 
 from __future__ import annotations
 
@@ -8,6 +8,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mlrig.core.session import Session
+from mlrig.events import (
+    ComponentCopyRenamed,
+    ComponentRegistered,
+    ComponentReused,
+    DefaultComponentMapped,
+    ExistingComponentUsed,
+    FlavorRegistered,
+    StackRegistered,
+    TransferNote,
+)
 from mlrig.exceptions import (
     InputError,
     NotFoundError,
@@ -100,47 +110,32 @@ def profiles_for_copy(
     return source, target
 
 
-def report(session: Session, plan: TransferPlan, profile: str, origin: str) -> None:
+def report(session: Session, plan: TransferPlan, profile: str,
+           source_profile: str | None) -> None:
+    """Emit what ``plan`` did in ``profile``, copied from ``source_profile`` (``None``: from
+    a bundle)."""
     from mlrig.core.transfer_plan import CREATE, RENAME, REUSE, USE_DEFAULT, USE_EXISTING
 
     for a in plan.actions:
         if a.kind == "flavor" and a.action == CREATE:
             assert a.type is not None
-            session.say(
-                f"Registered flavor '{a.name}' for the component type "
-                f"'{a.type.value}' ({a.detail})."
-            )
+            session.emit(FlavorRegistered(a.type, a.name, a.detail))
         elif a.kind == "component" and a.type is not None:
             if a.action == CREATE:
-                session.say(
-                    f"Registered stack component with type '{a.type.value}' and name '{a.name}'."
-                )
+                session.emit(ComponentRegistered(a.type, a.name))
             elif a.action == RENAME:
-                session.warn(
-                    f"The {a.type.display_name} '{a.source_name}' exists in profile "
-                    f"'{profile}' with a different configuration; registered the copy "
-                    f"as '{a.name}'."
-                )
+                session.emit(ComponentCopyRenamed(a.type, a.source_name, a.name, profile))
             elif a.action == REUSE:
-                session.say(
-                    f"Reusing the {a.type.display_name} '{a.name}' of profile "
-                    f"'{profile}' ({a.detail})."
-                )
+                session.emit(ComponentReused(a.type, a.name, profile, a.detail))
             elif a.action == USE_DEFAULT:
-                session.say(
-                    f"Using the default {a.type.display_name} '{a.name}' of profile "
-                    f"'{profile}' instead of {origin} (each profile's default "
-                    "components keep their own paths)."
-                )
+                session.emit(DefaultComponentMapped(a.type, a.name, profile, source_profile))
             elif a.action == USE_EXISTING:
-                session.say(
-                    f"Using the {a.type.display_name} '{a.name}' of profile "
-                    f"'{profile}' instead of {origin} (--use-existing; {a.detail})."
-                )
+                session.emit(ExistingComponentUsed(a.type, a.name, profile, source_profile,
+                                                   a.detail))
         elif a.kind == "stack" and a.action == CREATE:
-            session.say(f"Registered stack with name '{a.name}'.")
+            session.emit(StackRegistered(a.name))
     for note in plan.notes:
-        session.warn(note)
+        session.emit(TransferNote(note))
 
 
 def bundle_components(

@@ -28,7 +28,7 @@ from mlrig.models import ProfileConfig
 from mlrig.stores.base import Backend, Store
 
 if TYPE_CHECKING:
-    from mlrig.events import EventSink
+    from mlrig.events import Listener
 
 ENV_DEFAULT_STORE_TYPE = "MLRIG_DEFAULT_STORE_TYPE"
 ENTRY_POINT_GROUP = "mlrig.stores"
@@ -285,15 +285,16 @@ def url_secrets(url: str) -> list[str]:
 
 
 def open_store(profile: ProfileConfig, *, env: Mapping[str, str] | None = None,
-               on_event: EventSink | None = None) -> Store:
+               events: Listener | None = None) -> Store:
     """Open (not initialise) the store of a profile.
 
     ``env`` is where a SQL profile's ``password_env`` is looked up (default: ``os.environ``);
-    ``on_event`` receives what the store announces (e.g. a schema upgrade).
+    ``events`` receives what the store reports (e.g. a schema upgrade), as
+    :class:`~mlrig.events.Event` objects; default: the ``mlrig`` logger.
     """
     if profile.store_type in RESERVED or _backend_of(profile) is None:
         raise StoreError(
             f"Profile '{profile.name}' uses the store type '{profile.store_type}', "
             "which this version of mlrig cannot open."
         )
-    return backend(profile.store_type).open(profile, env=env, on_event=on_event)
+    return backend(profile.store_type).open(profile, env=env, events=events)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from mlrig.models import Component, ComponentType, FlavorRecord, ProfileConfig, Stack
 
 if TYPE_CHECKING:
-    from mlrig.events import EventSink
+    from mlrig.events import Listener
 
 
 @runtime_checkable
@@ -147,5 +147,6 @@ class Backend(Protocol):
         mode each may have (for ``mlrig status``'s permission warnings)."""
 
     def open(self, profile: ProfileConfig, *, env: Mapping[str, str] | None,
-             on_event: EventSink | None) -> Store:
-        """Open (not initialise) the store of a profile."""
+             events: Listener | None) -> Store:
+        """Open (not initialise) the store of a profile; ``events`` receives what the
+        store reports (e.g. a schema upgrade, as a :class:`~mlrig.events.Event`)."""

@@ -51,7 +51,7 @@ from mlrig.names import validate_name
 from mlrig.stores import integrity
 
 if TYPE_CHECKING:
-    from mlrig.events import EventSink
+    from mlrig.events import Listener
 
 FORMAT_VERSION = 1
 _MARKER = "store.yaml"
@@ -597,7 +597,7 @@ class LocalBackend:
         return paths
 
     def open(self, profile: ProfileConfig, *, env: Mapping[str, str] | None,
-             on_event: EventSink | None) -> LocalStore:
+             events: Listener | None) -> LocalStore:
         return LocalStore(profile.store_url)
 
 

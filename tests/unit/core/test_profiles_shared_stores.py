@@ -165,6 +165,7 @@ def test_profile_rename_and_delete_respect_a_shared_sqlite_store(  # type: ignor
 def test_interrupted_delete_keeps_a_store_attached_to_since(client: Client,
                                                             config_dir: Path) -> None:
     from mlrig.core.intents import DELETE_PROFILE, resolve
+    from mlrig.events import lines
 
     client.create_profile("gone")
     gone_dir = config_dir / "profiles" / "gone"
@@ -175,6 +176,6 @@ def test_interrupted_delete_keeps_a_store_attached_to_since(client: Client,
     record = {"op": DELETE_PROFILE, "name": "gone", "url": gone_dir.resolve().as_uri(),
               "dir": str(gone_dir.resolve())}
     events: list[tuple[str, str]] = []
-    resolve(config_dir, record, lambda level, message: events.append((level, message)))
+    resolve(config_dir, record, lines(lambda level, message: events.append((level, message))))
     assert (gone_dir / "store.yaml").is_file()
     assert any("kept" in message for _, message in events)
