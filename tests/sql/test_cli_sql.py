@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from mlrig.client import Client
-from mlrig.models import Component, ComponentType, FlavorRecord
+from mlrig.core.transfer import contents_of
+from mlrig.models import Component, ComponentType, Contents, FlavorRecord
 from mlrig.stores import open_store
-from mlrig.stores.transfer import StoreContents, store_contents_of
 from mlrig.testing.clients import quiet
 from mlrig.testing.runs import Run, heavy, modules_imported_by, run_mlrig_in
 from mlrig.testing.sql import password_of, with_password
@@ -237,11 +237,11 @@ def _fill(client: Client, tmp_path: Path) -> None:
     client.set_stack("dev")
 
 
-def _contents(config_dir: Path, profile: str = "default") -> StoreContents:
+def _contents(config_dir: Path, profile: str = "default") -> Contents:
     client = Client(config_dir, on_event=quiet)
     store = open_store(client.get_profile(profile))
     try:
-        return store_contents_of(store)
+        return contents_of(store)
     finally:
         store.close()
 

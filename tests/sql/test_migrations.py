@@ -13,11 +13,11 @@ import pytest
 import sqlalchemy as sa
 
 from mlrig import migrations
+from mlrig.core.transfer import contents_of
 from mlrig.exceptions import StoreError
-from mlrig.models import Component, ComponentType, FlavorRecord, Stack
+from mlrig.models import Component, ComponentType, Contents, FlavorRecord, Stack
 from mlrig.stores.sql import SqlStore
 from mlrig.stores.sql_schema import HEAD, REVISIONS, VERSION_TABLE, metadata
-from mlrig.stores.transfer import StoreContents, store_contents_of
 from mlrig.testing.runs import run_mlrig_in
 
 O, M, A = ComponentType.ORCHESTRATOR, ComponentType.METADATA_STORE, ComponentType.ARTIFACT_STORE
@@ -71,7 +71,7 @@ def insert_0001(conn: sa.Connection) -> None:
 #: for every revision but the head: how mlrig stored the sample data at that revision
 SAMPLES: dict[str, Callable[[sa.Connection], None]] = {"0001_initial": insert_0001}
 
-EXPECTED = StoreContents(
+EXPECTED = Contents.of(
     components=(
         Component(AL, "slack", "slack", {"slack_token": "t", "n": [1, {"k": None}]},
                   id=IDS["al"]),
@@ -115,7 +115,7 @@ def test_upgrade_from_every_earlier_revision_keeps_the_data(any_url: str,
     events: list[tuple[str, str]] = []
     store = SqlStore(any_url, on_event=lambda level, message: events.append((level, message)))
     assert store.is_initialized()
-    assert store_contents_of(store) == EXPECTED  # the first use upgrades
+    assert contents_of(store) == EXPECTED  # the first use upgrades
     assert revision_of(any_url) == HEAD
     messages = [m for _, m in events]
     assert any(m.startswith("Upgrading the SQL store at ") and f"from schema revision "
@@ -137,7 +137,7 @@ def test_upgrade_from_every_earlier_revision_keeps_the_data(any_url: str,
     store.close()
     events.clear()
     again = SqlStore(any_url, on_event=lambda level, message: events.append((level, message)))
-    assert store_contents_of(again).stacks[0].name == "dev"
+    assert contents_of(again).stacks[0].name == "dev"
     again.close()
     assert events == []  # announced once, not on every use
 

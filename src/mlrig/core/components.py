@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 
 from mlrig.core.flavors import flavor_class, list_flavors
-from mlrig.core.transfer import profiles_for_copy, report, snapshot_of
+from mlrig.core.transfer import profiles_for_copy, report, stack_contents, transfer
 
 RESERVED_ATTRIBUTES = ("name", "id", "uuid", "type", "flavor")
 
@@ -259,8 +259,6 @@ def copy_component(
     from_profile: str | None = None,
     to_profile: str | None = None,
 ) -> Component:
-    from mlrig.core.transfer_plan import plan_transfer
-
     ctype = component_type(type_)
     validate_name(ctype.display_name, target)
     src_profile, dst_profile = profiles_for_copy(session, from_profile, to_profile)
@@ -272,16 +270,16 @@ def copy_component(
                 f"profile '{src_profile}'."
             )
         copy = Component(ctype, target, original.flavor, dict(original.config), id=new_id())
-        snap = snapshot_of(view, [], [copy])
-    with session.store(dst_profile).write() as txn:
-        if txn.get_component(ctype, target) is not None:
+        copied = stack_contents(view, [], [copy])
+
+    def target_free(view: StoreView) -> None:
+        if view.get_component(ctype, target) is not None:
             raise AlreadyExistsError(
                 f"A component of type '{ctype.value}' with the name '{target}' already "
                 f"exists in profile '{dst_profile}'."
             )
-        plan = plan_transfer(txn, snap.components, snap.flavors, [])
-        plan.raise_if_refused(rename_hint=False)
-        plan.apply(txn)
+
+    plan = transfer(session.store(dst_profile), copied, check=target_free, rename_hint=False)
     report(session, plan, dst_profile, src_profile)
     return copy
 

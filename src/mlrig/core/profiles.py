@@ -36,11 +36,12 @@ another URL):
 1. The new store is created (or, if one exists at the URL, it must be empty).
 2. Under the lock of config.yaml and then the old store's write lock — no other command can
    change the profile meanwhile — everything is copied in one transaction of the new store
-   (components with their ids, stacks, custom flavors; see :mod:`mlrig.stores.transfer`),
-   read back and compared, and the profile is repointed in config.yaml (**the commit
-   point**). Its active stack, the repositories and shells that use it by name are
-   unaffected. (A command that read config.yaml before the migration and was waiting for
-   the old store's lock writes into the old store: migrate a profile while nobody uses it.)
+   (components with their ids, stacks, custom flavors; the one engine of
+   :mod:`mlrig.core.transfer`), read back and compared, and the profile is repointed in
+   config.yaml (**the commit point**). Its active stack, the repositories and shells that
+   use it by name are unaffected. (A command that read config.yaml before the migration
+   and was waiting for the old store's lock writes into the old store: migrate a profile
+   while nobody uses it.)
 3. The old store is removed if mlrig made it at its default place in the config directory
    (the data now lives in the new store, and a stale copy there would be mistaken for the
    profile later); a store elsewhere (a path or database you gave) is kept and reported,
@@ -98,6 +99,7 @@ from mlrig.fsutil import ensure_dir
 from mlrig.models import (
     Component,
     ComponentType,
+    Contents,
     FlavorRecord,
     ProfileConfig,
     Stack,
@@ -123,7 +125,6 @@ from mlrig.stores.base import Store
 if TYPE_CHECKING:
     from mlrig.core.portability import Bundle
     from mlrig.core.transfer_plan import SecretValues
-    from mlrig.stores.transfer import StoreContents
 
 from mlrig.core.results import (
     MigrationResult,
@@ -132,7 +133,7 @@ from mlrig.core.results import (
     RenameResult,
     SetResult,
 )
-from mlrig.core.transfer import Snapshot, bundle_components, snapshot_of, sources
+from mlrig.core.transfer import store_contents, transfer, without_secrets
 
 DEFAULT = "default"
 
@@ -658,16 +659,17 @@ def copy_profile(
     session.config()
     src = session.profile(source)
     with session.store(source).read() as view:
-        stacks = sorted(view.list_stacks(), key=lambda s: s.name)
-        snap = snapshot_of(view, stacks, view.list_components(), all_flavors=True)
+        contents = store_contents(view)
     chosen_type = store_type or (src.store_type if url is None else None)
+    stacks = contents.stacks
     active = src.active_stack if any(s.name == src.active_stack for s in stacks) else None
     options = dict(src.options) if store_type is None and url is None else {}
     profile = _create_profile_from(
-        session, target, snap, active_stack=active, store_type=chosen_type, url=url, options=options
+        session, target, contents, active_stack=active, store_type=chosen_type, url=url,
+        options=options
     )
-    session.emit(ProfileCopied(source, target, len(stacks), len(snap.components),
-                               len(snap.flavors)))
+    session.emit(ProfileCopied(source, target, len(stacks), len(contents.components),
+                               len(contents.flavors)))
     return profile
 
 
@@ -711,7 +713,7 @@ def _placement(
 def _create_profile_from(
     session: Session,
     name: str,
-    snap: Snapshot,
+    contents: Contents,
     *,
     active_stack: str | None,
     store_type: str | None,
@@ -721,7 +723,6 @@ def _create_profile_from(
     secrets: SecretValues | None = None,
 ) -> ProfileConfig:
     from mlrig.core.intents import CREATE_PROFILE, intent
-    from mlrig.core.transfer_plan import plan_transfer
     from mlrig.fsutil import ensure_dir, fsync_dir
     from mlrig.stores import open_store
 
@@ -744,17 +745,8 @@ def _create_profile_from(
         store = open_store(place.build)
         try:
             store.initialize()
-            with store.write() as txn:
-                plan = plan_transfer(
-                    txn,
-                    snap.components,
-                    snap.flavors,
-                    snap.stacks,
-                    validate=validate,
-                    secrets=secrets,
-                )
-                plan.raise_if_refused()
-                plan.apply(txn)
+            plan = transfer(store, contents, validate=validate, secrets=secrets,
+                            into_empty=mask_url(place.profile.store_url))
         finally:
             store.close()
         if place.staging is not None and place.final_path is not None:
@@ -782,15 +774,14 @@ def profile_bundle(
     target = session.active_profile_name if name is None else name
     profile = session.profile(target)
     with session.store(target).read() as view:
-        stacks = sorted(view.list_stacks(), key=lambda s: s.name)
-        snap = snapshot_of(view, stacks, view.list_components(), all_flavors=True)
-        components = bundle_components(view, snap.components, include_secrets)
+        contents = store_contents(view)
+        if not include_secrets:
+            contents = without_secrets(view, contents)
+    stacks = contents.stacks
     active = profile.active_stack if any(s.name == profile.active_stack for s in stacks) else None
     return Bundle(
         PROFILE_KIND,
-        components,
-        snap.flavors,
-        stacks,
+        contents,
         profile_name=target,
         active_stack=active,
         secrets_included=include_secrets,
@@ -866,11 +857,9 @@ def plan_profile_import(
     target, requested = _profile_import_target(session, bundle, name, rename_if_exists)
     chosen = store_type or default_store_type(session.env)
     profile = new_profile_config(session, target, chosen, url)
-    transfer = plan_transfer(
-        _EmptyView(), sources(bundle), bundle.flavors, bundle.stacks, validate=True, secrets=secrets
-    )
+    planned = plan_transfer(_EmptyView(), bundle.contents, validate=True, secrets=secrets)
     return ProfileImportPlan(
-        target, requested, profile.store_type, profile.store_url, bundle.active_stack, transfer
+        target, requested, profile.store_type, profile.store_url, bundle.active_stack, planned
     )
 
 
@@ -887,19 +876,19 @@ def import_profile(
     session.config()
     bundle = _profile_bundle_from(session, source)
     target, _ = _profile_import_target(session, bundle, name, rename_if_exists)
-    snap = Snapshot(bundle.stacks, sources(bundle), bundle.flavors)
     profile = _create_profile_from(
         session,
         target,
-        snap,
+        bundle.contents,
         active_stack=bundle.active_stack,
         store_type=store_type,
         url=url,
         validate=True,
         secrets=secrets,
     )
-    session.emit(ProfileImported(target, len(bundle.stacks), len(bundle.components),
-                                 len(bundle.flavors)))
+    session.emit(ProfileImported(target, len(bundle.contents.stacks),
+                                 len(bundle.contents.components),
+                                 len(bundle.contents.flavors)))
     return profile
 
 
@@ -910,8 +899,6 @@ def migrate_profile(
     url: str | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> MigrationResult:
-    from mlrig.stores.transfer import copy_contents, store_contents_of
-
     source = session.profile(name)
     new_type = normalize_store_type(to_store_type, source="--to-store-type")
     new_url = (
@@ -930,7 +917,13 @@ def migrate_profile(
     dst = open_store(target, env=session.env, events=session.events)
     created = False
 
-    def copy_and_repoint(config: GlobalConfig) -> StoreContents:
+    def unverified(found: list[str]) -> MlrigError:
+        return StoreError(
+            f"The copy in the store at {new_masked} differs from the profile's store after "
+            f"writing it ({'; '.join(found)}); the profile was not moved."
+        )
+
+    def copy_and_repoint(config: GlobalConfig) -> Contents:
         # lock order: config.yaml, then the stores (as when a profile is created)
         current = config.profiles.get(name)
         if current is None:
@@ -941,13 +934,8 @@ def migrate_profile(
                 "the migration; it was not moved."
             )
         with src.write() as src_txn:  # holds the profile's other writers off
-            with dst.write() as dst_txn:
-                copied = copy_contents(src_txn, dst_txn, where=new_masked)
-            if store_contents_of(dst) != copied:
-                raise StoreError(
-                    f"The copy in the store at {new_masked} differs from the profile's "
-                    "store after writing it; the profile was not moved."
-                )
+            copied = store_contents(src_txn)
+            transfer(dst, copied, into_empty=new_masked, unverified=unverified)
         # the old store goes only if mlrig made it in the profile's own directory and no
         # other profile is attached to it (the same rule as delete and rename)
         decision.append(ownership(session.config_dir, config.profiles, name, current))
@@ -963,7 +951,7 @@ def migrate_profile(
             if not dst.is_initialized():
                 dst.initialize()
                 created = True
-            contents: StoreContents = session.update_config(copy_and_repoint)
+            contents: Contents = session.update_config(copy_and_repoint)
         except BaseException:
             if created:
                 dst.destroy(spare=store_location(source))

@@ -19,6 +19,7 @@ The rules they follow:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,11 +57,11 @@ if TYPE_CHECKING:
 
 from mlrig.core.results import RenameResult, SetResult
 from mlrig.core.transfer import (
-    bundle_components,
     profiles_for_copy,
     report,
-    snapshot_of,
-    sources,
+    stack_contents,
+    transfer,
+    without_secrets,
 )
 
 
@@ -328,31 +329,23 @@ def copy_stack(
         stack = view.get_stack(source)
         if stack is None:
             raise NotFoundError(f"Stack '{source}' cannot be copied as it does not exist.")
-        snap = snapshot_of(view, [stack])
-    new_stack = Stack(target, dict(stack.components))
+        copied = replace(stack_contents(view, [stack]),
+                         stacks=(Stack(target, dict(stack.components)),))
 
-    def plan_in(view: StoreView) -> TransferPlan:
+    def target_free(view: StoreView) -> None:
         if view.get_stack(target) is not None:
             raise AlreadyExistsError(
                 f"Can't copy stack as a stack with the name '{target}' already exists "
                 f"in profile '{dst_profile}'."
             )
-        return plan_transfer(
-            view,
-            snap.components,
-            snap.flavors,
-            [new_stack],
-            rename_conflicts=rename_conflicts,
-            use_existing=use_existing,
-        )
 
     if dry_run:
         with session.store(dst_profile).read() as view:
-            return plan_in(view)
-    with session.store(dst_profile).write() as txn:
-        plan = plan_in(txn)
-        plan.raise_if_refused()
-        plan.apply(txn)
+            target_free(view)
+            return plan_transfer(view, copied, rename_conflicts=rename_conflicts,
+                                 use_existing=use_existing)
+    plan = transfer(session.store(dst_profile), copied, check=target_free,
+                    rename_conflicts=rename_conflicts, use_existing=use_existing)
     report(session, plan, dst_profile, src_profile)
     return plan
 
@@ -367,9 +360,10 @@ def stack_bundle(
         stack = view.get_stack(target)
         if stack is None:
             raise NotFoundError(f"Stack '{target}' does not exist.")
-        snap = snapshot_of(view, [stack])
-        components = bundle_components(view, snap.components, include_secrets)
-    return Bundle(STACK_KIND, components, snap.flavors, [stack], secrets_included=include_secrets)
+        contents = stack_contents(view, [stack])
+        if not include_secrets:
+            contents = without_secrets(view, contents)
+    return Bundle(STACK_KIND, contents, secrets_included=include_secrets)
 
 
 def export_stack(
@@ -393,9 +387,12 @@ def plan_stack_import(
     secrets: SecretValues | None = None,
 ) -> tuple[Bundle, TransferPlan]:
     bundle, stack = _stack_from(session, source, name)
+    from mlrig.core.transfer_plan import plan_transfer
+
     with session.store().read() as view:
-        plan = _plan_import(view, bundle, stack, rename_conflicts=rename_conflicts,
-                            use_existing=use_existing, secrets=secrets)
+        plan = plan_transfer(view, replace(bundle.contents, stacks=(stack,)),
+                             rename_conflicts=rename_conflicts, use_existing=use_existing,
+                             validate=True, secrets=secrets)
     return bundle, plan
 
 
@@ -410,23 +407,11 @@ def import_stack(
 ) -> TransferPlan:
     bundle, stack = _stack_from(session, source, name)
     profile = session.profile_choice().name
-    with session.store(profile).write() as txn:
-        plan = _plan_import(txn, bundle, stack, rename_conflicts=rename_conflicts,
-                            use_existing=use_existing, secrets=secrets)
-        plan.raise_if_refused()
-        plan.apply(txn)
+    plan = transfer(session.store(profile), replace(bundle.contents, stacks=(stack,)),
+                    rename_conflicts=rename_conflicts, use_existing=use_existing,
+                    validate=True, secrets=secrets)
     report(session, plan, profile, None)
     return plan
-
-
-def _plan_import(view: StoreView, bundle: Bundle, stack: Stack, *, rename_conflicts: bool,
-                 use_existing: bool, secrets: SecretValues | None) -> TransferPlan:
-    """What importing ``stack`` of ``bundle`` into the store ``view`` reads does."""
-    from mlrig.core.transfer_plan import plan_transfer
-
-    return plan_transfer(view, sources(bundle), bundle.flavors, [stack],
-                         rename_conflicts=rename_conflicts, use_existing=use_existing,
-                         validate=True, secrets=secrets)
 
 
 def _stack_from(

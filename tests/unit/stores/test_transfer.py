@@ -1,4 +1,5 @@
-"""Copying a whole store into another of any type, in one transaction of the destination."""
+"""Copying a whole store into another of any type, in one transaction of the destination
+(the transfer engine with ``into_empty``, as ``profile migrate`` uses it)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from mlrig.core.transfer import contents_of, transfer
 from mlrig.exceptions import AlreadyExistsError
 from mlrig.models import Component, ComponentType, FlavorRecord, Stack
 from mlrig.stores.base import Store
 from mlrig.stores.local import LocalStore
 from mlrig.stores.sql import SqlStore
-from mlrig.stores.transfer import copy_store_contents, store_contents_of
 
 O, M, A = ComponentType.ORCHESTRATOR, ComponentType.METADATA_STORE, ComponentType.ARTIFACT_STORE
 
@@ -42,8 +43,9 @@ def stores(tmp_path: Path) -> dict[str, Store]:
 def test_copy_keeps_everything(tmp_path: Path, src: str, dst: str) -> None:
     made = stores(tmp_path)
     fill(made[src])
-    copied = copy_store_contents(made[src], made[dst])
-    assert copied == store_contents_of(made[src]) == store_contents_of(made[dst])
+    copied = contents_of(made[src])
+    plan = transfer(made[dst], copied, into_empty="the destination")
+    assert copied == plan.written == contents_of(made[src]) == contents_of(made[dst])
     assert copied.summary() == "4 component(s), 2 stack(s) and 1 custom flavor(s)"
     for store in made.values():
         store.close()
@@ -54,9 +56,9 @@ def test_copy_into_a_store_with_data_is_refused_and_changes_nothing(tmp_path: Pa
     fill(made["local"])
     with made["sqlite"].write() as txn:
         txn.create_component(Component(O, "already-here", "local"))
-    before = store_contents_of(made["sqlite"])
+    before = contents_of(made["sqlite"])
     with pytest.raises(AlreadyExistsError, match="is not empty"):
-        copy_store_contents(made["local"], made["sqlite"])
-    assert store_contents_of(made["sqlite"]) == before
+        transfer(made["sqlite"], contents_of(made["local"]), into_empty="the destination")
+    assert contents_of(made["sqlite"]) == before
     for store in made.values():
         store.close()
