@@ -169,18 +169,23 @@ class TransferPlan:
         for record in self.new_flavors:
             _compare(found, f"flavor '{record.name}' ({record.type.value})", record,
                      flavors.pop((record.type, record.name), None))
+        # a whole store is read in one listing; a few objects in a large store one by one
+        components = ({(c.type, c.name): c for c in view.list_components()} if whole
+                      else None)
         for comp in self.new_components:
-            _compare(found, f"{comp.type.display_name} '{comp.name}'", comp,
-                     view.get_component(comp.type, comp.name))
+            key = (comp.type, comp.name)
+            read = (components.pop(key, None) if components is not None
+                    else view.get_component(*key))
+            _compare(found, f"{comp.type.display_name} '{comp.name}'", comp, read)
+        stacks = {s.name: s for s in view.list_stacks()} if whole else None
         for stack in self.new_stacks:
-            _compare(found, f"stack '{stack.name}'", stack, view.get_stack(stack.name))
-        if whole:
-            made = {(c.type, c.name) for c in self.new_components}
+            read_stack = (stacks.pop(stack.name, None) if stacks is not None
+                          else view.get_stack(stack.name))
+            _compare(found, f"stack '{stack.name}'", stack, read_stack)
+        if components is not None and stacks is not None:
             found += [f"the store also holds the {c.type.display_name} '{c.name}'"
-                      for c in view.list_components() if (c.type, c.name) not in made]
-            names = {s.name for s in self.new_stacks}
-            found += [f"the store also holds the stack '{s.name}'"
-                      for s in view.list_stacks() if s.name not in names]
+                      for c in components.values()]
+            found += [f"the store also holds the stack '{name}'" for name in stacks]
             found += [f"the store also holds the flavor '{f.name}' ({f.type.value})"
                       for f in flavors.values()]
         return found
