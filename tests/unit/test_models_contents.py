@@ -1,5 +1,6 @@
-"""The one contents type (:class:`mlrig.models.Contents`) and the one transfer engine
-(:mod:`mlrig.core.transfer`: plan, apply, verify), on real local and SQLite stores."""
+"""The one contents type (:class:`mlrig.models.Contents`) and the one transfer engine that
+moves it (:mod:`mlrig.core.transfer`: plan, apply, verify), on real local and SQLite
+stores."""
 
 from __future__ import annotations
 
