@@ -154,6 +154,14 @@ def write_bundle(bundle: Bundle, path: Path) -> None:
     atomic_write(path, dump_bundle(bundle), mode=mode, create_parents=False)
 
 
+def save_bundle(bundle: Bundle, cwd: Path, name: str, path: str | Path | None) -> Path:
+    """Write ``bundle`` to ``path`` (relative to ``cwd``; default ``<name>.yaml`` there), as
+    ``profile export`` and ``stack export`` do; returns the path written."""
+    target = cwd / (Path(path).expanduser() if path else Path(f"{name}.yaml"))
+    write_bundle(bundle, target)
+    return target
+
+
 # ---------------------------------------------------------------------------- reading
 #: the largest bundle file read (a profile of 10,000 components exports to a few MB)
 MAX_BUNDLE_BYTES = 64 * 1024 * 1024
@@ -181,6 +189,28 @@ def read_bundle(path: Path) -> Bundle:
     if outline is not None:
         _parse_outline(outline, str(path))
     return parse_bundle(parse_yaml(text, path), str(path))
+
+
+#: per kind: the noun, what a bundle of that kind holds (said when it is the wrong kind) and
+#: what an import of that kind wants
+_KIND_WORDS = {
+    STACK_KIND: ("stack", "a stack", "a stack"),
+    PROFILE_KIND: ("profile", "a whole profile", "a profile"),
+}
+
+
+def load_bundle(source: str | Path | Bundle, cwd: Path, kind: str) -> Bundle:
+    """The bundle ``source`` is (or the one in the file it names, relative to ``cwd``), refused
+    unless it is of ``kind`` (``profile import`` takes a profile, ``stack import`` a stack)."""
+    bundle = source if isinstance(source, Bundle) else read_bundle(cwd / Path(source).expanduser())
+    if bundle.kind != kind:
+        noun, held, _ = _KIND_WORDS[bundle.kind]
+        raise InputError(
+            f"'{source}' holds {held} ({bundle.kind}), not {_KIND_WORDS[kind][2]}.",
+            hint=f"Import it with 'mlrig {noun} import'.",
+            library_hint=f"Import it with client.import_{noun}(PATH).",
+        )
+    return bundle
 
 
 #: the parts of a bundle that grow with its size, parsed after everything else
