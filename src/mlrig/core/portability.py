@@ -329,11 +329,21 @@ def _type(value: Any) -> ComponentType:
     return ComponentType.parse(shown_text(value, 100))
 
 
-def _parse_component(raw: Any) -> ContentComponent:
+def _entry(raw: Any, kind: str) -> dict[str, Any]:
+    """A component, flavor or stack entry, which must be a mapping."""
     if not isinstance(raw, dict):
-        raise TypeError("a component entry is not a mapping")
-    type_ = _type(raw["type"])
-    name = _name("component", raw["name"])
+        raise TypeError(f"a {kind} entry is not a mapping")
+    return raw
+
+
+def _typed_entry(raw: Any, kind: str) -> tuple[dict[str, Any], ComponentType, str]:
+    """A component or flavor entry, its ``type`` and its ``name`` (checked in that order)."""
+    entry = _entry(raw, kind)
+    return entry, _type(entry["type"]), _name(kind, entry["name"])
+
+
+def _parse_component(raw: Any) -> ContentComponent:
+    raw, type_, name = _typed_entry(raw, "component")
     flavor = raw.get("flavor")
     if not isinstance(flavor, str) or not flavor:
         raise ValueError(f"the {type_.display_name} '{name}' has no flavor")
@@ -363,10 +373,7 @@ def _parse_component(raw: Any) -> ContentComponent:
 
 
 def _parse_flavor(raw: Any) -> FlavorRecord:
-    if not isinstance(raw, dict):
-        raise TypeError("a flavor entry is not a mapping")
-    type_ = _type(raw["type"])
-    name = _name("flavor", raw["name"])
+    raw, type_, name = _typed_entry(raw, "flavor")
     source = raw.get("source")
     if not isinstance(source, str) or not source:
         raise ValueError(f"the flavor '{name}' has no source")
@@ -374,8 +381,7 @@ def _parse_flavor(raw: Any) -> FlavorRecord:
 
 
 def _parse_stack(raw: Any) -> Stack:
-    if not isinstance(raw, dict):
-        raise TypeError("a stack entry is not a mapping")
+    raw = _entry(raw, "stack")
     name = _name("stack", raw["name"])
     comps = raw.get("components") or {}
     if not isinstance(comps, dict):
