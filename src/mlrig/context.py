@@ -76,33 +76,35 @@ class ScopeInputs(NamedTuple):
     profile_stacks: Mapping[str, str | None]
 
 
+def _settings(
+    inputs: ScopeInputs,
+    flag: tuple[str | None, str],
+    variable: str,
+    local: str | None,
+    global_: tuple[str | None, str],
+) -> list[Setting]:
+    """The settings of the scopes that name something, highest first; ``flag`` and
+    ``global_`` are (name, source) pairs, a name ``None`` or empty where the scope is silent."""
+    candidates = (
+        (FLAG, *flag),
+        (ENVIRONMENT, inputs.env.get(variable), variable),
+        (LOCAL, local if inputs.repo_file is not None else None, str(inputs.repo_file)),
+        (GLOBAL, *global_),
+    )
+    return [Setting(scope, name, source) for scope, name, source in candidates if name]
+
+
 def profile_settings(inputs: ScopeInputs) -> list[Setting]:
-    settings: list[Setting] = []
-    if inputs.flag_profile:
-        settings.append(Setting(FLAG, inputs.flag_profile, "--profile"))
-    env_value = inputs.env.get(ENV_ACTIVE_PROFILE)
-    if env_value:
-        settings.append(Setting(ENVIRONMENT, env_value, ENV_ACTIVE_PROFILE))
-    if inputs.repo_profile and inputs.repo_file is not None:
-        settings.append(Setting(LOCAL, inputs.repo_profile, str(inputs.repo_file)))
-    if inputs.global_profile:
-        settings.append(Setting(GLOBAL, inputs.global_profile, str(inputs.global_file)))
-    return settings
+    global_ = (inputs.global_profile, str(inputs.global_file))
+    return _settings(inputs, (inputs.flag_profile, "--profile"), ENV_ACTIVE_PROFILE,
+                     inputs.repo_profile, global_)
 
 
 def stack_settings(inputs: ScopeInputs, profile: str) -> list[Setting]:
-    settings: list[Setting] = []
-    if inputs.flag_stack:
-        settings.append(Setting(FLAG, inputs.flag_stack, "--stack"))
-    env_value = inputs.env.get(ENV_ACTIVE_STACK)
-    if env_value:
-        settings.append(Setting(ENVIRONMENT, env_value, ENV_ACTIVE_STACK))
-    if inputs.repo_stack and inputs.repo_file is not None and inputs.repo_profile == profile:
-        settings.append(Setting(LOCAL, inputs.repo_stack, str(inputs.repo_file)))
-    own = inputs.profile_stacks.get(profile)
-    if own:
-        settings.append(Setting(GLOBAL, own, f"{inputs.global_file} (profile '{profile}')"))
-    return settings
+    # a repository pins a pair: its stack counts only under its own profile
+    pinned = inputs.repo_stack if inputs.repo_profile == profile else None
+    own = (inputs.profile_stacks.get(profile), f"{inputs.global_file} (profile '{profile}')")
+    return _settings(inputs, (inputs.flag_stack, "--stack"), ENV_ACTIVE_STACK, pinned, own)
 
 
 def fix_hint(kind: str, scope: str) -> str:
