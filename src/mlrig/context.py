@@ -107,31 +107,36 @@ def stack_settings(inputs: ScopeInputs, profile: str) -> list[Setting]:
     return _settings(inputs, (inputs.flag_stack, "--stack"), ENV_ACTIVE_STACK, pinned, own)
 
 
+#: per scope: how to repair it when it names a missing profile or stack, on the command line
+#: and for a caller of the Python API (``{kind}``, ``{var}`` and ``{listing}`` filled in)
+_FIXES = {
+    FLAG: ("Pass an existing {kind} to --{kind}.",
+           "Pass an existing {kind} as Client({kind}=NAME) ({listing} lists them)."),
+    ENVIRONMENT: ("Unset {var} or set it to an existing {kind} ('mlrig {kind} list').",
+                  "Unset {var} or set it to an existing {kind} ({listing} lists them)."),
+    LOCAL: ("Run 'mlrig {kind} set NAME' in this repository to choose an existing {kind}.",
+            "Call client.set_{kind}(NAME) from this repository (the Client's cwd) to "
+            "choose an existing {kind}."),
+    GLOBAL: ("Run 'mlrig {kind} set --global NAME' to choose an existing {kind}.",
+             "Call client.set_{kind}(NAME, global_=True) to choose an existing {kind}."),
+}
+
+
+def _fix(kind: str, scope: str, for_library: bool) -> str:
+    template = _FIXES.get(scope, _FIXES[GLOBAL])[for_library]
+    var = ENV_ACTIVE_PROFILE if kind == "profile" else ENV_ACTIVE_STACK
+    return template.format(kind=kind, var=var, listing=f"client.list_{kind}s()")
+
+
 def fix_hint(kind: str, scope: str) -> str:
     """How to repair a scope that names a missing profile or stack, on the command line."""
-    if scope == FLAG:
-        return f"Pass an existing {kind} to --{kind}."
-    if scope == ENVIRONMENT:
-        var = ENV_ACTIVE_PROFILE if kind == "profile" else ENV_ACTIVE_STACK
-        return f"Unset {var} or set it to an existing {kind} ('mlrig {kind} list')."
-    if scope == LOCAL:
-        return f"Run 'mlrig {kind} set NAME' in this repository to choose an existing {kind}."
-    return f"Run 'mlrig {kind} set --global NAME' to choose an existing {kind}."
+    return _fix(kind, scope, for_library=False)
 
 
 def fix_library_hint(kind: str, scope: str) -> str:
     """:func:`fix_hint` for a caller of the Python API (the flag scope is ``Client(...)``'s
     ``profile``/``stack`` argument)."""
-    listing = f"client.list_{kind}s()"
-    if scope == FLAG:
-        return f"Pass an existing {kind} as Client({kind}=NAME) ({listing} lists them)."
-    if scope == ENVIRONMENT:
-        var = ENV_ACTIVE_PROFILE if kind == "profile" else ENV_ACTIVE_STACK
-        return f"Unset {var} or set it to an existing {kind} ({listing} lists them)."
-    if scope == LOCAL:
-        return (f"Call client.set_{kind}(NAME) from this repository (the Client's cwd) to "
-                f"choose an existing {kind}.")
-    return f"Call client.set_{kind}(NAME, global_=True) to choose an existing {kind}."
+    return _fix(kind, scope, for_library=True)
 
 
 def missing_profile_error(choice: Choice) -> ScopeError:
