@@ -76,60 +76,67 @@ class ScopeInputs(NamedTuple):
     profile_stacks: Mapping[str, str | None]
 
 
+def _settings(
+    inputs: ScopeInputs,
+    flag: tuple[str | None, str],
+    variable: str,
+    local: str | None,
+    global_: tuple[str | None, str],
+) -> list[Setting]:
+    """The settings of the scopes that name something, highest first; ``flag`` and
+    ``global_`` are (name, source) pairs, a name ``None`` or empty where the scope is silent."""
+    candidates = (
+        (FLAG, *flag),
+        (ENVIRONMENT, inputs.env.get(variable), variable),
+        (LOCAL, local if inputs.repo_file is not None else None, str(inputs.repo_file)),
+        (GLOBAL, *global_),
+    )
+    return [Setting(scope, name, source) for scope, name, source in candidates if name]
+
+
 def profile_settings(inputs: ScopeInputs) -> list[Setting]:
-    settings: list[Setting] = []
-    if inputs.flag_profile:
-        settings.append(Setting(FLAG, inputs.flag_profile, "--profile"))
-    env_value = inputs.env.get(ENV_ACTIVE_PROFILE)
-    if env_value:
-        settings.append(Setting(ENVIRONMENT, env_value, ENV_ACTIVE_PROFILE))
-    if inputs.repo_profile and inputs.repo_file is not None:
-        settings.append(Setting(LOCAL, inputs.repo_profile, str(inputs.repo_file)))
-    if inputs.global_profile:
-        settings.append(Setting(GLOBAL, inputs.global_profile, str(inputs.global_file)))
-    return settings
+    global_ = (inputs.global_profile, str(inputs.global_file))
+    return _settings(inputs, (inputs.flag_profile, "--profile"), ENV_ACTIVE_PROFILE,
+                     inputs.repo_profile, global_)
 
 
 def stack_settings(inputs: ScopeInputs, profile: str) -> list[Setting]:
-    settings: list[Setting] = []
-    if inputs.flag_stack:
-        settings.append(Setting(FLAG, inputs.flag_stack, "--stack"))
-    env_value = inputs.env.get(ENV_ACTIVE_STACK)
-    if env_value:
-        settings.append(Setting(ENVIRONMENT, env_value, ENV_ACTIVE_STACK))
-    if inputs.repo_stack and inputs.repo_file is not None and inputs.repo_profile == profile:
-        settings.append(Setting(LOCAL, inputs.repo_stack, str(inputs.repo_file)))
-    own = inputs.profile_stacks.get(profile)
-    if own:
-        settings.append(Setting(GLOBAL, own, f"{inputs.global_file} (profile '{profile}')"))
-    return settings
+    # a repository pins a pair: its stack counts only under its own profile
+    pinned = inputs.repo_stack if inputs.repo_profile == profile else None
+    own = (inputs.profile_stacks.get(profile), f"{inputs.global_file} (profile '{profile}')")
+    return _settings(inputs, (inputs.flag_stack, "--stack"), ENV_ACTIVE_STACK, pinned, own)
+
+
+#: per scope: how to repair it when it names a missing profile or stack, on the command line
+#: and for a caller of the Python API (``{kind}``, ``{var}`` and ``{listing}`` filled in)
+_FIXES = {
+    FLAG: ("Pass an existing {kind} to --{kind}.",
+           "Pass an existing {kind} as Client({kind}=NAME) ({listing} lists them)."),
+    ENVIRONMENT: ("Unset {var} or set it to an existing {kind} ('mlrig {kind} list').",
+                  "Unset {var} or set it to an existing {kind} ({listing} lists them)."),
+    LOCAL: ("Run 'mlrig {kind} set NAME' in this repository to choose an existing {kind}.",
+            "Call client.set_{kind}(NAME) from this repository (the Client's cwd) to "
+            "choose an existing {kind}."),
+    GLOBAL: ("Run 'mlrig {kind} set --global NAME' to choose an existing {kind}.",
+             "Call client.set_{kind}(NAME, global_=True) to choose an existing {kind}."),
+}
+
+
+def _fix(kind: str, scope: str, for_library: bool) -> str:
+    template = _FIXES.get(scope, _FIXES[GLOBAL])[for_library]
+    var = ENV_ACTIVE_PROFILE if kind == "profile" else ENV_ACTIVE_STACK
+    return template.format(kind=kind, var=var, listing=f"client.list_{kind}s()")
 
 
 def fix_hint(kind: str, scope: str) -> str:
     """How to repair a scope that names a missing profile or stack, on the command line."""
-    if scope == FLAG:
-        return f"Pass an existing {kind} to --{kind}."
-    if scope == ENVIRONMENT:
-        var = ENV_ACTIVE_PROFILE if kind == "profile" else ENV_ACTIVE_STACK
-        return f"Unset {var} or set it to an existing {kind} ('mlrig {kind} list')."
-    if scope == LOCAL:
-        return f"Run 'mlrig {kind} set NAME' in this repository to choose an existing {kind}."
-    return f"Run 'mlrig {kind} set --global NAME' to choose an existing {kind}."
+    return _fix(kind, scope, for_library=False)
 
 
 def fix_library_hint(kind: str, scope: str) -> str:
     """:func:`fix_hint` for a caller of the Python API (the flag scope is ``Client(...)``'s
     ``profile``/``stack`` argument)."""
-    listing = f"client.list_{kind}s()"
-    if scope == FLAG:
-        return f"Pass an existing {kind} as Client({kind}=NAME) ({listing} lists them)."
-    if scope == ENVIRONMENT:
-        var = ENV_ACTIVE_PROFILE if kind == "profile" else ENV_ACTIVE_STACK
-        return f"Unset {var} or set it to an existing {kind} ({listing} lists them)."
-    if scope == LOCAL:
-        return (f"Call client.set_{kind}(NAME) from this repository (the Client's cwd) to "
-                f"choose an existing {kind}.")
-    return f"Call client.set_{kind}(NAME, global_=True) to choose an existing {kind}."
+    return _fix(kind, scope, for_library=True)
 
 
 def missing_profile_error(choice: Choice) -> ScopeError:

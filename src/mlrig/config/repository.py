@@ -112,12 +112,17 @@ class Repository:
         ensure_dir(self.config_dir, mode=0o755, root=self.root)
         with self.lock.exclusive():
             current = self.load()
-            if set_profile:
-                current.active_profile = profile
-            if set_stack:
-                current.active_stack = stack
-            write_yaml(self.path, current.to_dict(), cached=True, mode=0o644, root=self.root)
+            self._write_choice(current, profile, stack, set_profile, set_stack)
             return current
+
+    def _write_choice(self, current: RepositoryConfig, profile: str | None, stack: str | None,
+                      set_profile: bool, set_stack: bool) -> None:
+        """Set the chosen parts of ``current`` and write it (the caller holds the lock)."""
+        if set_profile:
+            current.active_profile = profile
+        if set_stack:
+            current.active_stack = stack
+        write_yaml(self.path, current.to_dict(), cached=True, mode=0o644, root=self.root)
 
     def update_if(self, condition: Callable[[RepositoryConfig], bool], *,
                   profile: str | None = None, stack: str | None = None,
@@ -139,11 +144,7 @@ class Repository:
             current = self.load()
             if not condition(current):
                 return False
-            if set_profile:
-                current.active_profile = profile
-            if set_stack:
-                current.active_stack = stack
-            write_yaml(self.path, current.to_dict(), cached=True, mode=0o644, root=self.root)
+            self._write_choice(current, profile, stack, set_profile, set_stack)
             return True
 
 

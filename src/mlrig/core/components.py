@@ -3,7 +3,7 @@ of the active profile, and show their config with secrets masked."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from mlrig.core.results import SECRET_MASK
@@ -170,38 +170,49 @@ def masked_config(
     }
 
 
-def update_component(
-    session: Session, type_: TypeLike, name: str, values: Mapping[str, Any]
+def _reconfigure(
+    session: Session,
+    ctype: ComponentType,
+    name: str,
+    change: Callable[[Component, Any], dict[str, Any]],
 ) -> Component:
+    """Give component ``name`` the config ``change`` makes of its current one, validated by its
+    flavor, in one write transaction (what ``update`` and ``remove-attribute`` share)."""
     from mlrig import flavors as flavor_registry
 
-    ctype = component_type(type_)
-    _refuse_reserved(values, ctype, name)
-    if not values:
-        raise InputError("Nothing to update: give attributes as --key=value.")
     with session.store().write() as txn:
         component = _existing(txn, ctype, name)
         cls = flavor_class(txn, ctype, component.flavor)
-        merged = {**component.config, **values}
-        config = flavor_registry.validate_config(cls, merged, f"{ctype.display_name} '{name}'")
+        config = flavor_registry.validate_config(
+            cls, change(component, cls), f"{ctype.display_name} '{name}'"
+        )
         updated = Component(ctype, name, component.flavor, config, id=component.id)
         txn.update_component(updated)
     session.emit(ComponentUpdated(ctype, name))
     return updated
 
 
+def update_component(
+    session: Session, type_: TypeLike, name: str, values: Mapping[str, Any]
+) -> Component:
+    ctype = component_type(type_)
+    _refuse_reserved(values, ctype, name)
+    if not values:
+        raise InputError("Nothing to update: give attributes as --key=value.")
+    return _reconfigure(
+        session, ctype, name, lambda component, _: {**component.config, **values}
+    )
+
+
 def remove_component_attributes(
     session: Session, type_: TypeLike, name: str, attributes: Iterable[str]
 ) -> Component:
-    from mlrig import flavors as flavor_registry
-
     ctype = component_type(type_)
     wanted = [a.lstrip("-").replace("-", "_") for a in attributes]
     if not wanted:
         raise InputError("Nothing to remove: name at least one attribute.")
-    with session.store().write() as txn:
-        component = _existing(txn, ctype, name)
-        cls = flavor_class(txn, ctype, component.flavor)
+
+    def without(component: Component, cls: Any) -> dict[str, Any]:
         fields = cls.CONFIG.model_fields
         for attribute in wanted:
             if attribute not in fields:
@@ -220,12 +231,9 @@ def remove_component_attributes(
                     library_hint=f"Change it with client.update_component('{ctype.value}', "
                     f"'{name}', {{'{attribute}': VALUE}}).",
                 )
-        kept = {k: v for k, v in component.config.items() if k not in wanted}
-        config = flavor_registry.validate_config(cls, kept, f"{ctype.display_name} '{name}'")
-        updated = Component(ctype, name, component.flavor, config, id=component.id)
-        txn.update_component(updated)
-    session.emit(ComponentUpdated(ctype, name))
-    return updated
+        return {k: v for k, v in component.config.items() if k not in wanted}
+
+    return _reconfigure(session, ctype, name, without)
 
 
 def rename_component(

@@ -154,6 +154,14 @@ def write_bundle(bundle: Bundle, path: Path) -> None:
     atomic_write(path, dump_bundle(bundle), mode=mode, create_parents=False)
 
 
+def save_bundle(bundle: Bundle, cwd: Path, name: str, path: str | Path | None) -> Path:
+    """Write ``bundle`` to ``path`` (relative to ``cwd``; default ``<name>.yaml`` there), as
+    ``profile export`` and ``stack export`` do; returns the path written."""
+    target = cwd / (Path(path).expanduser() if path else Path(f"{name}.yaml"))
+    write_bundle(bundle, target)
+    return target
+
+
 # ---------------------------------------------------------------------------- reading
 #: the largest bundle file read (a profile of 10,000 components exports to a few MB)
 MAX_BUNDLE_BYTES = 64 * 1024 * 1024
@@ -181,6 +189,28 @@ def read_bundle(path: Path) -> Bundle:
     if outline is not None:
         _parse_outline(outline, str(path))
     return parse_bundle(parse_yaml(text, path), str(path))
+
+
+#: per kind: the noun, what a bundle of that kind holds (said when it is the wrong kind) and
+#: what an import of that kind wants
+_KIND_WORDS = {
+    STACK_KIND: ("stack", "a stack", "a stack"),
+    PROFILE_KIND: ("profile", "a whole profile", "a profile"),
+}
+
+
+def load_bundle(source: str | Path | Bundle, cwd: Path, kind: str) -> Bundle:
+    """The bundle ``source`` is (or the one in the file it names, relative to ``cwd``), refused
+    unless it is of ``kind`` (``profile import`` takes a profile, ``stack import`` a stack)."""
+    bundle = source if isinstance(source, Bundle) else read_bundle(cwd / Path(source).expanduser())
+    if bundle.kind != kind:
+        noun, held, _ = _KIND_WORDS[bundle.kind]
+        raise InputError(
+            f"'{source}' holds {held} ({bundle.kind}), not {_KIND_WORDS[kind][2]}.",
+            hint=f"Import it with 'mlrig {noun} import'.",
+            library_hint=f"Import it with client.import_{noun}(PATH).",
+        )
+    return bundle
 
 
 #: the parts of a bundle that grow with its size, parsed after everything else
@@ -299,11 +329,21 @@ def _type(value: Any) -> ComponentType:
     return ComponentType.parse(shown_text(value, 100))
 
 
-def _parse_component(raw: Any) -> ContentComponent:
+def _entry(raw: Any, kind: str) -> dict[str, Any]:
+    """A component, flavor or stack entry, which must be a mapping."""
     if not isinstance(raw, dict):
-        raise TypeError("a component entry is not a mapping")
-    type_ = _type(raw["type"])
-    name = _name("component", raw["name"])
+        raise TypeError(f"a {kind} entry is not a mapping")
+    return raw
+
+
+def _typed_entry(raw: Any, kind: str) -> tuple[dict[str, Any], ComponentType, str]:
+    """A component or flavor entry, its ``type`` and its ``name`` (checked in that order)."""
+    entry = _entry(raw, kind)
+    return entry, _type(entry["type"]), _name(kind, entry["name"])
+
+
+def _parse_component(raw: Any) -> ContentComponent:
+    raw, type_, name = _typed_entry(raw, "component")
     flavor = raw.get("flavor")
     if not isinstance(flavor, str) or not flavor:
         raise ValueError(f"the {type_.display_name} '{name}' has no flavor")
@@ -333,10 +373,7 @@ def _parse_component(raw: Any) -> ContentComponent:
 
 
 def _parse_flavor(raw: Any) -> FlavorRecord:
-    if not isinstance(raw, dict):
-        raise TypeError("a flavor entry is not a mapping")
-    type_ = _type(raw["type"])
-    name = _name("flavor", raw["name"])
+    raw, type_, name = _typed_entry(raw, "flavor")
     source = raw.get("source")
     if not isinstance(source, str) or not source:
         raise ValueError(f"the flavor '{name}' has no source")
@@ -344,8 +381,7 @@ def _parse_flavor(raw: Any) -> FlavorRecord:
 
 
 def _parse_stack(raw: Any) -> Stack:
-    if not isinstance(raw, dict):
-        raise TypeError("a stack entry is not a mapping")
+    raw = _entry(raw, "stack")
     name = _name("stack", raw["name"])
     comps = raw.get("components") or {}
     if not isinstance(comps, dict):

@@ -133,7 +133,7 @@ from mlrig.core.results import (
     RenameResult,
     SetResult,
 )
-from mlrig.core.transfer import store_contents, transfer, without_secrets
+from mlrig.core.transfer import exported, store_contents, transfer
 
 DEFAULT = "default"
 
@@ -774,9 +774,7 @@ def profile_bundle(
     target = session.active_profile_name if name is None else name
     profile = session.profile(target)
     with session.store(target).read() as view:
-        contents = store_contents(view)
-        if not include_secrets:
-            contents = without_secrets(view, contents)
+        contents = exported(view, store_contents(view), include_secrets)
     stacks = contents.stacks
     active = profile.active_stack if any(s.name == profile.active_stack for s in stacks) else None
     return Bundle(
@@ -791,12 +789,9 @@ def profile_bundle(
 def export_profile(
     session: Session, name: str, path: str | Path | None = None, include_secrets: bool = False
 ) -> Path:
-    from mlrig.core.portability import write_bundle
+    from mlrig.core.portability import save_bundle
 
-    bundle = profile_bundle(session, name, include_secrets)
-    target = session.cwd / (Path(path).expanduser() if path else Path(f"{name}.yaml"))
-    write_bundle(bundle, target)
-    return target
+    return save_bundle(profile_bundle(session, name, include_secrets), session.cwd, name, path)
 
 
 def _profile_import_target(
@@ -822,21 +817,16 @@ def _profile_import_target(
     return f"{requested}-{n}", requested
 
 
-def _profile_bundle_from(session: Session, source: str | Path | Bundle) -> Bundle:
-    from mlrig.core.portability import PROFILE_KIND, Bundle, read_bundle
+def _profile_import_source(
+    session: Session, source: str | Path | Bundle, name: str | None, rename_if_exists: bool
+) -> tuple[Bundle, str, str]:
+    """What ``profile import`` reads and the profile it makes: the bundle, the name it gets
+    and the name asked for (they differ when ``rename_if_exists`` picks a free one)."""
+    from mlrig.core.portability import PROFILE_KIND, load_bundle
 
-    bundle = (
-        source
-        if isinstance(source, Bundle)
-        else read_bundle(session.cwd / Path(source).expanduser())
-    )
-    if bundle.kind != PROFILE_KIND:
-        raise InputError(
-            f"'{source}' holds a stack ({bundle.kind}), not a profile.",
-            hint="Import it with 'mlrig stack import'.",
-            library_hint="Import it with client.import_stack(PATH).",
-        )
-    return bundle
+    session.config()
+    bundle = load_bundle(source, session.cwd, PROFILE_KIND)
+    return (bundle, *_profile_import_target(session, bundle, name, rename_if_exists))
 
 
 def plan_profile_import(
@@ -852,9 +842,7 @@ def plan_profile_import(
     from mlrig.core.transfer_plan import plan_transfer
     from mlrig.stores import default_store_type
 
-    session.config()
-    bundle = _profile_bundle_from(session, source)
-    target, requested = _profile_import_target(session, bundle, name, rename_if_exists)
+    bundle, target, requested = _profile_import_source(session, source, name, rename_if_exists)
     chosen = store_type or default_store_type(session.env)
     profile = new_profile_config(session, target, chosen, url)
     planned = plan_transfer(_EmptyView(), bundle.contents, validate=True, secrets=secrets)
@@ -873,9 +861,7 @@ def import_profile(
     url: str | None = None,
     secrets: SecretValues | None = None,
 ) -> ProfileConfig:
-    session.config()
-    bundle = _profile_bundle_from(session, source)
-    target, _ = _profile_import_target(session, bundle, name, rename_if_exists)
+    bundle, target, _ = _profile_import_source(session, source, name, rename_if_exists)
     profile = _create_profile_from(
         session,
         target,

@@ -44,6 +44,7 @@ from mlrig.exceptions import (
 from mlrig.models import (
     MANDATORY_TYPES,
     ComponentType,
+    Contents,
     Stack,
     TypeLike,
     component_type,
@@ -57,11 +58,11 @@ if TYPE_CHECKING:
 
 from mlrig.core.results import RenameResult, SetResult
 from mlrig.core.transfer import (
+    exported,
     profiles_for_copy,
     report,
     stack_contents,
     transfer,
-    without_secrets,
 )
 
 
@@ -360,21 +361,16 @@ def stack_bundle(
         stack = view.get_stack(target)
         if stack is None:
             raise NotFoundError(f"Stack '{target}' does not exist.")
-        contents = stack_contents(view, [stack])
-        if not include_secrets:
-            contents = without_secrets(view, contents)
+        contents = exported(view, stack_contents(view, [stack]), include_secrets)
     return Bundle(STACK_KIND, contents, secrets_included=include_secrets)
 
 
 def export_stack(
     session: Session, name: str, path: str | Path | None = None, include_secrets: bool = False
 ) -> Path:
-    from mlrig.core.portability import write_bundle
+    from mlrig.core.portability import save_bundle
 
-    bundle = stack_bundle(session, name, include_secrets)
-    target = session.cwd / (Path(path).expanduser() if path else Path(f"{name}.yaml"))
-    write_bundle(bundle, target)
-    return target
+    return save_bundle(stack_bundle(session, name, include_secrets), session.cwd, name, path)
 
 
 def plan_stack_import(
@@ -386,13 +382,12 @@ def plan_stack_import(
     use_existing: bool = False,
     secrets: SecretValues | None = None,
 ) -> tuple[Bundle, TransferPlan]:
-    bundle, stack = _stack_from(session, source, name)
+    bundle, contents = _stack_import_source(session, source, name)
     from mlrig.core.transfer_plan import plan_transfer
 
     with session.store().read() as view:
-        plan = plan_transfer(view, replace(bundle.contents, stacks=(stack,)),
-                             rename_conflicts=rename_conflicts, use_existing=use_existing,
-                             validate=True, secrets=secrets)
+        plan = plan_transfer(view, contents, rename_conflicts=rename_conflicts,
+                             use_existing=use_existing, validate=True, secrets=secrets)
     return bundle, plan
 
 
@@ -405,29 +400,22 @@ def import_stack(
     use_existing: bool = False,
     secrets: SecretValues | None = None,
 ) -> TransferPlan:
-    bundle, stack = _stack_from(session, source, name)
+    _, contents = _stack_import_source(session, source, name)
     profile = session.profile_choice().name
-    plan = transfer(session.store(profile), replace(bundle.contents, stacks=(stack,)),
-                    rename_conflicts=rename_conflicts, use_existing=use_existing,
-                    validate=True, secrets=secrets)
+    plan = transfer(session.store(profile), contents, rename_conflicts=rename_conflicts,
+                    use_existing=use_existing, validate=True, secrets=secrets)
     report(session, plan, profile, None)
     return plan
 
 
-def _stack_from(
+def _stack_import_source(
     session: Session, source: str | Path | Bundle, name: str | None
-) -> tuple[Bundle, Stack]:
-    from mlrig.core.portability import STACK_KIND, Bundle, read_bundle
+) -> tuple[Bundle, Contents]:
+    """What ``stack import`` reads and what it brings in: the bundle, and its contents with
+    the stack under ``name`` (default: the bundle's own name)."""
+    from mlrig.core.portability import STACK_KIND, load_bundle
 
-    if isinstance(source, Bundle):
-        bundle = source
-    else:
-        bundle = read_bundle(session.cwd / Path(source).expanduser())
-    if bundle.kind != STACK_KIND:
-        raise InputError(
-            f"'{source}' holds a whole profile ({bundle.kind}), not a stack.",
-            hint="Import it with 'mlrig profile import'.",
-            library_hint="Import it with client.import_profile(PATH).",
-        )
+    bundle = load_bundle(source, session.cwd, STACK_KIND)
     stack_name = validate_name("stack", name) if name else bundle.stack.name
-    return bundle, Stack(stack_name, dict(bundle.stack.components))
+    stack = Stack(stack_name, dict(bundle.stack.components))
+    return bundle, replace(bundle.contents, stacks=(stack,))

@@ -84,6 +84,11 @@ def contents_of(store: Store) -> Contents:
         return store_contents(view)
 
 
+def exported(view: StoreView, contents: Contents, include_secrets: bool) -> Contents:
+    """``contents`` as an export holds them: :func:`without_secrets` unless ``include_secrets``."""
+    return contents if include_secrets else without_secrets(view, contents)
+
+
 def without_secrets(view: StoreView, contents: Contents) -> Contents:
     """``contents`` with the values of secret attributes left out, each component naming
     the ones it leaves out (what an export without ``--include-secrets`` holds)."""

@@ -53,33 +53,30 @@ def _null_pool() -> Any:
     return NullPool
 
 
-@pytest.fixture(scope="session")
-def pg_server_url() -> str:
-    """The PostgreSQL URL from the environment, checked once to be reachable."""
-    url = _server_url("postgresql")
+def _reachable_server(backend: str) -> str:
+    """The ``backend`` server's URL from the environment, checked to be reachable."""
+    url = _server_url(backend)
     engine = _admin_engine(url)
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
     except Exception as exc:  # the suite must not silently pass without its server
-        pytest.fail(f"{PG_ENV}={_masked(url)} is not reachable: {exc}")
+        pytest.fail(f"{SERVERS[backend]}={_masked(url)} is not reachable: {exc}")
     finally:
         engine.dispose()
     return url
 
 
 @pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    """The PostgreSQL URL from the environment, checked once to be reachable."""
+    return _reachable_server("postgresql")
+
+
+@pytest.fixture(scope="session")
 def mysql_server_url() -> str:
-    url = _server_url("mysql")
-    engine = _admin_engine(url)
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
-    except Exception as exc:
-        pytest.fail(f"{MYSQL_ENV}={_masked(url)} is not reachable: {exc}")
-    finally:
-        engine.dispose()
-    return url
+    """The MySQL/MariaDB URL from the environment, checked once to be reachable."""
+    return _reachable_server("mysql")
 
 
 def _masked(url: str) -> str:
