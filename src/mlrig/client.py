@@ -335,6 +335,32 @@ class Client:
         """
         return profiles.create_profile(self._session, name, store_type, url, options)
 
+    def login(self, profile: str | None = None, token: str | None = None, *,
+              user: str | None = None, password: str | None = None) -> dict[str, Any]:
+        """Keep a credential for a ``rest`` profile (checked with its server first).
+
+        Args:
+            profile: the profile (default: the active one); its store type is ``rest``.
+            token: an API token an admin created (``mlrig server token create``), or
+            user: a user name, with ``password``, for a short-lived token.
+
+        Returns:
+            Who the server says the credential is: ``user``, ``token``, ``permissions``.
+
+        Raises:
+            InputError: not a ``rest`` profile, or neither or both of token and user.
+            StoreError: the server refuses the credential or cannot be reached.
+        """
+        from mlrig.core import credentials
+
+        return credentials.login(self._session, profile, token, user, password)
+
+    def logout(self, profile: str | None = None) -> bool:
+        """Forget the credential ``login`` kept for a ``rest`` profile (``False``: none)."""
+        from mlrig.core import credentials
+
+        return credentials.logout(self._session, profile)
+
     def set_profile(self, name: str, global_: bool = False) -> SetResult:
         """Make a profile active: in the repository when the client is in one, else globally.
 

@@ -20,7 +20,8 @@ from mlrig.cli.output import (
 )
 from mlrig.cli.shell import detect_shell, eval_hint, export_lines, use_options
 
-STORE_TYPE_HELP = "Store type: local (YAML files) or sql (SQLite/PostgreSQL/MySQL)."
+STORE_TYPE_HELP = ("Store type: local (YAML files), sql (SQLite/PostgreSQL/MySQL) or rest "
+                   "(an mlrig server).")
 
 
 @click.group()
@@ -41,19 +42,36 @@ def password_options(func: Any) -> Any:
     )(func)
 
 
+def token_options(func: Any) -> Any:
+    """``--token-env`` / ``--token-file`` / ``--ca-bundle``: a rest store's credential and
+    the CA that signed its server's certificate."""
+    func = click.option("--ca-bundle", "ca_bundle", metavar="PATH",
+                        help="rest store: trust the server certificates this CA bundle "
+                        "signed (a private CA).")(func)
+    func = click.option("--token-file", "token_file", metavar="PATH",
+                        help="rest store: read the API token from this file.")(func)
+    return click.option("--token-env", "token_env", metavar="VAR",
+                        help="rest store: read the API token from this environment "
+                        "variable ('mlrig login' keeps one in a 0600 file instead).")(func)
+
+
 @profile.command("create")
 @click.argument("name")
 @click.option("--url", "-u", help="Store URL (default: a store inside the config directory).")
 @click.option("--store-type", "-t", "store_type", help=STORE_TYPE_HELP)
 @password_options
+@token_options
 @pass_state
 def create(state: State, name: str, *, url: str | None, store_type: str | None,
-           password_env: str | None, password_file: str | None) -> None:
+           password_env: str | None, password_file: str | None, token_env: str | None,
+           token_file: str | None, ca_bundle: str | None) -> None:
     """Create a profile and initialise its store (or attach to an existing store)."""
     state.banner(strict=False)
     state.client.create_profile(name, store_type=store_type, url=url,
                                 options={"password_env": password_env,
-                                         "password_file": password_file})
+                                         "password_file": password_file,
+                                         "token_env": token_env, "token_file": token_file,
+                                         "ca_bundle": ca_bundle})
     click.echo(f"Profile '{name}' successfully created.")
 
 
