@@ -1,0 +1,80 @@
+"""``mlrig server up/status/logs/down`` and the accounts commands, through the real
+executable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mlrig.testing.plugin import run_mlrig
+from mlrig.testing.server import free_port
+
+
+def test_up_status_logs_down(tmp_path: Path) -> None:
+    env = {"MLRIG_CONFIG_PATH": str(tmp_path / "config")}
+    store = tmp_path / "team-store"
+    port = free_port()
+    up = run_mlrig("server", "up", "--store", str(store), "--port", str(port), env=env)
+    try:
+        assert up.exit_code == 0, up.output
+        token = up.stdout.splitlines()[0]
+        assert token.startswith("mlrig_")
+        assert "shown only this once" in up.stderr
+        assert up.stdout.splitlines()[1] == (
+            f"The mlrig server serves {store.as_uri()} at http://127.0.0.1:{port} (pid "
+            f"{up.stdout.split('(pid ')[1].rstrip(').' + chr(10))}).")
+        again = run_mlrig("server", "up", "--store", str(store), "--port", str(port), env=env)
+        assert again.exit_code == 1 and "already runs" in again.stderr
+
+        status = run_mlrig("server", "status", "-o", "json", env=env)
+        info = json.loads(status.stdout)["server"]
+        assert info["running"] and info["health"] == "ok"
+        assert info["url"] == f"http://127.0.0.1:{port}" and info["store"] == store.as_uri()
+        assert isinstance(info["pid"], int) and info["uptime_seconds"] >= 0
+
+        created = run_mlrig("server", "user", "create", "ivy", "--role", "editor", env=env)
+        assert created.exit_code == 0, created.output
+        users = json.loads(run_mlrig("server", "user", "list", "-o", "json", env=env).stdout)
+        assert {u["name"]: u["role"] for u in users["users"]} == {"admin": "admin",
+                                                                 "ivy": "editor"}
+        assert run_mlrig("server", "user", "set-role", "ivy", "viewer", env=env).exit_code == 0
+        alone = run_mlrig("server", "user", "delete", "admin", env=env)
+        assert alone.exit_code == 1 and "only admin" in alone.stderr
+        made = run_mlrig("server", "token", "create", "ci", "--user", "ivy", "--role",
+                         "editor", env=env)
+        assert made.exit_code == 1 and "cannot have the role 'editor'" in made.stderr
+        audit = run_mlrig("server", "audit", "--since", "1h", "-o", "json", env=env)
+        assert audit.exit_code == 0 and json.loads(audit.stdout)["audit"] == []
+
+        logs = run_mlrig("server", "logs", env=env)
+        assert logs.exit_code == 0 and "Uvicorn running" in logs.output
+        assert token not in logs.output
+    finally:
+        down = run_mlrig("server", "down", env=env)
+    assert down.exit_code == 0 and down.stdout.startswith("Stopped the mlrig server at ")
+    stopped = run_mlrig("server", "status", env=env)
+    assert stopped.exit_code == 1 and "No mlrig server runs" in stopped.stdout
+    # a second start on the same store makes no new admin
+    again = run_mlrig("server", "up", "--store", str(store), "--port", str(port), env=env)
+    try:
+        assert again.exit_code == 0 and "mlrig_" not in again.stdout
+    finally:
+        run_mlrig("server", "down", env=env)
+
+
+def test_bad_input_is_one_line(tmp_path: Path) -> None:
+    env = {"MLRIG_CONFIG_PATH": str(tmp_path / "config")}
+    for args, words in (
+        (("server", "down"), "No mlrig server runs"),
+        (("server", "up", "--store", "http://127.0.0.1:1"), "not another server"),
+        (("server", "up", "--store", str(tmp_path / "s"), "--ssl-certfile", "x"),
+         "together"),
+        (("server", "token", "list"), "No server was started"),
+        (("server", "token", "create", "x", "--expires", "soon", "--store",
+          str(tmp_path / "s")), "Invalid duration"),
+    ):
+        result = run_mlrig(*args, env=env)
+        assert result.exit_code != 0, args
+        assert "Traceback" not in result.output
+        (line,) = [x for x in result.stderr.splitlines() if x.startswith("Error:")]
+        assert words in line, (args, line)
