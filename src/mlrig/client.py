@@ -439,7 +439,8 @@ class Client:
         return profiles.rename_profile(self._session, old, new)
 
     def copy_profile(
-        self, source: str, target: str, *, store_type: str | None = None, url: str | None = None
+        self, source: str, target: str, *, store_type: str | None = None, url: str | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> ProfileConfig:
         """A deep copy of a profile in a new store: every stack, component and custom flavor.
 
@@ -452,6 +453,8 @@ class Client:
             store_type: the new store's type (default: the source's, or the default type when
                 ``url`` is given).
             url: the new store's URL (default: the default place in the config directory).
+            options: the new store's options, as for :meth:`create_profile` (default: the
+                source's, when the copy has the source's store type and no ``url``).
 
         Returns:
             The new profile's :class:`ProfileConfig`.
@@ -461,7 +464,8 @@ class Client:
             AlreadyExistsError: ``target`` exists, or a store is at its place already.
             InputError: ``target``, the store type or the URL is not valid.
         """
-        return profiles.copy_profile(self._session, source, target, store_type=store_type, url=url)
+        return profiles.copy_profile(self._session, source, target, store_type=store_type, url=url,
+                                     options=options)
 
     def profile_bundle(self, name: str | None = None, include_secrets: bool = False) -> Bundle:
         """The export of a whole profile (the active one by default) as a :class:`Bundle`.
@@ -542,6 +546,7 @@ class Client:
         store_type: str | None = None,
         url: str | None = None,
         secrets: SecretValues | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> ProfileConfig:
         """Create a profile from a profile bundle: all of it, or nothing.
 
@@ -558,6 +563,8 @@ class Client:
             url: the new store's URL (default: the default place in the config directory).
             secrets: values for the secret attributes the bundle left out: ``{(ComponentType,
                 component name): {attribute: value}}``.
+            options: the new store's options, as for :meth:`create_profile` (a ``rest``
+                store's ``token_env``/``token_file``/``ca_bundle``).
 
         Returns:
             The new profile's :class:`ProfileConfig`.
@@ -576,6 +583,7 @@ class Client:
             store_type=store_type,
             url=url,
             secrets=secrets,
+            options=options,
         )
 
     def migrate_profile(

@@ -42,7 +42,8 @@ def test_server_down_is_one_line_with_the_url_and_the_scope(server, token, membe
     assert "chosen by the environment scope" in line
 
 
-def test_a_listener_that_never_answers_gives_one_line_within_seconds(member, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_listener_that_never_answers_gives_one_line_within_seconds(  # type: ignore[no-untyped-def]
+        member, tmp_path: Path) -> None:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)

@@ -82,14 +82,17 @@ def create(state: State, name: str, *, url: str | None, store_type: str | None,
 @click.option("--url", "-u", help="URL of the new store (default: the default place of that "
               "store type in the config directory).")
 @password_options
+@token_options
 @pass_state
 def migrate(state: State, name: str, *, to_store_type: str, url: str | None,
-            password_env: str | None, password_file: str | None) -> None:
+            password_env: str | None, password_file: str | None, token_env: str | None,
+            token_file: str | None, ca_bundle: str | None) -> None:
     """Move a profile with all its stacks, components and flavors to another store."""
     state.banner(strict=False)
     result = state.client.migrate_profile(
         name, to_store_type, url=url,
-        options={"password_env": password_env, "password_file": password_file})
+        options={"password_env": password_env, "password_file": password_file,
+                 "token_env": token_env, "token_file": token_file, "ca_bundle": ca_bundle})
     click.echo(f"Profile '{name}' migrated to the {result.new_store_type} store at "
                f"{result.new_url}.")
 

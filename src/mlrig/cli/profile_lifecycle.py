@@ -12,10 +12,12 @@ from mlrig.cli.completers import file_names, profile_names
 from mlrig.cli.output import echo_err, output_option
 from mlrig.cli.transfer_output import emit_export, parse_secrets, secret_option, show_plan
 
-STORE_TYPE_HELP = "Store type of the new profile: local or sql."
+STORE_TYPE_HELP = "Store type of the new profile: local, sql or rest."
 
 
 def add_commands(profile: click.Group) -> None:
+    from mlrig.cli.profile import token_options
+
     @profile.command("rename")
     @click.argument("current_name", shell_complete=profile_names)
     @click.argument("new_name")
@@ -36,13 +38,15 @@ def add_commands(profile: click.Group) -> None:
     @click.option("--url", "-u", help="Store URL of the copy (default: a new store inside the "
                   "config directory).")
     @click.option("--store-type", "-t", "store_type", help=STORE_TYPE_HELP)
+    @token_options
     @pass_state
     def copy(state: State, source: str, target: str, url: str | None,
-             store_type: str | None) -> None:
+             store_type: str | None, **tokens: str | None) -> None:
         """Copy a profile with all its stacks, components, custom flavors and its active
         stack into a new store (by default of the same store type)."""
         state.banner(strict=False)
-        state.client.copy_profile(source, target, store_type=store_type, url=url)
+        state.client.copy_profile(source, target, store_type=store_type, url=url,
+                                  options=tokens)
         click.echo(f"Profile '{source}' successfully copied to '{target}'.")
 
     @profile.command("export")
@@ -73,10 +77,11 @@ def add_commands(profile: click.Group) -> None:
     @click.option("--dry-run", is_flag=True, help="Only show what would be created.")
     @secret_option
     @output_option
+    @token_options
     @pass_state
     def import_(state: State, *, filename: str, name: str | None, rename_if_exists: bool,
                 url: str | None, store_type: str | None, dry_run: bool,
-                secrets: tuple[str, ...], output: str) -> None:
+                secrets: tuple[str, ...], output: str, **tokens: str | None) -> None:
         """Create a profile (named NAME, or as in the bundle) from a bundle written by
         'mlrig profile export': all of it, or nothing."""
         given = parse_secrets(secrets)
@@ -97,5 +102,6 @@ def add_commands(profile: click.Group) -> None:
             plan.transfer.raise_if_refused(rename_hint=False)
             return
         created = client.import_profile(filename, name, rename_if_exists=rename_if_exists,
-                                        store_type=store_type, url=url, secrets=given)
+                                        store_type=store_type, url=url, secrets=given,
+                                        options=tokens)
         click.echo(f"Profile '{created.name}' successfully imported from '{filename}'.")

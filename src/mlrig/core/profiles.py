@@ -645,6 +645,7 @@ def copy_profile(
     *,
     store_type: str | None = None,
     url: str | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> ProfileConfig:
     session.config()
     src = session.profile(source)
@@ -653,7 +654,8 @@ def copy_profile(
         snap = snapshot_of(view, stacks, view.list_components(), all_flavors=True)
     chosen_type = store_type or (src.store_type if url is None else None)
     active = src.active_stack if any(s.name == src.active_stack for s in stacks) else None
-    options = dict(src.options) if store_type is None and url is None else {}
+    kept = dict(src.options) if store_type is None and url is None else {}
+    options = _given_options(session, chosen_type, url, options) or kept
     profile = _create_profile_from(
         session, target, snap, active_stack=active, store_type=chosen_type, url=url, options=options
     )
@@ -662,6 +664,17 @@ def copy_profile(
         f"{len(snap.components)} component(s), {len(snap.flavors)} flavor(s))."
     )
     return profile
+
+
+def _given_options(session: Session, store_type: str | None, url: str | None,
+                   options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The store options a caller gave for a new store (a rest store's token source, a SQL
+    store's password source), validated."""
+    given = {k: v for k, v in (options or {}).items() if v not in (None, "")}
+    if not given:
+        return {}
+    chosen = store_type or default_store_type(session.env)
+    return store_options(chosen, canonical_url(chosen, url) if url else "", given)
 
 
 def _placement(
@@ -876,6 +889,7 @@ def import_profile(
     store_type: str | None = None,
     url: str | None = None,
     secrets: SecretValues | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> ProfileConfig:
     session.config()
     bundle = _profile_bundle_from(session, source)
@@ -888,6 +902,7 @@ def import_profile(
         active_stack=bundle.active_stack,
         store_type=store_type,
         url=url,
+        options=_given_options(session, store_type, url, options),
         validate=True,
         secrets=secrets,
     )
