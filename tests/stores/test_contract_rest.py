@@ -32,3 +32,9 @@ class TestRestOnSqliteStore(StoreContract):
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[Any]:
         yield from _open(tmp_path, f"sqlite:///{tmp_path / 'served.db'}")
+
+
+class TestRestOnPostgresStore(StoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path, pg_url: str) -> Iterator[Any]:
+        yield from _open(tmp_path, pg_url)
