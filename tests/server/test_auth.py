@@ -206,3 +206,36 @@ def test_concurrent_writers_lose_no_update(server) -> None:  # type: ignore[no-u
     with RestStore(server.url, token=server.admin_token).read() as view:
         found = view.get_component(A, "counter")
     assert found is not None and found.config["n"] == sum(committed) == 60
+
+
+def test_documents_are_paged_filtered_and_described_by_openapi(server) -> None:  # type: ignore[no-untyped-def]
+    with RestStore(server.url, token=server.admin_token).write() as txn:
+        txn.create_component(Component(A, "lake", "local", {"path": "/a"}))
+        for name in ("e", "b", "d", "a", "c"):
+            txn.create_stack(Stack(name, {A: "lake"}))
+    token = make_token(server, "pager", "viewer")
+    seen, cursor = [], None
+    while True:
+        path = "/stacks?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        status, doc = call(server, token, "GET", path)
+        assert status == 200 and doc["format_version"] == 1 and len(doc["stacks"]) <= 2
+        seen += [s["name"] for s in doc["stacks"]]
+        cursor = doc["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ["a", "b", "c", "d", "e"]
+    _, doc = call(server, token, "GET", "/stacks/c")
+    assert doc == {"format_version": 1, "stack": {"name": "c", "active": False,
+                                                  "components": {"artifact_store": "lake"}}}
+    status, doc = call(server, token, "GET", "/stacks/zz")
+    assert status == 404 and doc["error"] == "Stack 'zz' does not exist."
+    _, doc = call(server, token, "GET", "/components/artifact-store?name=la")
+    assert [c["name"] for c in doc["artifact_stores"]] == ["lake"]
+    http = Http(server.url, None)
+    try:
+        status, spec, _ = http.request("GET", "/openapi.json")
+        assert status == 200 and "/api/v1/stacks" in spec["paths"]
+        status, _, headers = http.request("GET", "/docs")
+    finally:
+        http.close()
+    assert status == 200 and headers["content-type"].startswith("text/html")
