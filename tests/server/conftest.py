@@ -11,6 +11,7 @@ import pytest
 
 from mlrig.testing.plugin import Run, run_mlrig
 from mlrig.testing.server import Served, served
+from tests.sql.support import fresh_database, pg_server_url, pg_url  # noqa: F401
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from mlrig.models import Component, ComponentType
 from mlrig.stores.rest import RestStore
 from mlrig.testing.server import served
 from tests.server.conftest import make_token
-from tests.sql.support import fresh_database, pg_server_url, pg_url  # noqa: F401
 
 A = ComponentType.ARTIFACT_STORE
 
