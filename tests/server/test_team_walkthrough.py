@@ -112,3 +112,29 @@ def test_login_keeps_the_token_in_a_private_file(server, token, member) -> None:
     assert not path.exists()
     after = carol("--profile", "team", "stack", "list")
     assert after.exit_code == 1 and "mlrig login" in after.stderr
+
+
+def test_login_with_a_password_gets_a_short_lived_token(server, token, member) -> None:  # type: ignore[no-untyped-def]
+    from mlrig.testing.plugin import run_mlrig
+
+    admin_env = {"MLRIG_CONFIG_PATH": str(server.config_dir)}
+    made = run_mlrig("server", "user", "create", "judy", "--role", "editor", "--password",
+                     "--store", server.store_url, env=admin_env,
+                     input="correct horse\ncorrect horse\n")
+    assert made.exit_code == 0, made.output
+    assert "correct horse" not in made.output
+    judy = member("judy")
+    _ok(judy("profile", "list"))
+    _ok(judy("profile", "create", "team", "-t", "rest", "--url", server.url,
+             "--token-env", "J", env={"J": token("judy-setup", "editor", user="judy")}))
+    wrong = judy("login", "team", "--user", "judy", input="wrong\n")
+    assert wrong.exit_code == 1 and "Wrong user name or password." in wrong.stderr
+    logged = _ok(judy("login", "team", "--user", "judy", input="correct horse\n"))
+    assert "as user 'judy'" in logged.stderr and "write" in logged.stderr
+    _ok(judy("--profile", "team", "artifact-store", "register", "lake", "--flavor", "local",
+             "--path=/tmp/lake"))
+    listed = run_mlrig("server", "token", "list", "--store", server.store_url, "-o", "json",
+                       env=admin_env)
+    session = [t for t in json.loads(listed.stdout)["tokens"] if t["kind"] == "session"]
+    assert len(session) == 1 and session[0]["user"] == "judy"
+    assert session[0]["expires"] is not None and session[0]["last_used"] is not None
