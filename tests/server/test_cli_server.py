@@ -44,7 +44,9 @@ def test_up_status_logs_down(tmp_path: Path) -> None:
                          "editor", env=env)
         assert made.exit_code == 1 and "cannot have the role 'editor'" in made.stderr
         audit = run_mlrig("server", "audit", "--since", "1h", "-o", "json", env=env)
-        assert audit.exit_code == 0 and json.loads(audit.stdout)["audit"] == []
+        actions = [r["action"] for r in json.loads(audit.stdout)["audit"]]
+        assert actions == ["create_user", "set_role"]  # the failed ones left no record
+        assert all(r["user"].startswith("local:") for r in json.loads(audit.stdout)["audit"])
 
         logs = run_mlrig("server", "logs", env=env)
         assert logs.exit_code == 0 and "Uvicorn running" in logs.output
@@ -78,3 +80,38 @@ def test_bad_input_is_one_line(tmp_path: Path) -> None:
         assert "Traceback" not in result.output
         (line,) = [x for x in result.stderr.splitlines() if x.startswith("Error:")]
         assert words in line, (args, line)
+
+
+def test_admin_commands_from_another_host_go_through_the_api(server, token, member) -> None:  # type: ignore[no-untyped-def]
+    kim = member("kim")
+    env = {"KIM": server.admin_token, "LEE": token("lee", "editor", user="lee")}
+    assert kim("profile", "list").exit_code == 0
+    for name, variable in (("team", "KIM"), ("mine", "LEE")):
+        created = kim("profile", "create", name, "-t", "rest", "--url", server.url,
+                      "--token-env", variable, env=env)
+        assert created.exit_code == 0, created.output
+    made = kim("server", "user", "create", "mo", "--role", "viewer", "--via", "team", env=env)
+    assert made.exit_code == 0, made.output
+    issued = kim("server", "token", "create", "mo-ci", "--user", "mo", "--via", "team",
+                 "-o", "json", env=env)
+    assert issued.exit_code == 0, issued.output
+    value = json.loads(issued.stdout)["token"]["token"]
+    tokens = kim("server", "token", "list", "--via", "team", "-o", "json", env=env)
+    assert "mo-ci" in tokens.stdout and value not in tokens.stdout
+    mo = member("mo")
+    assert mo("profile", "list").exit_code == 0
+    assert mo("profile", "create", "team", "-t", "rest", "--url", server.url, "--token-env",
+              "MO", env={"MO": value}).exit_code == 0
+    assert kim("server", "token", "revoke", "mo-ci", "--via", "team", env=env).exit_code == 0
+    refused = mo("--profile", "team", "stack", "list", env={"MO": value})
+    assert refused.exit_code == 1 and "was revoked" in refused.stderr
+    audit = kim("server", "audit", "--since", "1h", "--via", "team", "-o", "json", env=env)
+    assert audit.exit_code == 0
+    records = json.loads(audit.stdout)["audit"]
+    assert [r["action"] for r in records if r["user"] == "admin"][-3:] == [
+        "create_user", "create_token", "revoke_token"]
+    assert value not in audit.stdout
+    denied = kim("server", "user", "list", "--via", "mine", env=env)
+    assert denied.exit_code == 1
+    (line,) = [x for x in denied.stderr.splitlines() if x.startswith("Error:")]
+    assert "needs the 'admin' permission" in line

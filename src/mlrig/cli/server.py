@@ -158,6 +158,40 @@ def _accounts(state: State, store: str | None) -> Any:
 
 store_option = click.option("--store", "store", metavar="URL",
                             help="The served store (default: that of this host's server).")
+via_option = click.option("--via", "via", metavar="PROFILE",
+                          help="From another host: through the API of the server behind this "
+                          "rest profile, with its (admin) token.")
+
+
+def _api(state: State, via: str) -> Any:
+    from mlrig.stores.rest import RestStore
+
+    profile = state.client.get_profile(via)
+    if profile.store_type != "rest":
+        raise InputError(f"Profile '{via}' has a {profile.store_type} store; --via needs a "
+                         "profile of store type 'rest'.")
+    return RestStore(profile.store_url, profile.options, env=state.client.env,
+                     on_event=lambda level, message: echo_err(message))
+
+
+def _remote(state: State, via: str, method: str, path: str, body: Any = None) -> Any:
+    store = _api(state, via)
+    try:
+        return store.call(method, path, body)
+    finally:
+        store.close()
+
+
+def _record(accounts: Any, action: str, key: str, after: Any) -> None:
+    from mlrig.server.accounts import local_admin, record_admin
+
+    record_admin(accounts, local_admin(), "-", action, key=key, after=after)
+
+
+def _quoted(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")
 
 
 @server.group("user")
@@ -174,23 +208,29 @@ def user() -> None:
 @click.option("--secrets", "secrets_", is_flag=True,
               help="The user may be given tokens that read secret values.")
 @store_option
+@via_option
 @output_option
 @pass_state
 def user_create(state: State, name: str, *, role: str, with_password: bool, secrets_: bool,
-                store: str | None, output: str) -> None:
+                store: str | None, via: str | None, output: str) -> None:
     """Create a user."""
-    from mlrig.server import auth
-
     password = None
     if with_password:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True,
                                 err=True)
-    accounts = _accounts(state, store)
-    try:
-        entry = accounts.update(lambda doc: auth.create_user(doc, name, role, password,
-                                                             secrets_))
-    finally:
-        accounts.close()
+    if via:
+        entry = _remote(state, via, "POST", "/users", {
+            "name": name, "role": role, "password": password, "secrets": secrets_})["user"]
+    else:
+        from mlrig.server import auth
+
+        accounts = _accounts(state, store)
+        try:
+            entry = accounts.update(lambda doc: auth.create_user(doc, name, role, password,
+                                                                 secrets_))
+            _record(accounts, "create_user", f"user:{name}", entry)
+        finally:
+            accounts.close()
     if output != "table":
         emit_data(output, "user", entry)
         return
@@ -199,17 +239,21 @@ def user_create(state: State, name: str, *, role: str, with_password: bool, secr
 
 @user.command("list")
 @store_option
+@via_option
 @output_option
 @pass_state
-def user_list(state: State, store: str | None, output: str) -> None:
+def user_list(state: State, store: str | None, via: str | None, output: str) -> None:
     """List the users."""
-    from mlrig.server import auth
+    if via:
+        users = _remote(state, via, "GET", "/users")["users"]
+    else:
+        from mlrig.server import auth
 
-    accounts = _accounts(state, store)
-    try:
-        users = auth.list_users(accounts.load())
-    finally:
-        accounts.close()
+        accounts = _accounts(state, store)
+        try:
+            users = auth.list_users(accounts.load())
+        finally:
+            accounts.close()
     if output != "table":
         emit_data(output, "users", users)
         return
@@ -221,16 +265,21 @@ def user_list(state: State, store: str | None, output: str) -> None:
 @user.command("delete")
 @click.argument("name")
 @store_option
+@via_option
 @pass_state
-def user_delete(state: State, name: str, store: str | None) -> None:
+def user_delete(state: State, name: str, store: str | None, via: str | None) -> None:
     """Delete a user (its tokens are revoked)."""
-    from mlrig.server import auth
+    if via:
+        _remote(state, via, "DELETE", f"/users/{_quoted(name)}")
+    else:
+        from mlrig.server import auth
 
-    accounts = _accounts(state, store)
-    try:
-        accounts.update(lambda doc: auth.delete_user(doc, name))
-    finally:
-        accounts.close()
+        accounts = _accounts(state, store)
+        try:
+            accounts.update(lambda doc: auth.delete_user(doc, name))
+            _record(accounts, "delete_user", f"user:{name}", None)
+        finally:
+            accounts.close()
     click.echo(f"Deleted user '{name}' and revoked its tokens.")
 
 
@@ -238,16 +287,22 @@ def user_delete(state: State, name: str, store: str | None) -> None:
 @click.argument("name")
 @click.argument("role", type=click.Choice(["viewer", "editor", "admin"]))
 @store_option
+@via_option
 @pass_state
-def user_set_role(state: State, name: str, role: str, store: str | None) -> None:
+def user_set_role(state: State, name: str, role: str, store: str | None,
+                  via: str | None) -> None:
     """Change a user's role (its tokens never exceed it)."""
-    from mlrig.server import auth
+    if via:
+        _remote(state, via, "PUT", f"/users/{_quoted(name)}/role", {"role": role})
+    else:
+        from mlrig.server import auth
 
-    accounts = _accounts(state, store)
-    try:
-        accounts.update(lambda doc: auth.set_role(doc, name, role))
-    finally:
-        accounts.close()
+        accounts = _accounts(state, store)
+        try:
+            entry = accounts.update(lambda doc: auth.set_role(doc, name, role))
+            _record(accounts, "set_role", f"user:{name}", entry)
+        finally:
+            accounts.close()
     click.echo(f"User '{name}' now has the role '{role}'.")
 
 
@@ -266,48 +321,63 @@ def token() -> None:
 @click.option("--secrets", "secrets_", is_flag=True,
               help="The token may read secret values (its user must be allowed to).")
 @store_option
+@via_option
 @output_option
 @pass_state
 def token_create(state: State, name: str, *, role: str | None, user_name: str,
-                 expires: str | None, secrets_: bool, store: str | None, output: str) -> None:
-    """Create a token and print it, once."""
-    from mlrig.server import auth
+                 expires: str | None, secrets_: bool, store: str | None, via: str | None,
+                 output: str) -> None:
+    """Create a token and print it, once (the user is created with the role if missing;
+    through --via the user must exist)."""
+    if via:
+        entry = _remote(state, via, "POST", "/tokens", {
+            "name": name, "user": user_name, "role": role, "expires": expires,
+            "secrets": secrets_})["token"]
+        value = str(entry.pop("token"))
+    else:
+        from mlrig.server import auth
 
-    duration = auth.parse_duration(expires) if expires else None
+        duration = auth.parse_duration(expires) if expires else None
 
-    def change(doc: dict[str, Any]) -> auth.NewToken:
-        if user_name not in doc["users"]:
-            auth.create_user(doc, user_name, role or "viewer")
-        return auth.create_token(doc, name, user_name, role=role, expires=duration,
-                                 secrets_=secrets_)
+        def change(doc: dict[str, Any]) -> auth.NewToken:
+            if user_name not in doc["users"]:
+                auth.create_user(doc, user_name, role or "viewer")
+            return auth.create_token(doc, name, user_name, role=role, expires=duration,
+                                     secrets_=secrets_)
 
-    accounts = _accounts(state, store)
-    try:
-        made = accounts.update(change)
-    finally:
-        accounts.close()
+        accounts = _accounts(state, store)
+        try:
+            made = accounts.update(change)
+            _record(accounts, "create_token", f"token:{made.entry['id']}", made.entry)
+        finally:
+            accounts.close()
+        entry, value = made.entry, made.token
     if output != "table":
-        emit_data(output, "token", {**made.entry, "token": made.token})
+        emit_data(output, "token", {**entry, "token": value})
         return
-    echo_err(f"Created the token '{name}' of user '{user_name}' (role '{made.entry['role']}'"
-             f"{', expires ' + made.entry['expires'] if made.entry['expires'] else ''}); it "
+    echo_err(f"Created the token '{name}' of user '{user_name}' (role '{entry['role']}'"
+             f"{', expires ' + entry['expires'] if entry['expires'] else ''}); it "
              "is shown only this once:")
-    click.echo(made.token)
+    click.echo(value)
 
 
 @token.command("list")
 @store_option
+@via_option
 @output_option
 @pass_state
-def token_list(state: State, store: str | None, output: str) -> None:
+def token_list(state: State, store: str | None, via: str | None, output: str) -> None:
     """List the tokens (never their values) with their last use."""
-    from mlrig.server import auth
+    if via:
+        tokens = _remote(state, via, "GET", "/tokens")["tokens"]
+    else:
+        from mlrig.server import auth
 
-    accounts = _accounts(state, store)
-    try:
-        tokens = auth.list_tokens(accounts.load())
-    finally:
-        accounts.close()
+        accounts = _accounts(state, store)
+        try:
+            tokens = auth.list_tokens(accounts.load())
+        finally:
+            accounts.close()
     if output != "table":
         emit_data(output, "tokens", tokens)
         return
@@ -319,16 +389,21 @@ def token_list(state: State, store: str | None, output: str) -> None:
 @token.command("revoke")
 @click.argument("ref", metavar="ID_OR_NAME")
 @store_option
+@via_option
 @pass_state
-def token_revoke(state: State, ref: str, store: str | None) -> None:
+def token_revoke(state: State, ref: str, store: str | None, via: str | None) -> None:
     """Revoke a token: it is refused from now on."""
-    from mlrig.server import auth
+    if via:
+        entry = _remote(state, via, "DELETE", f"/tokens/{_quoted(ref)}")["token"]
+    else:
+        from mlrig.server import auth
 
-    accounts = _accounts(state, store)
-    try:
-        entry = accounts.update(lambda doc: auth.revoke_token(doc, ref))
-    finally:
-        accounts.close()
+        accounts = _accounts(state, store)
+        try:
+            entry = accounts.update(lambda doc: auth.revoke_token(doc, ref))
+            _record(accounts, "revoke_token", f"token:{entry['id']}", entry)
+        finally:
+            accounts.close()
     click.echo(f"Revoked the token '{entry['name']}' ({entry['id']}) of user "
                f"'{entry['user']}'.")
 
@@ -339,15 +414,24 @@ def token_revoke(state: State, ref: str, store: str | None) -> None:
                    "duration back from now: 1h, 2d).")
 @click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 100_000))
 @store_option
+@via_option
 @output_option
 @pass_state
-def audit(state: State, since: str | None, limit: int, store: str | None, output: str) -> None:
+def audit(state: State, *, since: str | None, limit: int, store: str | None, via: str | None,
+          output: str) -> None:
     """Who changed what, when (secret values masked)."""
-    accounts = _accounts(state, store)
-    try:
-        records = accounts.audit(_since(since), limit)
-    finally:
-        accounts.close()
+    after = _since(since)
+    if via:
+        from urllib.parse import urlencode
+
+        query = urlencode({"limit": limit, **({"since": after} if after else {})})
+        records = _remote(state, via, "GET", f"/audit?{query}")["audit"]
+    else:
+        accounts = _accounts(state, store)
+        try:
+            records = accounts.audit(after, limit)
+        finally:
+            accounts.close()
     if output != "table":
         emit_data(output, "audit", records)
         return

@@ -268,6 +268,26 @@ class SqlAccounts:
         self._engine.dispose()
 
 
+def record_admin(accounts: Accounts, user: str, token: str, action: str, *, key: str,
+                 after: Any) -> None:
+    """An audit record of a change to users or tokens (never a token's value or hash)."""
+    from mlrig.server.auth import iso, now
+
+    accounts.append_audit([{"time": iso(now()), "user": user, "token": token,
+                            "action": action, "keys": [key], "before": None,
+                            "after": {key: after}}])
+
+
+def local_admin() -> str:
+    """Who changes accounts directly on the store (file or database access): the OS user."""
+    import getpass
+
+    try:
+        return f"local:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return f"local:uid-{os.getuid()}"
+
+
 def open_accounts(store_type: str, url: str, options: Mapping[str, Any] | None = None,
                   env: Mapping[str, str] | None = None) -> Accounts:
     """The accounts of the store a server serves (local or SQL)."""

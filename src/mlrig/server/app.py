@@ -43,7 +43,7 @@ from mlrig.exceptions import (
 )
 from mlrig.models import Component, ComponentType
 from mlrig.server import auth
-from mlrig.server.accounts import Accounts, open_accounts
+from mlrig.server.accounts import Accounts, open_accounts, record_admin
 from mlrig.server.settings import SETTINGS_ENV, ServerSettings
 from mlrig.stores import mask_url, open_store
 from mlrig.stores import rest as protocol
@@ -453,6 +453,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
             raise InputError("A login is {\"user\": ..., \"password\": ...}.")
         made = service.accounts.update(
             lambda doc: auth.login(doc, body["user"], body["password"]))
+        record_admin(service.accounts, made.entry["user"], made.entry["name"], "login",
+                     key=f"token:{made.entry['id']}", after=made.entry)
         return {**made.entry, "token": made.token}
 
     # the rest store's protocol
@@ -512,29 +514,36 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @app.post("/api/v1/users")
     async def user_create(request: Request) -> dict[str, Any]:
-        who(request, "admin")
+        principal = who(request, "admin")
         body = await body_of(request)
         if not isinstance(body, dict) or not isinstance(body.get("name"), str):
             raise InputError("A new user is {\"name\": ..., \"role\": ..., \"password\": ...}.")
-        return document("user", service.accounts.update(lambda doc: auth.create_user(
+        entry = service.accounts.update(lambda doc: auth.create_user(
             doc, body["name"], str(body.get("role") or "viewer"),
-            body.get("password") or None, bool(body.get("secrets")))))
+            body.get("password") or None, bool(body.get("secrets"))))
+        record_admin(service.accounts, principal.user, principal.token, "create_user",
+                     key=f"user:{entry['name']}", after=entry)
+        return document("user", entry)
 
     @app.delete("/api/v1/users/{name}")
     async def user_delete(request: Request, name: str) -> dict[str, Any]:
-        who(request, "admin")
+        principal = who(request, "admin")
         service.accounts.update(lambda doc: auth.delete_user(doc, name))
+        record_admin(service.accounts, principal.user, principal.token, "delete_user",
+                     key=f"user:{name}", after=None)
         return {"deleted": name}
 
     @app.put("/api/v1/users/{name}/role")
     async def user_role(request: Request, name: str) -> dict[str, Any]:
-        who(request, "admin")
+        principal = who(request, "admin")
         body = await body_of(request)
         role = body.get("role") if isinstance(body, dict) else None
         if not isinstance(role, str):
             raise InputError("A role change is {\"role\": ...}.")
-        return document("user", service.accounts.update(
-            lambda doc: auth.set_role(doc, name, role)))
+        entry = service.accounts.update(lambda doc: auth.set_role(doc, name, role))
+        record_admin(service.accounts, principal.user, principal.token, "set_role",
+                     key=f"user:{name}", after=entry)
+        return document("user", entry)
 
     @app.get("/api/v1/tokens")
     async def tokens(request: Request) -> dict[str, Any]:
@@ -552,13 +561,17 @@ def create_app(settings: ServerSettings) -> FastAPI:
         made = service.accounts.update(lambda doc: auth.create_token(
             doc, body["name"], str(body.get("user") or principal.user),
             role=body.get("role") or None, expires=expires, secrets_=bool(body.get("secrets"))))
+        record_admin(service.accounts, principal.user, principal.token, "create_token",
+                     key=f"token:{made.entry['id']}", after=made.entry)
         return document("token", {**made.entry, "token": made.token})
 
     @app.delete("/api/v1/tokens/{ref}")
     async def token_revoke(request: Request, ref: str) -> dict[str, Any]:
-        who(request, "admin")
-        return document("token", service.accounts.update(
-            lambda doc: auth.revoke_token(doc, ref)))
+        principal = who(request, "admin")
+        entry = service.accounts.update(lambda doc: auth.revoke_token(doc, ref))
+        record_admin(service.accounts, principal.user, principal.token, "revoke_token",
+                     key=f"token:{entry['id']}", after=entry)
+        return document("token", entry)
 
     @app.get("/api/v1/audit")
     async def audit(request: Request, since: str | None = None,
