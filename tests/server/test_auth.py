@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mlrig.exceptions import StoreError
+from mlrig.exceptions import InputError, StoreError
 from mlrig.models import Component, ComponentType, Stack
 from mlrig.stores.rest import Http, RestStore
 from tests.server.conftest import make_token
@@ -239,3 +239,21 @@ def test_documents_are_paged_filtered_and_described_by_openapi(server) -> None: 
     finally:
         http.close()
     assert status == 200 and headers["content-type"].startswith("text/html")
+
+
+def test_a_secret_reference_never_lands_in_a_shown_field(server) -> None:  # type: ignore[no-untyped-def]
+    with RestStore(server.url, token=server.admin_token).write() as txn:
+        txn.create_component(Component(ALERTER, "slack", "slack", {"slack_token": "xoxb-2"}))
+    editor = RestStore(server.url, token=make_token(server, "sneaky", "editor"))
+    with editor.read() as view:
+        found = view.get_component(ALERTER, "slack")
+    assert found is not None
+    reference = found.config["slack_token"]
+    assert reference != "xoxb-2"
+    with pytest.raises(InputError, match="another field"), editor.write() as txn:
+        txn.create_component(Component(A, "leak", "local", {"path": reference}))
+    with pytest.raises(InputError, match="another field"), editor.write() as txn:
+        txn.create_component(Component(ALERTER, "leak", "slack", {"default_channel": reference}))
+    with RestStore(server.url, token=server.admin_token).read() as view:
+        assert view.get_component(A, "leak") is None
+        assert view.get_component(ALERTER, "leak") is None

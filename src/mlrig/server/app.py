@@ -77,6 +77,10 @@ def secret_fields(view: StoreView, component: Component) -> frozenset[str] | Non
     try:
         spec = registry.resolve(component.type, component.flavor,
                                 view.list_flavors(component.type))
+        if spec.origin == "profile":
+            # a source a client registered: the server never imports it (that would run a
+            # module of a caller's choosing), so every value counts as secret
+            return None
         found: frozenset[str] = spec.load().secret_fields()
     except Exception:  # a flavor the server cannot load: every value is treated as secret
         return None
@@ -117,9 +121,13 @@ def resolve_refs(view: StoreView, data: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, str) and value.startswith(protocol.SECRET_REF_PREFIX):
             ref_id, _, ref_key = value[len(protocol.SECRET_REF_PREFIX):].partition(":")
             source = by_id.get(ref_id)
-            if source is None or ref_key not in source.config:
-                raise InputError(f"The value of '{key}' refers to a secret value that no "
-                                 "longer exists; give the value itself.")
+            # only into the same field of a component of the same type and flavor: a secret
+            # never becomes the value of a field that is shown
+            if source is None or ref_key != key or ref_key not in source.config \
+                    or source.type.value != data.get("type") \
+                    or source.flavor != data.get("flavor"):
+                raise InputError(f"The value of '{key}' stands for a secret value that is "
+                                 "gone or belongs to another field; give the value itself.")
             value = source.config[ref_key]
         resolved[key] = value
     return {**data, "config": resolved}
