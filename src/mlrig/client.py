@@ -356,7 +356,17 @@ class Client:
         return credentials.login(self._session, profile, token, user, password)
 
     def logout(self, profile: str | None = None) -> bool:
-        """Forget the credential ``login`` kept for a ``rest`` profile (``False``: none)."""
+        """Forget the credential :meth:`login` kept for a ``rest`` profile.
+
+        Args:
+            profile: the profile (default: the active one); its store type is ``rest``.
+
+        Returns:
+            ``False`` if mlrig kept no credential for it.
+
+        Raises:
+            InputError: not a ``rest`` profile.
+        """
         from mlrig.core import credentials
 
         return credentials.logout(self._session, profile)

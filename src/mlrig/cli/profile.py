@@ -18,6 +18,7 @@ from mlrig.cli.output import (
     stdout_is_tty,
     warn,
 )
+from mlrig.cli.rest_options import token_options
 from mlrig.cli.shell import detect_shell, eval_hint, export_lines, use_options
 
 STORE_TYPE_HELP = ("Store type: local (YAML files), sql (SQLite/PostgreSQL/MySQL) or rest "
@@ -40,19 +41,6 @@ def password_options(func: Any) -> Any:
         help="SQL store: read the database password from this environment variable at "
         "connect time (keep it out of the URL and config.yaml).",
     )(func)
-
-
-def token_options(func: Any) -> Any:
-    """``--token-env`` / ``--token-file`` / ``--ca-bundle``: a rest store's credential and
-    the CA that signed its server's certificate."""
-    func = click.option("--ca-bundle", "ca_bundle", metavar="PATH",
-                        help="rest store: trust the server certificates this CA bundle "
-                        "signed (a private CA).")(func)
-    func = click.option("--token-file", "token_file", metavar="PATH",
-                        help="rest store: read the API token from this file.")(func)
-    return click.option("--token-env", "token_env", metavar="VAR",
-                        help="rest store: read the API token from this environment "
-                        "variable ('mlrig login' keeps one in a 0600 file instead).")(func)
 
 
 @profile.command("create")

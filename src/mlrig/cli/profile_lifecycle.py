@@ -10,14 +10,13 @@ import click
 from mlrig.cli.app import State, pass_state
 from mlrig.cli.completers import file_names, profile_names
 from mlrig.cli.output import echo_err, output_option
+from mlrig.cli.rest_options import token_options
 from mlrig.cli.transfer_output import emit_export, parse_secrets, secret_option, show_plan
 
 STORE_TYPE_HELP = "Store type of the new profile: local, sql or rest."
 
 
 def add_commands(profile: click.Group) -> None:
-    from mlrig.cli.profile import token_options
-
     @profile.command("rename")
     @click.argument("current_name", shell_complete=profile_names)
     @click.argument("new_name")

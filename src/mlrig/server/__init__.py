@@ -25,4 +25,4 @@ def require_server_libraries() -> None:
                if importlib.util.find_spec(name) is None]
     if missing:
         raise StoreError(f"The mlrig server needs {', '.join(missing)}, which is not "
-                         "installed.", hint=EXTRA_HINT)
+                         "installed.", hint=EXTRA_HINT, library_hint=EXTRA_HINT)

@@ -67,7 +67,8 @@ KINDS = [(auth.AuthError, "unauthorized"), (auth.PermissionDenied, "forbidden"),
 def error_body(exc: MlrigError) -> tuple[int, dict[str, Any]]:
     status = next((code for cls, code in STATUS if isinstance(exc, cls)), 500)
     kind = next((k for cls, k in KINDS if isinstance(exc, cls)), protocol.error_kind(exc))
-    return status, {"error": exc.message, "hint": exc.hint, "kind": kind}
+    return status, {"error": exc.message, "hint": exc.hint,
+                    "library_hint": exc.library_hint, "kind": kind}
 
 
 # -- secrets ------------------------------------------------------------------------------

@@ -238,6 +238,9 @@ def revoke_token(doc: dict[str, Any], ref: str) -> dict[str, Any]:
     return token_entry(token_id, record)
 
 
+LOGIN_LIBRARY_HINT = "Ask an admin for a new token and call client.login(PROFILE, TOKEN)."
+
+
 def _login_hint() -> str:
     return "Ask an admin for a new token and run 'mlrig login'."
 
@@ -247,23 +250,24 @@ def authenticate(doc: dict[str, Any], header: str | None) -> tuple[Principal, st
     last use is due to be written (or ``None``)."""
     if not header:
         raise AuthError("This mlrig server needs a token (no Authorization header was sent).",
-                        hint=_login_hint())
+                        hint=_login_hint(), library_hint=LOGIN_LIBRARY_HINT)
     scheme, _, value = header.partition(" ")
     match = _TOKEN.match(value.strip()) if scheme.lower() == "bearer" else None
     record = doc["tokens"].get(match.group(1)) if match else None
     if match is None or record is None or not hmac.compare_digest(
             record["hash"], _digest(match.group(2))):
-        raise AuthError("The token is not valid for this mlrig server.", hint=_login_hint())
+        raise AuthError("The token is not valid for this mlrig server.", hint=_login_hint(),
+                        library_hint=LOGIN_LIBRARY_HINT)
     if record.get("revoked"):
         raise AuthError(f"The token '{record['name']}' was revoked at {record['revoked']}.",
-                        hint=_login_hint())
+                        hint=_login_hint(), library_hint=LOGIN_LIBRARY_HINT)
     if record.get("expires") is not None and parse_iso(record["expires"]) <= now():
         raise AuthError(f"The token '{record['name']}' expired at {record['expires']}.",
-                        hint=_login_hint())
+                        hint=_login_hint(), library_hint=LOGIN_LIBRARY_HINT)
     user = doc["users"].get(record["user"])
     if user is None:
         raise AuthError(f"The user '{record['user']}' of the token was deleted.",
-                        hint=_login_hint())
+                        hint=_login_hint(), library_hint=LOGIN_LIBRARY_HINT)
     permissions = set(ROLES[record["role"]] & ROLES[user["role"]])
     if record.get("secrets") and user.get("secrets"):
         permissions.add("secrets")

@@ -197,7 +197,8 @@ def up(config_dir: Path, settings: ServerSettings, *, host: str = DEFAULT_HOST,
     found = running(config_dir)
     if found is not None:
         raise InputError(f"An mlrig server already runs from this config dir (pid "
-                         f"{found.pid}, {found.url}).", hint="Stop it with 'mlrig server down'.")
+                         f"{found.pid}, {found.url}).", hint="Stop it with 'mlrig server down'.",
+                         library_hint="Stop it first.")
     token = prepare(config_dir, settings)
     scheme = "https" if certfile else "http"
     url = f"{scheme}://{_client_host(host)}:{port}"

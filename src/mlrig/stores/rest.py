@@ -167,7 +167,9 @@ def canonical_rest_url(url: str) -> str:
             "Invalid URL for store type 'rest': it must not carry a user, a password, a "
             "query or a fragment.",
             hint="Give the token with --token-env VARIABLE or --token-file FILE, or run "
-                 "'mlrig login'.")
+                 "'mlrig login'.",
+            library_hint="Give the token with the option token_env or token_file, or call "
+                         "client.login().")
     host = parts.hostname
     if ":" in host:
         host = f"[{host}]"
@@ -211,7 +213,8 @@ def read_token_file(path: Path, url: str, warn: Any = None) -> str:
                  else exc.strerror or str(exc))
         raise StoreError(f"Cannot connect to the mlrig server at {url}: cannot read its "
                          f"token file '{path}' ({cause}).",
-                         hint="Run 'mlrig login' to store a token.") from None
+                         hint="Run 'mlrig login' to store a token.",
+                library_hint="Call client.login() to store a token.") from None
     if stat.S_IMODE(info.st_mode) & 0o077 and warn is not None and os.name == "posix":
         warn(f"The token file '{path}' has mode {stat.S_IMODE(info.st_mode):o}; others can "
              f"read it (fix: chmod 600 '{path}').")
@@ -322,7 +325,9 @@ class Http:
     def _unreachable(self, cause: str) -> StoreError:
         return UnreachableError(f"Cannot reach the mlrig server at {self.url} ({cause}).",
                                 hint="Check that it runs ('mlrig server status' on its host) "
-                                     "and that the URL is right.")
+                                     "and that the URL is right.",
+                                library_hint="Check that the server runs and that the URL "
+                                             "is right.")
 
     def _error(self, exc: OSError) -> StoreError:
         import ssl
@@ -331,7 +336,9 @@ class Http:
             return StoreError(
                 f"Cannot connect to the mlrig server at {self.url}: its certificate is not "
                 f"trusted ({exc.verify_message}).",
-                hint="Give the profile the CA bundle that signed it (--ca-bundle).")
+                hint="Give the profile the CA bundle that signed it (--ca-bundle).",
+                library_hint="Give the profile the CA bundle that signed it (the option "
+                             "ca_bundle).")
         if isinstance(exc, TimeoutError):
             return self._unreachable(f"no answer within {self.timeout:g} seconds")
         return self._unreachable(exc.strerror or str(exc) or type(exc).__name__)
@@ -412,8 +419,10 @@ def raise_for(status: int, body: Any, url: str) -> None:
         raise StoreError(f"The mlrig server at {url} answered HTTP {status} without an "
                          "mlrig error; is it an mlrig server?")
     hint = body.get("hint") if isinstance(body.get("hint"), str) else None
+    library = body.get("library_hint")
     kind = str(body.get("kind") or "store")
-    raise ERROR_KINDS.get(kind, StoreError)(message, hint)
+    raise ERROR_KINDS.get(kind, StoreError)(
+        message, hint, library_hint=library if isinstance(library, str) else None)
 
 
 # -- the in-memory state of a transaction --------------------------------------------------
