@@ -52,10 +52,21 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+SERVED: dict[str, str | None] = {"store": "sqlite"}
+
+
+def served_store(tmp: Path, name: str) -> str | None:
+    """The store a benchmark's server serves: a new SQLite file, or a new local store."""
+    if SERVED["store"] == "sqlite":
+        return f"sqlite:///{tmp / f'{name}.db'}"
+    return None
+
+
 def startup(rounds: int, tmp: Path) -> list[str]:
-    lines = ["### `mlrig stack list`: rest profile vs local profile vs `python3 -c pass`", "",
+    lines = [f"### `mlrig stack list`: rest profile (server on {SERVED['store']}) vs local "
+             "profile vs `python3 -c pass`", "",
              "| what | median ms | p95 ms | × python3 -c pass |", "|---|---:|---:|---:|"]
-    with served(tmp / "startup") as server:
+    with served(tmp / "startup", served_store(tmp, "startup")) as server:
         config = tmp / "startup-client"
         env = {**os.environ, "MLRIG_CONFIG_PATH": str(config), "MLRIG_TEAM": server.admin_token}
         mlrig = mlrig_argv()
@@ -176,9 +187,10 @@ def hammer(url: str, token: str | None, path: str, seconds: float, threads: int)
 
 def throughput(seconds: float, tmp: Path) -> list[str]:
     lines = ["### Requests per second (8 client threads, keep-alive, this machine's cores "
-             f"{os.cpu_count()})", "", "| server | workers | requests/s |", "|---|---:|---:|"]
+             f"{os.cpu_count()}, server on {SERVED['store']})", "", "| server | workers | requests/s |", "|---|---:|---:|"]
     for workers in (1, 4):
-        with served(tmp / f"rps-{workers}", workers=workers) as server:
+        with served(tmp / f"rps-{workers}", served_store(tmp, f"rps-{workers}"),
+                    workers=workers) as server:
             with RestStore(server.url, token=server.admin_token).write() as txn:
                 txn.create_component(Component(A, "lake", "local", {"path": "/a"}))
                 txn.create_stack(Stack("s", {A: "lake"}))
@@ -213,10 +225,10 @@ def throughput(seconds: float, tmp: Path) -> list[str]:
 
 
 def writers(clients: int, writes: int, cli_writes: int, tmp: Path) -> list[str]:
-    lines = ["### Concurrent writers to one profile", "",
+    lines = [f"### Concurrent writers to one profile (server on {SERVED['store']})", "",
              "| through | clients × writes | committed | conflicts reported | lost updates | "
              "writes/s |", "|---|---|---:|---:|---:|---:|"]
-    with served(tmp / "writers") as server:
+    with served(tmp / "writers", served_store(tmp, "writers")) as server:
         config = tmp / "writers-cli"
         env = {**os.environ, "MLRIG_CONFIG_PATH": str(config), "MLRIG_TEAM": server.admin_token}
         mlrig = mlrig_argv()
@@ -314,7 +326,10 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=50)
     parser.add_argument("--cli-writes", type=int, default=5)
     parser.add_argument("--only", default="startup,pages,rps,writers")
+    parser.add_argument("--served", choices=["sqlite", "local"], default="sqlite",
+                        help="the store the servers of startup, rps and writers serve")
     options = parser.parse_args()
+    SERVED["store"] = options.served
     only = set(options.only.split(","))
     tmp = Path(tempfile.mkdtemp(prefix="mlrig-server-bench-"))
     out: list[str] = [f"`python3 bench/server_bench.py {' '.join(sys.argv[1:])}`".replace(

@@ -52,14 +52,14 @@ def password_options(func: Any) -> Any:
 @pass_state
 def create(state: State, name: str, *, url: str | None, store_type: str | None,
            password_env: str | None, password_file: str | None, token_env: str | None,
-           token_file: str | None, ca_bundle: str | None) -> None:
+           token_file: str | None, ca_bundle: str | None, timeout: str | None) -> None:
     """Create a profile and initialise its store (or attach to an existing store)."""
     state.banner(strict=False)
     state.client.create_profile(name, store_type=store_type, url=url,
                                 options={"password_env": password_env,
                                          "password_file": password_file,
                                          "token_env": token_env, "token_file": token_file,
-                                         "ca_bundle": ca_bundle})
+                                         "ca_bundle": ca_bundle, "timeout": timeout})
     click.echo(f"Profile '{name}' successfully created.")
 
 
@@ -74,13 +74,14 @@ def create(state: State, name: str, *, url: str | None, store_type: str | None,
 @pass_state
 def migrate(state: State, name: str, *, to_store_type: str, url: str | None,
             password_env: str | None, password_file: str | None, token_env: str | None,
-            token_file: str | None, ca_bundle: str | None) -> None:
+            token_file: str | None, ca_bundle: str | None, timeout: str | None) -> None:
     """Move a profile with all its stacks, components and flavors to another store."""
     state.banner(strict=False)
     result = state.client.migrate_profile(
         name, to_store_type, url=url,
         options={"password_env": password_env, "password_file": password_file,
-                 "token_env": token_env, "token_file": token_file, "ca_bundle": ca_bundle})
+                 "token_env": token_env, "token_file": token_file, "ca_bundle": ca_bundle,
+                 "timeout": timeout})
     click.echo(f"Profile '{name}' migrated to the {result.new_store_type} store at "
                f"{result.new_url}.")
 

@@ -8,8 +8,10 @@ import click
 
 
 def token_options(func: Any) -> Any:
-    """``--token-env`` / ``--token-file`` / ``--ca-bundle``: a rest store's credential and
-    the CA that signed its server's certificate."""
+    """``--token-env`` / ``--token-file`` / ``--ca-bundle`` / ``--timeout``: a rest store's
+    credential, the CA that signed its server's certificate, the deadline of a request."""
+    func = click.option("--timeout", "timeout", metavar="SECONDS",
+                        help="rest store: the deadline of one request (default 5).")(func)
     func = click.option("--ca-bundle", "ca_bundle", metavar="PATH",
                         help="rest store: trust the server certificates this CA bundle "
                         "signed (a private CA).")(func)

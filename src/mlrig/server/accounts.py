@@ -154,7 +154,10 @@ class FileAccounts:
         from mlrig.fsutil import read_text
 
         with self._lock.shared():
-            text = read_text(path, limit=1 << 30, follow=False) or ""
+            if since is None:  # the newest records only: the end of the file
+                text = self._tail(path, limit)
+            else:
+                text = read_text(path, limit=1 << 30, follow=False) or ""
         records = []
         for line in text.splitlines():
             try:
@@ -164,6 +167,21 @@ class FileAccounts:
             if isinstance(record, dict) and (since is None or str(record.get("time")) > since):
                 records.append(record)
         return records[-limit:]
+
+    @staticmethod
+    def _tail(path: Path, limit: int) -> str:
+        """The last ``limit`` lines at most (from the last bytes of the file: a record is a
+        few KiB at most), without the first, maybe partial, line of what was read."""
+        size = 16 * 1024 * min(limit, 10_000)
+        with open(path, "rb", opener=lambda p, f: os.open(p, f | getattr(os, "O_NOFOLLOW", 0))
+                  ) as handle:
+            handle.seek(0, os.SEEK_END)
+            end = handle.tell()
+            handle.seek(max(0, end - size))
+            data = handle.read()
+        if end > size:
+            data = data.partition(b"\n")[2]
+        return data.decode("utf-8", "replace")
 
     def close(self) -> None:
         return None

@@ -55,7 +55,8 @@ API = "/api/v1"
 TOKEN_ENV = "token_env"
 TOKEN_FILE = "token_file"
 CA_BUNDLE = "ca_bundle"
-REST_OPTIONS = (TOKEN_ENV, TOKEN_FILE, CA_BUNDLE)
+TIMEOUT = "timeout"
+REST_OPTIONS = (TOKEN_ENV, TOKEN_FILE, CA_BUNDLE, TIMEOUT)
 #: the deadline of one request (connect + send + answer), seconds
 DEFAULT_TIMEOUT = 5.0
 #: a secret value the server withheld from a caller without the ``secrets`` permission; sent
@@ -182,7 +183,8 @@ def validate_rest_options(url: str, options: Mapping[str, Any]) -> dict[str, Any
     unknown = sorted(set(options) - set(REST_OPTIONS))
     if unknown:
         raise InputError(f"The option(s) {', '.join(unknown)} do not apply to store type "
-                         "'rest' (it takes --token-env, --token-file and --ca-bundle).")
+                         "'rest' (it takes --token-env, --token-file, --ca-bundle and "
+                         "--timeout).")
     if options.get(TOKEN_ENV) and options.get(TOKEN_FILE):
         raise InputError("Give the token with --token-env or --token-file, not both.")
     result: dict[str, Any] = {}
@@ -195,6 +197,15 @@ def validate_rest_options(url: str, options: Mapping[str, Any]) -> dict[str, Any
     for key in (TOKEN_FILE, CA_BUNDLE):
         if options.get(key):
             result[key] = str(Path(str(options[key])).expanduser().absolute())
+    if options.get(TIMEOUT) is not None:
+        try:
+            seconds = float(options[TIMEOUT])
+        except (TypeError, ValueError):
+            seconds = -1.0
+        if not 0.1 <= seconds <= 3600:
+            raise InputError(f"Invalid --timeout '{options[TIMEOUT]}': give seconds between "
+                             "0.1 and 3600.")
+        result[TIMEOUT] = seconds
     if CA_BUNDLE in result and not url.startswith("https://"):
         raise InputError("--ca-bundle applies to an https:// URL only.")
     if CA_BUNDLE in result and not Path(result[CA_BUNDLE]).is_file():
@@ -629,7 +640,7 @@ class RestStore:
             token = self._token or resolve_token(self.url, self.options, self._env,
                                                   warn=self._warn)
             self._http = Http(self.url, token, ca_bundle=self.options.get(CA_BUNDLE),
-                              timeout=self._timeout)
+                              timeout=float(self.options.get(TIMEOUT) or self._timeout))
         return self._http
 
     def call(self, method: str, path: str, body: Any = None,
