@@ -187,7 +187,8 @@ def hammer(url: str, token: str | None, path: str, seconds: float, threads: int)
 
 def throughput(seconds: float, tmp: Path) -> list[str]:
     lines = ["### Requests per second (8 client threads, keep-alive, this machine's cores "
-             f"{os.cpu_count()}, server on {SERVED['store']})", "", "| server | workers | requests/s |", "|---|---:|---:|"]
+             f"{os.cpu_count()}, server on {SERVED['store']})", "",
+             "| server | workers | requests/s |", "|---|---:|---:|"]
     for workers in (1, 4):
         with served(tmp / f"rps-{workers}", served_store(tmp, f"rps-{workers}"),
                     workers=workers) as server:
