@@ -72,40 +72,57 @@ def error_body(exc: MlrigError) -> tuple[int, dict[str, Any]]:
 
 
 # -- secrets ------------------------------------------------------------------------------
-def secret_fields(view: StoreView, component: Component) -> frozenset[str] | None:
-    from mlrig import flavors as registry
+class SecretFields:
+    """Which config fields of a component are secret, per (type, flavor), for one view: the
+    profile's flavors are listed once and each flavor class is asked once."""
 
-    try:
-        spec = registry.resolve(component.type, component.flavor,
-                                view.list_flavors(component.type))
-        if spec.origin == "profile":
-            # a source a client registered: the server never imports it (that would run a
-            # module of a caller's choosing), so every value counts as secret
+    def __init__(self, view: StoreView) -> None:
+        self.view = view
+        self._records: dict[ComponentType, Any] = {}
+        self._found: dict[tuple[ComponentType, str], frozenset[str] | None] = {}
+
+    def of(self, component: Component) -> frozenset[str] | None:
+        key = (component.type, component.flavor)
+        if key not in self._found:
+            self._found[key] = self._lookup(component)
+        return self._found[key]
+
+    def _lookup(self, component: Component) -> frozenset[str] | None:
+        from mlrig import flavors as registry
+
+        try:
+            if component.type not in self._records:
+                self._records[component.type] = self.view.list_flavors(component.type)
+            spec = registry.resolve(component.type, component.flavor,
+                                    self._records[component.type])
+            if spec.origin == "profile":
+                # a source a client registered: the server never imports it (that would run
+                # a module of a caller's choosing), so every value counts as secret
+                return None
+            found: frozenset[str] = spec.load().secret_fields()
+        except Exception:  # a flavor the server cannot load: every value counts as secret
             return None
-        found: frozenset[str] = spec.load().secret_fields()
-    except Exception:  # a flavor the server cannot load: every value is treated as secret
-        return None
-    return found
+        return found
 
 
-def hidden_config(view: StoreView, component: Component, replace: Callable[[str], Any]
+def hidden_config(secrets: SecretFields, component: Component, replace: Callable[[str], Any]
                   ) -> dict[str, Any]:
-    secret = secret_fields(view, component)
+    secret = secrets.of(component)
     return {k: (replace(k) if (secret is None or k in secret) and v is not None else v)
             for k, v in component.config.items()}
 
 
-def withheld(view: StoreView, component: Component) -> Component:
+def withheld(secrets: SecretFields, component: Component) -> Component:
     """The component as a caller without the ``secrets`` permission gets it: each secret
     value replaced by a reference that a write may send back unchanged."""
-    config = hidden_config(view, component,
+    config = hidden_config(secrets, component,
                            lambda k: f"{protocol.SECRET_REF_PREFIX}{component.id}:{k}")
     return Component(component.type, component.name, component.flavor, config, component.id)
 
 
-def masked_entry(view: StoreView, component: Component) -> dict[str, Any]:
+def masked_entry(secrets: SecretFields, component: Component) -> dict[str, Any]:
     data = component.to_dict()
-    data["config"] = hidden_config(view, component, lambda k: SECRET_MASK)
+    data["config"] = hidden_config(secrets, component, lambda k: SECRET_MASK)
     return data
 
 
@@ -209,7 +226,7 @@ def _object_state(view: StoreView, key: str) -> Any:
     if kind == "component":
         type_value, _, name = rest.partition(":")
         found = view.get_component(ComponentType(type_value), name)
-        return masked_entry(view, found) if found is not None else None
+        return masked_entry(SecretFields(view), found) if found is not None else None
     if kind == "stack":
         stack = view.get_stack(rest)
         return stack.to_dict() if stack is not None else None
@@ -259,7 +276,8 @@ class Service:
             stacks = view.list_stacks()
             flavors = view.list_flavors()
             revisions = protocol.snapshot_revisions(components, stacks, flavors)
-            shown = components if see_secrets else [withheld(view, c) for c in components]
+            secrets = SecretFields(view)
+            shown = components if see_secrets else [withheld(secrets, c) for c in components]
             return {"components": [c.to_dict() for c in shown],
                     "stacks": [{"name": s.name, "components": s.to_dict()} for s in stacks],
                     "flavors": [f.to_dict() for f in flavors],
@@ -320,9 +338,10 @@ class Service:
             raise NotFoundError(f"Stack '{name}' does not exist.")
         return document("stack", stack_entry(found, False))
 
-    def _entry(self, view: StoreView, component: Component, see: bool) -> dict[str, Any]:
+    def _entry(self, secrets: SecretFields, component: Component, see: bool
+               ) -> dict[str, Any]:
         config = (dict(component.config) if see
-                  else hidden_config(view, component, lambda k: SECRET_MASK))
+                  else hidden_config(secrets, component, lambda k: SECRET_MASK))
         return {"type": component.type.value, "name": component.name,
                 "flavor": component.flavor, "id": component.id, "active": False,
                 "config": config}
@@ -331,7 +350,8 @@ class Service:
                    flavor: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
         see = "secrets" in principal.permissions
         with self.store.read() as view:
-            entries = [self._entry(view, c, see) for c in view.list_components(type_)
+            secrets = SecretFields(view)
+            entries = [self._entry(secrets, c, see) for c in view.list_components(type_)
                        if (name is None or name in c.name)
                        and (flavor is None or c.flavor == flavor)]
         return page(document(type_.plural, entries), type_.plural, limit, cursor)
@@ -344,7 +364,8 @@ class Service:
                 raise NotFoundError(f"No {type_.display_name} with the name '{name}' is "
                                     "registered.")
             return document(type_.value,
-                            self._entry(view, found, "secrets" in principal.permissions))
+                            self._entry(SecretFields(view), found,
+                                        "secrets" in principal.permissions))
 
     def flavors(self, type_: ComponentType) -> dict[str, Any]:
         from mlrig import flavors as registry

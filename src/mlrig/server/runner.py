@@ -268,7 +268,7 @@ def serve(host: str, port: int, workers: int, certfile: str | None,
     uvicorn.run("mlrig.server.app:create_app_from_env", factory=True, host=host, port=port,
                 workers=workers if workers > 1 else None, ssl_certfile=certfile,
                 ssl_keyfile=keyfile, log_level="info", server_header=False,
-                proxy_headers=False)
+                proxy_headers=False, timeout_keep_alive=30)
 
 
 def stop_pid(pid: int) -> bool:

@@ -367,7 +367,32 @@ class Http:
             raise _Closed
         return chunk
 
+    def _peer_closed(self) -> bool:
+        """Whether the server closed the kept-alive connection while it was idle (its
+        keep-alive timeout): then a request of any method goes on a new one, safely, as the
+        server never saw it."""
+        import select
+
+        try:
+            readable, _, _ = select.select([self._sock], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        if not readable or self._buffer:
+            return False
+        if self._https:
+            return True  # readable while idle: the server's close_notify, or its end
+        try:
+            import socket
+
+            return not self._sock.recv(1, socket.MSG_PEEK)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:
+            return True
+
     def _once(self, payload: bytes, deadline: float) -> tuple[int, Any, dict[str, str]]:
+        if self._sock is not None and self._peer_closed():
+            self.close()
         if self._sock is None:
             self._sock = self._connect(deadline)
         self._sock.settimeout(max(deadline - time.monotonic(), 0.05))
