@@ -1309,3 +1309,13 @@ class Client:
         """
         return documents.flavors(self._session, type_)
 
+
+def _retry_stale_writes() -> None:
+    """The verbs of :data:`mlrig.core.conflicts.RETRIED` are re-run after a stale write."""
+    from mlrig.core.conflicts import RETRIED, retry_stale
+
+    for name in RETRIED:
+        setattr(Client, name, retry_stale(getattr(Client, name)))
+
+
+_retry_stale_writes()

@@ -65,24 +65,32 @@ SECRET_REF_PREFIX = "mlrig-secret-ref:"
 _MAX_TOKEN_FILE = 64 * 1024
 _MAX_ANSWER = 256 * 1024 * 1024
 
-#: error kinds of the API and the exception each becomes on the client
-ERROR_KINDS: dict[str, type[MlrigError]] = {
-    "not_found": NotFoundError,
-    "exists": AlreadyExistsError,
-    "in_use": InUseError,
-    "input": InputError,
-    "conflict": StoreError,
-    "unauthorized": StoreError,
-    "forbidden": StoreError,
-    "store": StoreError,
-}
-
 
 class UnreachableError(StoreError):
     """The server cannot be reached or does not answer in time. ``names_scope``: the
     session adds which profile it served and which scope chose that profile."""
 
     names_scope = True
+
+
+class ConflictError(StoreError):
+    """The server refused a write: something the transaction read was changed since by
+    another writer, and nothing was applied (``stale``: the core may run the verb again)."""
+
+    stale = True
+
+
+#: error kinds of the API and the exception each becomes on the client
+ERROR_KINDS: dict[str, type[MlrigError]] = {
+    "not_found": NotFoundError,
+    "exists": AlreadyExistsError,
+    "in_use": InUseError,
+    "input": InputError,
+    "conflict": ConflictError,
+    "unauthorized": StoreError,
+    "forbidden": StoreError,
+    "store": StoreError,
+}
 
 
 def error_kind(exc: MlrigError) -> str:
