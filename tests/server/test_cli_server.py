@@ -115,3 +115,40 @@ def test_admin_commands_from_another_host_go_through_the_api(server, token, memb
     assert denied.exit_code == 1
     (line,) = [x for x in denied.stderr.splitlines() if x.startswith("Error:")]
     assert "needs the 'admin' permission" in line
+
+
+def test_without_the_server_extra_the_group_says_what_to_install(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['fastapi'] = None; sys.modules['uvicorn'] = None; "
+            "sys.argv = ['mlrig', *sys.argv[1:]]; from mlrig.cli import main; main()")
+    env = {**__import__("os").environ, "MLRIG_CONFIG_PATH": str(tmp_path / "config")}
+    result = subprocess.run([sys.executable, "-c", code, "server", "up", "--store",
+                             str(tmp_path / "s")], capture_output=True, text=True, env=env,
+                            timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "Error: The mlrig server needs fastapi, uvicorn, which are not installed. Install it "
+        "with: pip install 'mlrig[server]'.")
+    assert not (tmp_path / "s").exists()
+
+
+def test_up_serves_the_active_profile_by_default(tmp_path: Path) -> None:
+    env = {"MLRIG_CONFIG_PATH": str(tmp_path / "config")}
+    assert run_mlrig("profile", "list", env=env).exit_code == 0
+    up = run_mlrig("server", "up", "--port", str(free_port()), env=env)
+    try:
+        assert up.exit_code == 0, up.output
+        served = (tmp_path / "config" / "profiles" / "default").resolve().as_uri()
+        assert f"serves {served} at http://127.0.0.1:" in up.stdout
+        # the profile's own stacks are there: the store already had a default stack
+        from mlrig.stores.rest import RestStore
+
+        url = json.loads(run_mlrig("server", "status", "-o", "json", env=env).stdout)[
+            "server"]["url"]
+        token = up.stdout.splitlines()[0]
+        with RestStore(url, token=token).read() as view:
+            assert [s.name for s in view.list_stacks()] == ["default"]
+    finally:
+        run_mlrig("server", "down", env=env)

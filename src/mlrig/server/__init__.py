@@ -21,8 +21,15 @@ def require_server_libraries() -> None:
     """StoreError in one line if the server's libraries are missing."""
     import importlib.util
 
-    missing = [name for name in ("fastapi", "uvicorn", "argon2")
-               if importlib.util.find_spec(name) is None]
+    missing = []
+    for name in ("fastapi", "uvicorn", "argon2"):
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):  # ValueError: a module blocked in sys.modules
+            found = False
+        if not found:
+            missing.append(name)
     if missing:
-        raise StoreError(f"The mlrig server needs {', '.join(missing)}, which is not "
-                         "installed.", hint=EXTRA_HINT, library_hint=EXTRA_HINT)
+        raise StoreError(f"The mlrig server needs {', '.join(missing)}, which "
+                         f"{'is' if len(missing) == 1 else 'are'} not installed.",
+                         hint=EXTRA_HINT, library_hint=EXTRA_HINT)
