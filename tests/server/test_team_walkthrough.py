@@ -112,6 +112,11 @@ def test_login_keeps_the_token_in_a_private_file(server, token, member) -> None:
     assert not path.exists()
     after = carol("--profile", "team", "stack", "list")
     assert after.exit_code == 1 and "mlrig login" in after.stderr
+    # logged in again, then the profile is deleted: its credential goes with it
+    _ok(carol("login", "team", input=secret + "\n"))
+    assert path.exists()
+    _ok(carol("profile", "delete", "team", "-y"))
+    assert not path.exists()
 
 
 def test_login_with_a_password_gets_a_short_lived_token(server, token, member) -> None:  # type: ignore[no-untyped-def]

@@ -95,3 +95,17 @@ def logout(session: Session, name: str | None) -> bool:
         session.update_config(change)
     session.drop_store(profile.name)
     return ours
+
+
+def forget_credential(session: Session, profile: ProfileConfig) -> None:
+    """Remove the credential file ``login`` wrote for a profile that is gone (only that
+    file: one the profile's options point at, in mlrig's credentials directory)."""
+    from mlrig.fsutil import remove_file
+
+    kept = profile.options.get("token_file")
+    if not kept:
+        return
+    path = Path(str(kept))
+    if path.parent == session.config_dir / CREDENTIALS and path.suffix == ".token" \
+            and path.exists():
+        remove_file(path, root=session.config_dir)

@@ -436,6 +436,9 @@ def delete_profile(session: Session, name: str) -> None:
             if owned:
                 remove_path(own_dir)
             kept = [d for d in leftovers if not _remove_if_empty(d)]
+    from mlrig.core.credentials import forget_credential
+
+    forget_credential(session, profile)  # the token 'mlrig login' kept for it
     for directory in kept:
         session.say(f"Kept '{directory}': it holds files mlrig did not make there (the data "
                     "of a default component of the deleted profile).")
