@@ -152,3 +152,36 @@ def test_up_serves_the_active_profile_by_default(tmp_path: Path) -> None:
             assert [s.name for s in view.list_stacks()] == ["default"]
     finally:
         run_mlrig("server", "down", env=env)
+
+
+def test_foreground_serves_until_stopped(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from mlrig.server.runner import health
+    from mlrig.testing.plugin import mlrig_command
+
+    env = {**os.environ, "MLRIG_CONFIG_PATH": str(tmp_path / "config")}
+    port = free_port()
+    proc = subprocess.Popen([*mlrig_command(), "server", "up", "--foreground", "--store",
+                             str(tmp_path / "store"), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        token = proc.stdout.readline().strip()
+        assert token.startswith("mlrig_")
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while health(url, timeout=0.5) != "ok":
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.1)
+        status = run_mlrig("server", "status", "-o", "json", env=env)
+        assert json.loads(status.stdout)["server"]["pid"] == proc.pid
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+    assert proc.returncode == 0
+    assert not (tmp_path / "config" / "server" / "server.json").exists()
+    assert health(url, timeout=0.5).startswith("unreachable")

@@ -76,9 +76,11 @@ def _alive(pid: int) -> bool:
         return True
     try:  # a pid reused by another program is not our server
         with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            return b"mlrig.server" in handle.read()
+            args = handle.read().split(b"\0")
     except OSError:
         return True  # no /proc: trust kill(0)
+    # python -m mlrig.server ..., or mlrig server up --foreground
+    return b"mlrig.server" in args or (b"server" in args and b"--foreground" in args)
 
 
 def running(config_dir: Path) -> Running | None:
@@ -253,6 +255,13 @@ def foreground(config_dir: Path, settings: ServerSettings, *, host: str, port: i
         on_ready(url, token)
     write_pid(config_dir, os.getpid(), url, settings, certfile)
     os.environ[SETTINGS_ENV] = str(settings_file(config_dir))
+
+    def stopped(signum: int, frame: Any) -> None:
+        raise SystemExit(0)
+
+    # uvicorn shuts down gracefully on SIGTERM, then raises it again for the handler found
+    # before it: this one, so that the pid file goes and the exit is a clean 0 (systemd)
+    signal.signal(signal.SIGTERM, stopped)
     try:
         serve(host, port, workers, certfile, keyfile)
     finally:
