@@ -313,7 +313,7 @@ class Service:
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InputError(f"A malformed operation in a transaction ({exc}).") from None
         self.accounts.append_audit(records)
-        if records:
+        if records and not self.accounts.load()["settings"].get("initialized"):
             self.mark_initialized()
         return {"applied": len(records), "transaction": txn_id}
 
