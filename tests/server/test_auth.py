@@ -103,6 +103,11 @@ def test_secret_values_need_the_secrets_permission(server) -> None:  # type: ign
     rename = next(r for r in records if r["action"] == "update_component")
     assert rename["before"]["component:alerter:slack"]["config"]["slack_token"] == "********"
     assert rename["after"]["component:alerter:chat"]["config"]["default_channel"] == "ops"
+    # the server's log has request lines, never a secret value or a token
+    log = (server.config_dir / "server" / "server.log").read_text()
+    assert "POST /api/v1/store/transactions" in log
+    for secret in ("xoxb-1", editor, seen, server.admin_token):
+        assert secret not in log
 
 
 def test_an_expired_token_is_refused_in_one_line(server, member) -> None:  # type: ignore[no-untyped-def]
