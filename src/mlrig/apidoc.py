@@ -1,7 +1,7 @@
 """Generate the reference part of ``docs/python-api.md`` from the code.
 
 ``python3 scripts/gen_api_docs.py`` rewrites what follows :data:`BEGIN` in that page;
-``tests/unit/test_python_api.py`` checks that it is up to date. The reference shows the
+``tests/unit/test_client.py`` checks that it is up to date. The reference shows the
 public methods of :class:`~mlrig.client.Client` (grouped by topic), the errors of
 :mod:`mlrig.exceptions` and the records and results exported by :mod:`mlrig`.
 
@@ -70,6 +70,7 @@ ALIASES: tuple[tuple[str, str], ...] = (
     ("TypeLike", "mlrig.models"),
     ("SecretValues", "mlrig.core.transfer_plan"),
     ("EventSink", "mlrig.events"),
+    ("Listener", "mlrig.events"),
 )
 
 _SECTIONS = {"Args:": "Arguments", "Returns:": "Returns", "Raises:": "Raises",
@@ -416,10 +417,34 @@ def render_records() -> str:
     return "\n\n".join(out)
 
 
+def render_events() -> str:
+    """The event classes of :mod:`mlrig.events` (what ``Client(events=...)`` receives)."""
+    from mlrig import events
+
+    out = ["## Events",
+           inline(doc_of(events).split("\n\n", 1)[0].replace("\n", " ")),
+           "Every event is a frozen dataclass (`from mlrig.events import StackRegistered`) "
+           "with the class attributes `kind` (stable, snake_case) and `level` (`info` or "
+           "`warning`) and these members; `mlrig.events.from_dict(data)` turns what "
+           "`to_dict()` wrote back into the event.",
+           "\n".join(_class_members(events.Event))]
+    rows = ["| kind | class | level | fields | reported when |", "|---|---|---|---|---|"]
+    for kind, cls in events.KINDS.items():
+        fields = ", ".join(f"`{n}: {t}`" for n, t, _ in _fields(cls))
+        doc = doc_of(cls)
+        if doc.startswith(f"{cls.__name__}("):  # dataclass's own: the signature
+            doc = ""
+        summary = inline(doc.split("\n\n", 1)[0].replace("\n", " "))
+        rows.append(f"| `{kind}` | `{cls.__name__}` | {cls.level} | {_cell(fields)} | "
+                    f"{_cell(summary)} |")
+    out.append("\n".join(rows))
+    return "\n\n".join(out)
+
+
 def render() -> str:
     """The generated reference: :data:`BEGIN` and all that follows it in the page."""
     importlib.import_module("mlrig.client")
-    parts = [BEGIN, render_client(), render_errors(), render_records()]
+    parts = [BEGIN, render_client(), render_errors(), render_records(), render_events()]
     return "\n\n".join(parts).rstrip() + "\n"
 
 

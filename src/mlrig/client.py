@@ -27,6 +27,7 @@ from mlrig.core.results import (
     SetResult,
 )
 from mlrig.core.session import Session, lazy_module
+from mlrig.events import listener_for
 from mlrig.models import Component, ComponentType, ProfileConfig, Stack, TypeLike, component_type
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from mlrig.core import components, documents, flavors, profiles, repositories, stacks
     from mlrig.core.portability import Bundle
     from mlrig.core.transfer_plan import SecretValues, TransferPlan
-    from mlrig.events import EventSink
+    from mlrig.events import EventSink, Listener
     from mlrig.flavors import FlavorSpec
     from mlrig.models import FlavorRecord
 
@@ -74,10 +75,11 @@ class Client:
 
     A client chooses the active profile and stack as the CLI does (its ``profile`` and
     ``stack`` arguments are the flag scope), applies every rule, and reports progress through
-    ``on_event`` instead of printing. It is cheap and keeps no state between calls besides
-    caches of what it read; every write re-reads what it changes under a lock. Errors are
-    subclasses of :class:`~mlrig.exceptions.MlrigError`, whose ``str()`` is the message and
-    a hint for a Python caller. ``config_dir``, ``cwd`` and ``env`` are what it works on.
+    ``on_event`` or ``events`` instead of printing. It is cheap and keeps no state between
+    calls besides caches of what it read; every write re-reads what it changes under a lock.
+    Errors are subclasses of :class:`~mlrig.exceptions.MlrigError`, whose ``str()`` is the
+    message and a hint for a Python caller. ``config_dir``, ``cwd`` and ``env`` are what it
+    works on.
     """
 
     def __init__(
@@ -89,6 +91,7 @@ class Client:
         cwd: str | Path | None = None,
         env: Mapping[str, str] | None = None,
         on_event: EventSink | None = None,
+        events: Listener | None = None,
     ) -> None:
         """Open the configuration of a config directory, as seen from a working directory.
 
@@ -103,11 +106,17 @@ class Client:
             stack: use this stack, like ``mlrig --stack``.
             cwd: the working directory, where the repository is looked for (default: the process's).
             env: where ``MLRIG_*`` variables are read from (default: a copy of ``os.environ``).
-            on_event: called as ``on_event(level, message)`` for progress lines and warnings (level
-                ``"info"`` or ``"warning"``); default: the ``mlrig`` logger.
+            on_event: called as ``on_event(level, message)`` for each progress line and warning,
+                as the CLI prints it (level ``"info"`` or ``"warning"``).
+            events: called with each progress line and warning as a typed event instead: an
+                :class:`~mlrig.events.Event` of :mod:`mlrig.events` such as
+                ``StackRegistered(name='dev')``, with its ``kind``, ``level``, ``message`` (the
+                sentence ``on_event`` gets) and ``to_dict()``. Give ``on_event`` or ``events``;
+                with neither, the sentences go to the ``mlrig`` logger.
 
         Raises:
             InputError: ``profile`` or ``stack`` is not a valid name.
+            TypeError: both ``on_event`` and ``events`` are given.
         """
         self._session = Session(
             config_path,
@@ -115,7 +124,7 @@ class Client:
             stack=stack,
             cwd=cwd,
             env=env,
-            on_event=on_event,
+            events=listener_for(on_event, events),
             bootstrap=_create_initial_config,
         )
 

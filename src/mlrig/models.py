@@ -1,4 +1,5 @@
-"""The records mlrig keeps: component types, components, stacks, flavors, profiles.
+"""The records mlrig keeps: component types, components, stacks, flavors, profiles, and the
+contents (stacks, components, flavors) that copies, imports, exports and migrations move.
 
 These are plain dataclasses on purpose: they are built on every command, and pydantic is
 reserved for what needs validation of user input (flavor config schemas), which keeps the
@@ -8,6 +9,7 @@ start-up of read-only commands cheap. Serialisation is explicit (``to_dict``/``f
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -249,3 +251,82 @@ class ProfileConfig:
             raise ValueError(f"profile '{name}' has invalid options")
         return cls(name=name, store_type=store_type, store_url=url, active_stack=active,
                    options=dict(options))
+
+
+@dataclass(frozen=True)
+class ContentComponent:
+    """A component as a copy, an import or an export carries it.
+
+    ``omitted_secrets`` names the secret attributes left out of ``component.config`` (an
+    export without ``--include-secrets``); ``profile_default`` tells whether it is its
+    profile's ``default`` as mlrig created it (then the target profile's own default of the
+    same type and flavor stands in for it).
+    """
+
+    component: Component
+    omitted_secrets: tuple[str, ...] = ()
+    profile_default: bool = False
+
+    @property
+    def key(self) -> tuple[ComponentType, str]:
+        return (self.component.type, self.component.name)
+
+
+def _component_order(entry: ContentComponent) -> tuple[str, str]:
+    return (entry.component.type.value, entry.component.name)
+
+
+def _flavor_order(record: FlavorRecord) -> tuple[str, str]:
+    return (record.type.value, record.name)
+
+
+@dataclass(frozen=True, eq=False)
+class Contents:
+    """Some stacks with their components and the custom flavors those use: what a copy, an
+    import, an export or a migration moves, and what a store holds.
+
+    Two contents are equal (``==``) when they hold the same stacks, components (with their
+    ids and configurations) and flavors, in any order.
+    """
+
+    stacks: tuple[Stack, ...] = ()
+    components: tuple[ContentComponent, ...] = ()
+    flavors: tuple[FlavorRecord, ...] = ()
+
+    @classmethod
+    def of(cls, stacks: Iterable[Stack] = (),
+           components: Iterable[Component | ContentComponent] = (),
+           flavors: Iterable[FlavorRecord] = ()) -> Contents:
+        """Contents from plain records (a :class:`Component` is carried as it is)."""
+        return cls(tuple(stacks),
+                   tuple(c if isinstance(c, ContentComponent) else ContentComponent(c)
+                         for c in components),
+                   tuple(flavors))
+
+    @property
+    def empty(self) -> bool:
+        return not (self.components or self.stacks or self.flavors)
+
+    def summary(self) -> str:
+        """``3 component(s), 1 stack(s) and 0 custom flavor(s)``"""
+        return (f"{len(self.components)} component(s), {len(self.stacks)} stack(s) and "
+                f"{len(self.flavors)} custom flavor(s)")
+
+    def component(self, type_: ComponentType, name: str) -> ContentComponent | None:
+        return next((c for c in self.components if c.key == (type_, name)), None)
+
+    def canonical(self) -> Contents:
+        """The same contents in a canonical order (stacks by name, components and flavors by
+        type and name)."""
+        return Contents(tuple(sorted(self.stacks, key=lambda s: s.name)),
+                        tuple(sorted(self.components, key=_component_order)),
+                        tuple(sorted(self.flavors, key=_flavor_order)))
+
+    __hash__ = None  # type: ignore[assignment]  # equal contents may hold mutable configs
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Contents):
+            return NotImplemented
+        mine, theirs = self.canonical(), other.canonical()
+        return (mine.stacks, mine.components, mine.flavors) == (
+            theirs.stacks, theirs.components, theirs.flavors)

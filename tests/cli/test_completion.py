@@ -21,13 +21,11 @@ import yaml
 
 from mlrig.client import Client
 from mlrig.models import ComponentType
+from mlrig.testing.files import data_files
 from mlrig.testing.plugin import mlrig_command
 from mlrig.testing.stores import store_of
-from tests.lifecycle import conftest as lifecycle_fixtures
 
-# the test plugin (tests/plugin_pkg), installed on demand, as in the lifecycle tests
-plugin_site = lifecycle_fixtures.plugin_site
-plugin = lifecycle_fixtures.plugin
+# the test plugin (tests/plugin_pkg) is installed on demand by the ``plugin`` fixture
 
 CUSTOM = "mlrig_test_plugin.custom."
 
@@ -329,11 +327,11 @@ def test_completion_on_a_new_config_dir_creates_nothing(mlrig_exe: Any, config_d
 
 def test_completion_writes_nothing_in_a_configured_profile(mlrig_exe: Any, client: Client,
                                                            config_dir: Path) -> None:
-    before = lifecycle_fixtures.snapshot(config_dir)
+    before = data_files(config_dir)
     complete(mlrig_exe, "stack", "set", "")
     complete(mlrig_exe, "-p", "zenml", "stack", "update", "-a", "")
     complete(mlrig_exe, "orchestrator", "register", "o", "-f", "")
-    assert lifecycle_fixtures.snapshot(config_dir) == before
+    assert data_files(config_dir) == before
 
 
 def test_what_a_crashed_command_left_is_not_touched(mlrig_exe: Any, client: Client,

@@ -12,23 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from mlrig.testing.tables import PROFILE_HEADER, STACK_HEADER, parse_table
+
 BANNER = ["Running without an active repository root."]
-TOP, HEADER_RULE, BOTTOM = "┏", "┠", "┗"
-
-
-def parse_table(stdout: str) -> list[list[str]]:
-    """Rows of cells (header first) of the rich table in ``stdout``; checks the frame."""
-    lines = [line for line in stdout.splitlines() if line.strip()]
-    assert lines[0].startswith(TOP) and lines[0].endswith("┓"), stdout
-    assert lines[2].startswith(HEADER_RULE) and lines[2].endswith("┨"), stdout
-    assert lines[-1].startswith(BOTTOM) and lines[-1].endswith("┛"), stdout
-    rows = []
-    for line in [lines[1], *lines[3:-1]]:
-        assert line.startswith("┃") and line.endswith("┃"), line
-        rows.append([cell.strip() for cell in line[1:-1].split("│")])
-    return rows
-
-
 def banner(profile: str) -> list[str]:
     return [*BANNER, f"Running with active profile: '{profile}' (global)"]
 
@@ -43,8 +29,6 @@ def default_stack_lines() -> list[str]:
     ]
 
 
-PROFILE_HEADER = ["ACTIVE", "PROFILE NAME", "STORE TYPE", "URL", "ACTIVE STACK"]
-STACK_HEADER = ["ACTIVE", "STACK NAME", "ARTIFACT_STORE", "METADATA_STORE", "ORCHESTRATOR"]
 
 
 @pytest.fixture

@@ -16,14 +16,10 @@ from typing import Any
 import pytest
 
 from mlrig.models import ComponentType
+from mlrig.testing.clients import quiet_client
+from mlrig.testing.files import assert_all_yaml_parses
+from mlrig.testing.runs import env_for, mlrig_command, run_mlrig_in
 from mlrig.testing.stores import store_of
-from tests.reliability._support import (
-    assert_all_yaml_parses,
-    client,
-    env_for,
-    mlrig_argv,
-    run_mlrig,
-)
 
 WORKER = Path(__file__).with_name("worker.py")
 DEFAULT_COMPONENTS = {("orchestrator", "default"), ("metadata_store", "default"),
@@ -73,7 +69,7 @@ def expected_state(events: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def check_final_state(config_dir: Path, expected: dict[str, Any]) -> None:
-    c = client(config_dir, profile="default")
+    c = quiet_client(config_dir, profile="default")
     config = c.config(reload=True)
     assert set(config.profiles) == expected["profiles"]
     assert config.active_profile in expected["set_profiles"]
@@ -103,7 +99,7 @@ def check_final_state(config_dir: Path, expected: dict[str, Any]) -> None:
 
 def test_client_processes_write_profile_and_global_config_at_once(config_dir: Path,
                                                                   store_type: str) -> None:
-    client(config_dir).config()  # the default profile exists before the race starts
+    quiet_client(config_dir).config()  # the default profile exists before the race starts
     workers, iterations = 4, 6
     procs = [
         subprocess.Popen([sys.executable, str(WORKER), str(w), str(iterations)],
@@ -126,9 +122,9 @@ def test_client_processes_write_profile_and_global_config_at_once(config_dir: Pa
 
 def test_real_cli_processes_write_at_once(config_dir: Path, tmp_path: Path,
                                           store_type: str) -> None:
-    assert run_mlrig(config_dir, "profile", "list").code == 0
+    assert run_mlrig_in(config_dir, "profile", "list").exit_code == 0
     workers, rounds = 4, (2 if store_type == "local" else 1)  # SQL start-up is slower
-    exe = " ".join(f"'{part}'" for part in mlrig_argv())
+    exe = " ".join(f"'{part}'" for part in mlrig_command())
     scripts = []
     for w in range(workers):
         lines = ["set -e"]
@@ -150,7 +146,7 @@ def test_real_cli_processes_write_at_once(config_dir: Path, tmp_path: Path,
                 stream.close()
     assert [code for code, _ in results] == [0] * workers, results
 
-    c = client(config_dir)
+    c = quiet_client(config_dir)
     names = {(x.type.value, x.name) for x in c.list_components(ComponentType.ARTIFACT_STORE)}
     assert names == {("artifact_store", "default")} | {
         ("artifact_store", f"c{w}-{i}") for w in range(workers) for i in range(rounds)}
@@ -173,14 +169,14 @@ def test_first_runs_racing_create_one_default_profile(config_dir: Path, tmp_path
                                                      store_type: str) -> None:
     """Several first commands at once on an empty config dir: one default profile, one
     default stack, every command succeeds."""
-    procs = [subprocess.Popen([*mlrig_argv(), *command], env=env_for(config_dir), cwd=tmp_path,
+    procs = [subprocess.Popen([*mlrig_command(), *command], env=env_for(config_dir), cwd=tmp_path,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(4)]
     outcomes = [(p.wait(timeout=60), p.communicate()[1]) for p in procs]
     assert [code for code, _ in outcomes] == [0, 0, 0, 0], outcomes
     created = sum("Created and activated default profile." in err for _, err in outcomes)
     assert created == 1
-    c = client(config_dir)
+    c = quiet_client(config_dir)
     config = c.config(reload=True)
     assert list(config.profiles) == ["default"]
     assert config.profiles["default"].store_type == store_type

@@ -25,14 +25,10 @@ import pytest
 import mlrig.fsutil
 from mlrig.exceptions import MlrigError
 from mlrig.models import Component, ComponentType
+from mlrig.testing.clients import quiet_client
+from mlrig.testing.files import assert_all_yaml_parses
+from mlrig.testing.runs import env_for, mlrig_command, run_mlrig_in
 from mlrig.testing.stores import store_of
-from tests.reliability._support import (
-    assert_all_yaml_parses,
-    client,
-    env_for,
-    mlrig_argv,
-    run_mlrig,
-)
 
 A, O, M = ComponentType.ARTIFACT_STORE, ComponentType.ORCHESTRATOR, ComponentType.METADATA_STORE
 FORK = multiprocessing.get_context("fork")
@@ -94,7 +90,7 @@ def perform(c: Any, op: Op, shared: str) -> None:
 
 def writer(config_dir: Path, conn: Connection, first: int, shared: str) -> None:
     """Runs the plan until killed; sends the index of every acknowledged operation."""
-    c = client(config_dir)
+    c = quiet_client(config_dir)
     for index, op in enumerate(plan(first, shared)):
         perform(c, op, shared)
         if op[0] == "rename":
@@ -152,7 +148,7 @@ def await_acks(conn: Connection, wanted: int, iteration: int, limit: float = 120
 
 def load_model(config_dir: Path) -> Model:
     """The store as the model sees it; checks that it loads and references are whole."""
-    c = client(config_dir)
+    c = quiet_client(config_dir)
     with store_of(c).read() as view:
         components = {x.name for x in view.list_components(A)}
         stacks = {s.name: s for s in view.list_stacks()}
@@ -175,7 +171,7 @@ def test_writers_killed_at_random_points(config_dir: Path, store_type: str) -> N
     """A writer (components, stacks, deletes, and a multi-file rename) is killed 40 times.
     Each time the store must be exactly the state after the acknowledged operations, or
     after one more (the one in flight when the kill came)."""
-    c = client(config_dir)
+    c = quiet_client(config_dir)
     c.config()
     shared_stacks(c)
     rng = random.Random(os.environ.get("MLRIG_TEST_SEED", "crash-loop"))
@@ -208,7 +204,7 @@ def test_writers_killed_at_random_points(config_dir: Path, store_type: str) -> N
         model = on_disk
         # the next writer starts at once: no lock is left held, and the store accepts writes
         probe = f"probe-{iteration}"
-        c = client(config_dir)
+        c = quiet_client(config_dir)
         c.register_component("orchestrator", probe, "local", {})
         c.delete_component(O, probe)
     assert assert_all_yaml_parses(config_dir) > 0
@@ -219,7 +215,7 @@ def test_real_commands_killed_at_random_points(config_dir: Path, tmp_path: Path,
     """The real executable, killed at random moments of its run (start-up, reading,
     writing); a command that exited 0 before the kill is never lost, and the command right
     after the kill succeeds without waiting for a lock."""
-    assert run_mlrig(config_dir, "profile", "list").code == 0
+    assert run_mlrig_in(config_dir, "profile", "list").exit_code == 0
     rng = random.Random(os.environ.get("MLRIG_TEST_SEED", "real-kills"))
     done: list[tuple[str, str]] = []
     env = env_for(config_dir, MLRIG_LOCK_TIMEOUT="5")
@@ -233,7 +229,7 @@ def test_real_commands_killed_at_random_points(config_dir: Path, tmp_path: Path,
                     "default"]
         else:
             args = ["profile", "create", f"k{i}"]
-        proc = subprocess.Popen([*mlrig_argv(), *args], env=env, cwd=tmp_path,
+        proc = subprocess.Popen([*mlrig_command(), *args], env=env, cwd=tmp_path,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.02, 0.4))
         if proc.poll() == 0:
@@ -241,14 +237,14 @@ def test_real_commands_killed_at_random_points(config_dir: Path, tmp_path: Path,
         else:
             proc.send_signal(signal.SIGKILL)
         proc.wait(10)
-        after = run_mlrig(config_dir, "orchestrator", "register", f"after{i}", "-f", "local",
+        after = run_mlrig_in(config_dir, "orchestrator", "register", f"after{i}", "-f", "local",
                           timeout=30, MLRIG_LOCK_TIMEOUT="5")
-        assert after.code == 0, after.stderr
+        assert after.exit_code == 0, after.stderr
         if i % 3 == 0:
-            listing = run_mlrig(config_dir, "stack", "list", "-o", "json",
+            listing = run_mlrig_in(config_dir, "stack", "list", "-o", "json",
                                 MLRIG_LOCK_TIMEOUT="5")
-            assert listing.code == 0, listing.stderr
-    c = client(config_dir)
+            assert listing.exit_code == 0, listing.stderr
+    c = quiet_client(config_dir)
     components = {x.name for x in c.list_components("artifact_store")}
     stacks = {s.name for s in c.list_stacks()}
     profiles = set(c.config(reload=True).profiles)
@@ -292,7 +288,7 @@ def _die_at(step: int) -> None:
 
 def _renamer(config_dir: Path, step: int) -> None:
     _die_at(step)
-    rename_component(client(config_dir), A, "shared-x", "shared-y")
+    rename_component(quiet_client(config_dir), A, "shared-x", "shared-y")
     os._exit(0)
 
 
@@ -309,7 +305,7 @@ def _count_steps(config_dir: Path) -> int:
 
     os.replace, os.unlink = count(real_replace), count(real_unlink)  # type: ignore[assignment]
     try:
-        rename_component(client(config_dir), A, "shared-x", "shared-y")
+        rename_component(quiet_client(config_dir), A, "shared-x", "shared-y")
     finally:
         os.replace, os.unlink = real_replace, real_unlink  # type: ignore[assignment]
     return counter["n"]
@@ -319,7 +315,7 @@ def test_kill_at_every_step_of_a_multi_file_commit(tmp_path: Path, config_dir: P
     """Renaming a component used by stacks rewrites several files through the journal.
     Killed before the journal is in place: nothing happened. Killed at any later step: the
     next reader finishes the commit. Never a mix."""
-    c = client(config_dir)
+    c = quiet_client(config_dir)
     c.config()
     shared_stacks(c)
     template = tmp_path / "template"
@@ -333,16 +329,16 @@ def test_kill_at_every_step_of_a_multi_file_commit(tmp_path: Path, config_dir: P
         proc.start()
         proc.join(10)
         assert proc.exitcode == -signal.SIGKILL, step
-        store_root = Path(store_of(client(config_dir)).root)  # type: ignore[attr-defined]
+        store_root = Path(store_of(quiet_client(config_dir)).root)  # type: ignore[attr-defined]
         journal_left = (store_root / ".journal.yaml").exists()
         assert journal_left == (step > 1), step
         if step == 2 and journal_left:
             # one of the recoveries is done by the real executable's first read
-            listing = run_mlrig(config_dir, "stack", "describe", "shared-0", "-o", "json",
+            listing = run_mlrig_in(config_dir, "stack", "describe", "shared-0", "-o", "json",
                                 MLRIG_LOCK_TIMEOUT="5")
-            assert listing.code == 0, listing.stderr
+            assert listing.exit_code == 0, listing.stderr
             assert '"artifact_store": "shared-y"' in listing.stdout
-        c = client(config_dir)
+        c = quiet_client(config_dir)
         names = {x.name for x in c.list_components("artifact_store")}
         expected = "shared-x" if step == 1 else "shared-y"
         assert names == {"default", expected}, (step, names)
@@ -363,7 +359,7 @@ def _hold_lock(path: Path, ready: Any) -> None:
 
 @pytest.mark.parametrize("which", ["store", "config"])
 def test_a_lock_held_by_a_killed_process_is_free_at_once(config_dir: Path, which: str) -> None:
-    c = client(config_dir)
+    c = quiet_client(config_dir)
     c.config()
     root = Path(store_of(c).root)  # type: ignore[attr-defined]
     path = root / ".lock" if which == "store" else config_dir / "config.lock"
@@ -378,11 +374,11 @@ def test_a_lock_held_by_a_killed_process_is_free_at_once(config_dir: Path, which
     os.kill(proc.pid, signal.SIGKILL)
     proc.join(10)
     assert path.exists()  # the lock file stays behind ...
-    result = run_mlrig(config_dir, "orchestrator", "register", "later", "-f", "local",
+    result = run_mlrig_in(config_dir, "orchestrator", "register", "later", "-f", "local",
                        MLRIG_LOCK_TIMEOUT="2")
-    assert result.code == 0, result.stderr  # ... and blocks nobody
-    result = run_mlrig(config_dir, "profile", "create", "later", MLRIG_LOCK_TIMEOUT="2")
-    assert result.code == 0, result.stderr
+    assert result.exit_code == 0, result.stderr  # ... and blocks nobody
+    result = run_mlrig_in(config_dir, "profile", "create", "later", MLRIG_LOCK_TIMEOUT="2")
+    assert result.exit_code == 0, result.stderr
 
 
 # ----------------------------------------------------------------------------- lifecycle
@@ -424,7 +420,7 @@ def lifecycle_plan(first: int, world: World) -> Iterator[LOp]:
 
 
 def lifecycle_writer(config_dir: Path, conn: Connection, first: int, world: World) -> None:
-    c = client(config_dir)
+    c = quiet_client(config_dir)
     for index, (kind, old, new) in enumerate(lifecycle_plan(first, world)):
         if kind == "rename_stack":
             c.rename_stack(old, new)  # type: ignore[attr-defined]
@@ -439,7 +435,7 @@ def lifecycle_writer(config_dir: Path, conn: Connection, first: int, world: Worl
 
 def load_world(config_dir: Path) -> World:
     """The state after recovery, checked for consistency on the way."""
-    c = client(config_dir)
+    c = quiet_client(config_dir)
     config = c.config(reload=True)  # finishes interrupted operations
     assert list((config_dir / "pending").glob("*.yaml")) == []
     names = set(config.profiles)
@@ -471,12 +467,12 @@ def test_lifecycle_writers_killed_at_random_points(config_dir: Path, store_type:
     profile create and delete, killed 30 times at random points: after the next command's
     recovery the state is the acknowledged one or one operation further, and every pointer,
     store and directory agrees."""
-    c = client(config_dir)
+    c = quiet_client(config_dir)
     c.config()
     c.register_stack("main-a", {"orchestrator": "default", "metadata_store": "default",
                                 "artifact_store": "default"}, set_active=True)
     c.create_profile("side-x")
-    side = client(config_dir, profile="side-x")
+    side = quiet_client(config_dir, profile="side-x")
     side.register_stack("side-stack", {"orchestrator": "default",
                                        "metadata_store": "default",
                                        "artifact_store": "default"})

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability._hostile_fs import (
+from mlrig.testing.hostile_fs import (
     GUARD,
     World,
     fill,
@@ -27,7 +27,7 @@ from tests.reliability._hostile_fs import (
     run_without_space,
     small_disk,
 )
-from tests.reliability._support import Run, run_mlrig
+from mlrig.testing.runs import Run, run_mlrig_in
 
 CAUSES = ("No space left on device", "File too large")
 
@@ -40,12 +40,12 @@ class FullDisk:
         w = self.world
         if self.how == "rlimit":
             return run_without_space(w.config, *args, cwd=w.work, timeout=GUARD)
-        return run_mlrig(w.config, *args, cwd=w.work, timeout=GUARD)
+        return run_mlrig_in(w.config, *args, cwd=w.work, timeout=GUARD)
 
     def refused(self, args: list[str]) -> str:
         before = self.world.snapshot()
         result = self.run(args)
-        line = one_error_line(result.code, result.stdout, result.stderr)
+        line = one_error_line(result.exit_code, result.stdout, result.stderr)
         assert any(cause in line for cause in CAUSES), (args, line)
         assert str(self.world.root) in line, (args, line)  # names the file
         after = self.world.snapshot()
@@ -111,7 +111,7 @@ def test_recording_a_pending_operation_on_a_full_disk(full: FullDisk) -> None:
     full.free()  # nothing is stuck: the same operations work once there is space
     for args in (["stack", "rename", "dev", "dev2"], ["profile", "create", "p2"]):
         result = full.run(args)
-        assert result.code == 0, (args, result.stderr)
+        assert result.exit_code == 0, (args, result.stderr)
 
 
 @pytest.mark.parametrize("new_store", ["local", "sql"])
@@ -123,7 +123,7 @@ def test_creating_a_profile_on_a_full_disk(full: FullDisk, new_store: str) -> No
     assert "creation of profile 'p2'" in line, line
     full.free()
     result = full.run(["profile", "create", "p2", "--store-type", new_store])
-    assert result.code == 0, result.stderr
+    assert result.exit_code == 0, result.stderr
 
 
 def test_store_writes_on_a_full_disk(full: FullDisk) -> None:
@@ -131,7 +131,7 @@ def test_store_writes_on_a_full_disk(full: FullDisk) -> None:
         full.refused(args)
     full.free()
     result = full.run(["artifact-store", "rename", "lake", "sea"])
-    assert result.code == 0, result.stderr
+    assert result.exit_code == 0, result.stderr
 
 
 def test_mlrig_init_on_a_full_disk_leaves_no_empty_repository(full: FullDisk) -> None:
@@ -143,7 +143,7 @@ def test_mlrig_init_on_a_full_disk_leaves_no_empty_repository(full: FullDisk) ->
     assert str(project) in line
     assert list(project.iterdir()) == []
     full.free()
-    assert full.run(["init", "--path", str(project)]).code == 0
+    assert full.run(["init", "--path", str(project)]).exit_code == 0
 
 
 def test_an_export_to_a_full_disk_leaves_no_partial_file(full: FullDisk) -> None:

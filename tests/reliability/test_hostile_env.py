@@ -17,13 +17,8 @@ import pytest
 
 from mlrig.core.session import check_environment
 from mlrig.exceptions import InputError
-from tests.reliability._support import (
-    assert_one_line_error,
-    diff,
-    env_for,
-    run_mlrig,
-    snapshot,
-)
+from mlrig.testing.files import diff, snapshot
+from mlrig.testing.runs import assert_one_line_error, env_for, run_mlrig_in
 
 GUARD = 60
 COMMANDS = (["profile", "current"], ["stack", "current"], ["stack", "list"],
@@ -49,7 +44,7 @@ BAD: list[tuple[str, str]] = [
 
 @pytest.fixture
 def ready(config_dir: Path) -> Path:
-    assert run_mlrig(config_dir, "stack", "list").code == 0
+    assert run_mlrig_in(config_dir, "stack", "list").exit_code == 0
     return config_dir
 
 
@@ -59,8 +54,8 @@ def test_a_bad_value_is_one_line_naming_the_variable(ready: Path, tmp_path: Path
                                                      variable: str, value: str) -> None:
     before = snapshot(tmp_path)
     for args in COMMANDS:
-        result = run_mlrig(ready, *args, timeout=GUARD, **{variable: value})
-        line = assert_one_line_error(result.code, result.stdout, result.stderr, codes=(1,))
+        result = run_mlrig_in(ready, *args, timeout=GUARD, **{variable: value})
+        line = assert_one_line_error(result.exit_code, result.stdout, result.stderr, codes=(1,))
         assert variable in line, line
         assert len(line) < 600, line
     assert diff(before, snapshot(tmp_path)) == []
@@ -72,11 +67,11 @@ def test_a_bad_value_on_the_first_run(config_dir: Path, tmp_path: Path, variable
                                       value: str) -> None:
     """No config dir yet: nothing is created either."""
     for args in (["profile", "current"], ["stack", "list"], ["--version"]):
-        result = run_mlrig(config_dir, *args, timeout=GUARD, **{variable: value})
+        result = run_mlrig_in(config_dir, *args, timeout=GUARD, **{variable: value})
         if args == ["--version"]:
-            assert result.code == 0  # nothing to configure: no reason to refuse
+            assert result.exit_code == 0  # nothing to configure: no reason to refuse
             continue
-        assert variable in assert_one_line_error(result.code, result.stdout, result.stderr,
+        assert variable in assert_one_line_error(result.exit_code, result.stdout, result.stderr,
                                                  codes=(1,))
     assert not config_dir.exists()
 
@@ -91,8 +86,8 @@ def test_an_empty_variable_counts_as_unset(ready: Path, variable: str) -> None:
         env["HOME"] = str(ready.parent / "home")  # the default place, under a test HOME
         env["XDG_CONFIG_HOME"] = str(ready.parent / "xdg")
     for args in (["profile", "current"], ["stack", "current"], ["stack", "list"]):
-        result = run_mlrig(ready, *args, timeout=GUARD, **env)
-        assert result.code == 0, result.stderr
+        result = run_mlrig_in(ready, *args, timeout=GUARD, **env)
+        assert result.exit_code == 0, result.stderr
         assert "Traceback" not in result.stderr
 
 
@@ -116,9 +111,9 @@ def test_small_lock_timeouts_mean_what_they_say(ready: Path, tmp_path: Path,
     before = snapshot(tmp_path)
     with open(ready / "config.lock", "a+") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        result = run_mlrig(ready, "profile", "create", "other", timeout=GUARD,
+        result = run_mlrig_in(ready, "profile", "create", "other", timeout=GUARD,
                            MLRIG_LOCK_TIMEOUT=value)
-    line = assert_one_line_error(result.code, result.stdout, result.stderr, codes=(1,))
+    line = assert_one_line_error(result.exit_code, result.stdout, result.stderr, codes=(1,))
     assert "lock" in line.lower() and "MLRIG_LOCK_TIMEOUT" in line
     assert diff(before, snapshot(tmp_path)) == []
 

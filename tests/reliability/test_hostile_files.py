@@ -22,15 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.reliability._hostile_fs import (
-    World,
-    fs_snapshot,
-    make_world,
-    one_error_line,
-    refused,
-    works,
-)
-from tests.reliability._support import run_mlrig
+from mlrig.testing.hostile_fs import World, fs_snapshot, make_world, one_error_line, refused, works
+from mlrig.testing.runs import run_mlrig_in
 
 
 @pytest.fixture
@@ -342,5 +335,5 @@ def test_a_component_file_must_hold_what_its_place_says(world: World, variant: s
     for args in commands:
         refused(world, args, bad)
     if variant == "other name inside":  # and never found under the name inside it
-        result = run_mlrig(world.config, "artifact-store", "describe", "sea", cwd=world.work)
-        one_error_line(result.code, result.stdout, result.stderr)
+        result = run_mlrig_in(world.config, "artifact-store", "describe", "sea", cwd=world.work)
+        one_error_line(result.exit_code, result.stdout, result.stderr)

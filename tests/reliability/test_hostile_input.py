@@ -22,16 +22,11 @@ from hypothesis import strategies as st
 
 from mlrig.exceptions import MlrigError
 from mlrig.models import Component, ComponentType, FlavorRecord
+from mlrig.testing import files
+from mlrig.testing.clients import quiet_client
+from mlrig.testing.files import diff
+from mlrig.testing.runs import assert_one_line_error, run_mlrig_in
 from mlrig.testing.stores import store_of
-from tests.reliability._support import (
-    assert_one_line_error,
-    client,
-    diff,
-    run_mlrig,
-)
-from tests.reliability._support import (
-    snapshot as _snapshot,
-)
 
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -39,7 +34,7 @@ SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
 
 
 def snapshot(root: Path) -> dict[str, bytes | None]:
-    return {k: v for k, v in _snapshot(root).items() if not k.endswith(".cache.json")}
+    return {k: v for k, v in files.snapshot(root).items() if not k.endswith(".cache.json")}
 
 
 # ----------------------------------------------------------------------------- the world
@@ -48,7 +43,7 @@ def world(tmp_path: Path, config_dir: Path, cli: Any) -> dict[str, Any]:
     """Profiles default + other, components (one with a secret), a stack, a custom flavor
     and a repository in the working directory; every command below has run once already
     (lock files and read caches exist)."""
-    c = client(config_dir)
+    c = quiet_client(config_dir)
     c.config()
     c.register_component("artifact_store", "lake", "local", {"path": str(tmp_path / "lake")})
     c.register_component("metadata_store", "db", "mysql", {
@@ -259,11 +254,11 @@ def test_malformed_attributes_are_usage_errors(world: dict[str, Any], extra: lis
 
 def test_an_attribute_file_that_never_ends_is_refused(config_dir: Path, tmp_path: Path) -> None:
     """``--key=@FILE`` reads at most 1 MiB: /dev/zero must not hang or eat the memory."""
-    assert run_mlrig(config_dir, "profile", "list").code == 0
+    assert run_mlrig_in(config_dir, "profile", "list").exit_code == 0
     before = snapshot(tmp_path)
-    result = run_mlrig(config_dir, "artifact-store", "register", "z", "-f", "local",
+    result = run_mlrig_in(config_dir, "artifact-store", "register", "z", "-f", "local",
                        "--path=@/dev/zero", timeout=20)
-    assert_one_line_error(result.code, result.stdout, result.stderr)
+    assert_one_line_error(result.exit_code, result.stdout, result.stderr)
     assert diff(before, snapshot(tmp_path)) == []
 
 
@@ -414,11 +409,11 @@ REAL_CASES: list[list[str]] = [
 @pytest.mark.parametrize("args", REAL_CASES, ids=range(len(REAL_CASES)))
 def test_real_executable_refuses_cleanly(config_dir: Path, tmp_path: Path, args: list[str]
                                          ) -> None:
-    assert run_mlrig(config_dir, "stack", "list").code == 0
+    assert run_mlrig_in(config_dir, "stack", "list").exit_code == 0
     before = snapshot(tmp_path)
     argv = [os.fsencode(a) if "\udcff" in a else a for a in args]  # an undecodable byte
-    result = run_mlrig(config_dir, *argv)  # type: ignore[arg-type]
-    assert_one_line_error(result.code, result.stdout, result.stderr)
+    result = run_mlrig_in(config_dir, *argv)  # type: ignore[arg-type]
+    assert_one_line_error(result.exit_code, result.stdout, result.stderr)
     assert diff(before, snapshot(tmp_path)) == []
 
 
@@ -427,19 +422,19 @@ def test_real_executable_refuses_cleanly(config_dir: Path, tmp_path: Path, args:
                                      b"version: 7\nprofiles: {}\n"])
 def test_real_executable_with_a_damaged_global_config(config_dir: Path, tmp_path: Path,
                                                       content: bytes) -> None:
-    assert run_mlrig(config_dir, "stack", "list").code == 0
+    assert run_mlrig_in(config_dir, "stack", "list").exit_code == 0
     (config_dir / "config.yaml").write_bytes(content)
     before = snapshot(tmp_path)
     for args in (["profile", "list"], ["stack", "list"], ["profile", "create", "x"]):
-        result = run_mlrig(config_dir, *args)
-        line = assert_one_line_error(result.code, result.stdout, result.stderr, codes=(1,))
+        result = run_mlrig_in(config_dir, *args)
+        line = assert_one_line_error(result.exit_code, result.stdout, result.stderr, codes=(1,))
         assert str(config_dir / "config.yaml") in line
     assert diff(before, snapshot(tmp_path)) == []
 
 
 def test_the_store_api_refuses_a_component_name_with_a_path(world: dict[str, Any]) -> None:
     """The library path (no CLI in front) validates names too: no file outside the store."""
-    c = client(world["config"])
+    c = quiet_client(world["config"])
     with pytest.raises(MlrigError, match="Invalid"), store_of(c).write() as txn:
         txn.create_component(Component(ComponentType.ARTIFACT_STORE, "../../evil", "local",
                                        {"path": "/x"}))

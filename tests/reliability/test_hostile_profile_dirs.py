@@ -91,3 +91,75 @@ def test_a_profile_directory_replaced_by_a_link_is_never_followed(
     for name, content in users_files.items():
         assert (victim / name).read_bytes() == content, (verb, name)
     assert place.is_symlink()  # not made by mlrig: neither removed nor moved
+
+
+def _store_files(place: Path) -> set[str]:
+    return {str(p.relative_to(place)) for p in place.rglob("*")}
+
+
+@pytest.mark.parametrize("store_type", ["local", "sql"])
+def test_delete_removes_only_the_files_the_store_made(mlrig_exe: Any, config_dir: Path,
+                                                      store_type: str) -> None:
+    """Files a user put into a profile's directory after mlrig made it survive the
+    deletion; everything the store made is gone, and the command says what it kept."""
+    assert mlrig_exe("profile", "create", "p", "-t", store_type).exit_code == 0
+    assert mlrig_exe("--profile", "p", "orchestrator", "register", "o", "-f", "local"
+                     ).exit_code == 0
+    place = config_dir / "profiles" / "p"
+    made = _store_files(place)
+    (place / "notes.txt").write_text("mine\n")
+    (place / "sub").mkdir()
+    (place / "sub" / "data.csv").write_text("1,2,3\n")
+    result = mlrig_exe("profile", "delete", "p", "-y")
+    assert result.exit_code == 0, result.stderr
+    assert (place / "notes.txt").read_text() == "mine\n"
+    assert (place / "sub" / "data.csv").read_text() == "1,2,3\n"
+    assert _store_files(place) == {"notes.txt", "sub", "sub/data.csv"}, made
+    assert f"Kept '{place}'" in result.stderr
+    # the profile is gone and its name is free again (a new store, not the old data)
+    assert mlrig_exe("--profile", "p", "stack", "list").exit_code == 1
+
+
+def test_delete_without_foreign_files_removes_the_whole_directory(
+        mlrig_exe: Any, config_dir: Path) -> None:
+    assert mlrig_exe("profile", "create", "p").exit_code == 0
+    assert mlrig_exe("--profile", "p", "orchestrator", "register", "o", "-f", "local"
+                     ).exit_code == 0
+    result = mlrig_exe("profile", "delete", "p", "-y")
+    assert result.exit_code == 0, result.stderr
+    assert not (config_dir / "profiles" / "p").exists()
+    assert "Kept" not in result.stderr
+
+
+def test_delete_never_follows_a_link_inside_the_store(mlrig_exe: Any, config_dir: Path,
+                                                      victim: Path) -> None:
+    """A component type directory (or a file) replaced by a link to the user's files:
+    the link stays, what it points at is untouched."""
+    assert mlrig_exe("profile", "create", "p").exit_code == 0
+    place = config_dir / "profiles" / "p"
+    components = place / "components"
+    components.mkdir(exist_ok=True)
+    (components / "alerter").symlink_to(victim, target_is_directory=True)
+    (victim / "x.yaml").write_text("precious: true\n")
+    (place / "flavors.yaml").unlink(missing_ok=True)
+    (place / "flavors.yaml").symlink_to(victim / "thesis.txt")
+    before = tree(victim)
+    result = mlrig_exe("profile", "delete", "p", "-y")
+    assert result.exit_code == 0, result.stderr
+    assert tree(victim) == before
+    assert (components / "alerter").is_symlink() and (place / "flavors.yaml").is_symlink()
+
+
+def test_migrate_keeps_a_users_files_in_the_profile_directory(mlrig_exe: Any,
+                                                             config_dir: Path) -> None:
+    assert mlrig_exe("profile", "create", "p").exit_code == 0
+    assert mlrig_exe("--profile", "p", "orchestrator", "register", "o", "-f", "local"
+                     ).exit_code == 0
+    place = config_dir / "profiles" / "p"
+    (place / "notes.txt").write_text("mine\n")
+    result = mlrig_exe("profile", "migrate", "p", "--to-store-type", "sql")
+    assert result.exit_code == 0, result.stderr
+    assert (place / "notes.txt").read_text() == "mine\n"
+    assert not (place / "stacks.yaml").exists() and not (place / "components").exists()
+    listed = mlrig_exe("--profile", "p", "orchestrator", "list", "-o", "json")
+    assert listed.exit_code == 0 and '"o"' in listed.stdout

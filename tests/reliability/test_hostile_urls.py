@@ -21,14 +21,8 @@ import pytest
 import yaml
 
 from mlrig.stores import mask_url, url_secrets
-from tests.reliability._support import (
-    Run,
-    assert_one_line_error,
-    diff,
-    error_lines,
-    run_mlrig,
-    snapshot,
-)
+from mlrig.testing.files import diff, snapshot
+from mlrig.testing.runs import Run, assert_one_line_error, error_lines, run_mlrig_in
 
 SECRET = "Qv7-hunter2-Zk"
 
@@ -92,13 +86,13 @@ def test_the_mask_leaves_urls_without_credentials_alone(url: str) -> None:
 @pytest.mark.parametrize("index", range(len(query_urls(1))))
 def test_a_password_in_the_query_string_is_refused(config_dir: Path, tmp_path: Path,
                                                     index: int) -> None:
-    assert run_mlrig(config_dir, "stack", "list").code == 0
+    assert run_mlrig_in(config_dir, "stack", "list").exit_code == 0
     url = query_urls(closed_port())[index]
     before = snapshot(tmp_path)
     for args in (["profile", "create", "team", "--store-type", "sql", "--url", url],
                  ["profile", "migrate", "default", "--to-store-type", "sql", "--url", url]):
-        result = run_mlrig(config_dir, *args, timeout=60)
-        line = assert_one_line_error(result.code, result.stdout, result.stderr, codes=(1,))
+        result = run_mlrig_in(config_dir, *args, timeout=60)
+        line = assert_one_line_error(result.exit_code, result.stdout, result.stderr, codes=(1,))
         assert "--password-env" in line and "--password-file" in line
         assert_not_leaked(result.stdout, result.stderr)
     assert diff(before, snapshot(tmp_path)) == []
@@ -113,12 +107,12 @@ def add_profiles(config_dir: Path, urls: dict[str, str]) -> None:
         data["profiles"][name] = {"store_type": "sql", "store_url": url,
                                   "active_stack": "default"}
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    assert run_mlrig(config_dir, "profile", "list").code == 0  # rebuilds the read cache
+    assert run_mlrig_in(config_dir, "profile", "list").exit_code == 0  # rebuilds the read cache
 
 
 def assert_one_error(result: Run) -> str:
     """Exit 1, one ``Error:`` line (progress lines may come before it), no traceback."""
-    assert result.code == 1, (result.code, result.stderr)
+    assert result.exit_code == 1, (result.exit_code, result.stderr)
     assert "Traceback" not in result.stderr + result.stdout, result.stderr
     errors = error_lines(result.stderr)
     assert len(errors) == 1, result.stderr
@@ -128,7 +122,7 @@ def assert_one_error(result: Run) -> str:
 
 @pytest.fixture
 def legacy(config_dir: Path) -> dict[str, str]:
-    assert run_mlrig(config_dir, "stack", "list").code == 0
+    assert run_mlrig_in(config_dir, "stack", "list").exit_code == 0
     urls = {f"legacy{i}": url for i, url in enumerate(query_urls(closed_port()))}
     add_profiles(config_dir, urls)
     return urls
@@ -142,11 +136,11 @@ def test_kept_query_passwords_are_masked_in_every_listing(config_dir: Path, tmp_
                  ["profile", "list", "-o", "yaml"], ["status"], ["status", "-o", "json"],
                  *(["profile", "describe", name, *extra] for name in legacy
                    for extra in ([], ["-o", "json"]))):
-        result = run_mlrig(config_dir, *args)
-        assert result.code == 0, (args, result.stderr)
+        result = run_mlrig_in(config_dir, *args)
+        assert result.exit_code == 0, (args, result.stderr)
         outputs += [result.stdout, result.stderr]
     assert_not_leaked(*outputs)
-    listed = run_mlrig(config_dir, "profile", "list", "-o", "json").stdout
+    listed = run_mlrig_in(config_dir, "profile", "list", "-o", "json").stdout
     assert listed.count("***") >= len(legacy)
     assert diff(before, snapshot(tmp_path)) == []
 
@@ -161,10 +155,10 @@ def test_kept_query_passwords_are_masked_when_the_store_is_used(
                      ["profile", "export", name, str(tmp_path / "out.yaml")],
                      ["profile", "migrate", name, "--to-store-type", "local"],
                      ["--profile", name, "artifact-store", "list"]):
-            result = run_mlrig(config_dir, *args, timeout=60)
+            result = run_mlrig_in(config_dir, *args, timeout=60)
             assert "Traceback" not in result.stderr
             assert_not_leaked(result.stdout, result.stderr)
-        prompt = run_mlrig(config_dir, "profile", "delete", name, input="n\n")
+        prompt = run_mlrig_in(config_dir, "profile", "delete", name, input="n\n")
         assert_not_leaked(prompt.stdout, prompt.stderr)
     # config.yaml keeps the URL as it was written (mode 0600), and so does its read cache;
     # nothing else mlrig wrote may hold the secret
@@ -194,18 +188,18 @@ def test_a_kept_query_password_connects_and_is_never_shown(
     base = server.set(password=None)
     good = base.update_query_dict({key: server.password or ""})
     wrong = base.update_query_dict({key: SECRET})
-    assert run_mlrig(config_dir, "stack", "list").code == 0
+    assert run_mlrig_in(config_dir, "stack", "list").exit_code == 0
     add_profiles(config_dir, {"good": good.render_as_string(hide_password=False),
                               "wrong": wrong.render_as_string(hide_password=False)})
-    listed = run_mlrig(config_dir, "profile", "list", "-o", "json")
+    listed = run_mlrig_in(config_dir, "profile", "list", "-o", "json")
     assert f"{key}=***" in listed.stdout and f"{key}={server.password}" not in listed.stdout
     before = snapshot(tmp_path)
-    result = run_mlrig(config_dir, "--profile", "wrong", "stack", "list", timeout=90)
+    result = run_mlrig_in(config_dir, "--profile", "wrong", "stack", "list", timeout=90)
     assert_one_error(result)
     assert_not_leaked(result.stdout, result.stderr)
     assert diff(before, snapshot(tmp_path)) == []
     # the good one really reaches the server: an empty database is "no mlrig store"
-    reached = run_mlrig(config_dir, "--profile", "good", "stack", "list", timeout=90)
+    reached = run_mlrig_in(config_dir, "--profile", "good", "stack", "list", timeout=90)
     assert "password authentication failed" not in reached.stderr
     assert "Access denied" not in reached.stderr
     assert f"{key}={server.password}" not in reached.stdout + reached.stderr
@@ -242,10 +236,10 @@ def silent_port() -> Iterator[int]:
 @pytest.mark.parametrize("scheme", ["postgresql", "mysql"])
 def test_a_password_in_the_url_is_masked_in_a_timeout_error(
         config_dir: Path, tmp_path: Path, silent_port: int, scheme: str) -> None:
-    assert run_mlrig(config_dir, "stack", "list").code == 0
+    assert run_mlrig_in(config_dir, "stack", "list").exit_code == 0
     before = snapshot(tmp_path)
     url = f"{scheme}://mlrig:{SECRET}@127.0.0.1:{silent_port}/db?connect_timeout=2"
-    result = run_mlrig(config_dir, "profile", "create", "team", "-t", "sql", "--url", url,
+    result = run_mlrig_in(config_dir, "profile", "create", "team", "-t", "sql", "--url", url,
                        timeout=60)
     assert_one_error(result)
     assert_not_leaked(result.stdout, result.stderr)

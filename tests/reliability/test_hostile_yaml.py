@@ -15,12 +15,8 @@ import pytest
 import yaml
 
 from mlrig.fsutil import dump_yaml, parse_yaml
-from tests.reliability._support import (
-    assert_one_line_error,
-    diff,
-    run_mlrig,
-    snapshot,
-)
+from mlrig.testing.files import diff, snapshot
+from mlrig.testing.runs import assert_one_line_error, run_mlrig_in
 
 GUARD = 60
 #: no refusal needs more than this on stderr, whatever the file held
@@ -65,12 +61,12 @@ def bundle_with_bomb(where: str) -> str:
 
 @pytest.fixture
 def ready(config_dir: Path) -> Path:
-    assert run_mlrig(config_dir, "stack", "list").code == 0
+    assert run_mlrig_in(config_dir, "stack", "list").exit_code == 0
     return config_dir
 
 
 def assert_refused(result: object, codes: tuple[int, ...] = (1,)) -> str:
-    code, out, err = result.code, result.stdout, result.stderr  # type: ignore[attr-defined]
+    code, out, err = result.exit_code, result.stdout, result.stderr  # type: ignore[attr-defined]
     assert len(err) < MAX_STDERR and len(out) < MAX_STDERR, (len(out), len(err))
     return assert_one_line_error(code, out, err, codes=codes)
 
@@ -86,7 +82,7 @@ def test_an_alias_bomb_in_a_bundle_is_refused(ready: Path, tmp_path: Path, where
     for args in (["stack", "import", str(bundle)], ["profile", "import", str(bundle)],
                  ["profile", "import", str(bundle), "--dry-run"],
                  ["stack", "import", str(bundle), "--dry-run"]):
-        line = assert_refused(run_mlrig(ready, *args, timeout=GUARD))
+        line = assert_refused(run_mlrig_in(ready, *args, timeout=GUARD))
         assert "bomb.yaml" in line
     assert diff(before, snapshot(tmp_path)) == []
 
@@ -99,7 +95,7 @@ def test_a_repeated_long_scalar_is_refused_too(ready: Path, tmp_path: Path) -> N
                       f"blob: &b {big}\nrepeated: [{', '.join(['*b'] * 1000)}]\n"
                       "stack: {name: s, components: {}}\n", encoding="utf-8")
     before = snapshot(tmp_path)
-    assert_refused(run_mlrig(ready, "stack", "import", str(bundle), timeout=GUARD))
+    assert_refused(run_mlrig_in(ready, "stack", "import", str(bundle), timeout=GUARD))
     assert diff(before, snapshot(tmp_path)) == []
 
 
@@ -130,7 +126,7 @@ def test_a_huge_value_without_aliases_is_not_rendered_in_full(ready: Path, tmp_p
                       encoding="utf-8")
     before = snapshot(tmp_path)
     for args in (["stack", "import", str(bundle)], ["profile", "import", str(bundle)]):
-        assert_refused(run_mlrig(ready, *args, timeout=GUARD))
+        assert_refused(run_mlrig_in(ready, *args, timeout=GUARD))
     assert diff(before, snapshot(tmp_path)) == []
 
 
@@ -145,7 +141,7 @@ def test_an_alias_bomb_in_config_yaml_is_refused_before_it_is_cached(ready: Path
     before = snapshot(tmp_path)
     for args in (["profile", "list"], ["stack", "list"], ["profile", "current"],
                  ["stack", "current"], ["profile", "create", "other"], ["status"]):
-        line = assert_refused(run_mlrig(ready, *args, timeout=GUARD))
+        line = assert_refused(run_mlrig_in(ready, *args, timeout=GUARD))
         assert "config.yaml" in line
     assert diff(before, snapshot(tmp_path)) == []
     assert all(len(data or b"") < 100_000 for data in snapshot(ready).values())
@@ -154,13 +150,13 @@ def test_an_alias_bomb_in_config_yaml_is_refused_before_it_is_cached(ready: Path
 def test_an_alias_in_a_repository_config_is_refused(ready: Path, tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
-    assert run_mlrig(ready, "init", cwd=repo).code == 0
+    assert run_mlrig_in(ready, "init", cwd=repo).exit_code == 0
     path = repo / ".mlrig" / "config.yaml"
     path.write_text("version: 1\n" + "\n".join(laughs()) + f"\nactive_profile: {bomb_value()}\n"
                     "active_stack: null\n", encoding="utf-8")
     before = snapshot(tmp_path)
     for args in (["stack", "current"], ["profile", "current"], ["stack", "list"]):
-        line = assert_refused(run_mlrig(ready, *args, cwd=repo, timeout=GUARD))
+        line = assert_refused(run_mlrig_in(ready, *args, cwd=repo, timeout=GUARD))
         assert ".mlrig" in line
     assert diff(before, snapshot(tmp_path)) == []
 
@@ -180,8 +176,8 @@ def test_an_alias_in_a_local_store_file_is_refused(ready: Path, tmp_path: Path,
         ["artifact-store", "update", "default", f"--path={tmp_path / 'elsewhere'}"]]
     for args in (["stack", "list"], ["artifact-store", "list"], ["stack", "describe"],
                  ["artifact-store", "describe", "default"], *writes):
-        result = run_mlrig(ready, *args, timeout=GUARD)
-        if result.code != 0:  # a command that does not read the file has nothing to refuse
+        result = run_mlrig_in(ready, *args, timeout=GUARD)
+        if result.exit_code != 0:  # a command that does not read the file has nothing to refuse
             assert_refused(result)
             refused += 1
     assert refused

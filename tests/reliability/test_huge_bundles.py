@@ -15,12 +15,8 @@ import pytest
 import yaml
 
 from mlrig.core.portability import MAX_BUNDLE_BYTES, MAX_BUNDLE_NODES
-from tests.reliability._support import (
-    assert_one_line_error,
-    diff,
-    run_mlrig,
-    snapshot,
-)
+from mlrig.testing.files import diff, snapshot
+from mlrig.testing.runs import assert_one_line_error, run_mlrig_in
 
 GUARD = 300
 
@@ -48,7 +44,7 @@ def profile_bundle(components: list[dict[str, Any]], stacks: list[dict[str, Any]
 
 @pytest.fixture
 def ready(config_dir: Path) -> Path:
-    assert run_mlrig(config_dir, "stack", "list").code == 0
+    assert run_mlrig_in(config_dir, "stack", "list").exit_code == 0
     return config_dir
 
 
@@ -131,11 +127,11 @@ def test_a_large_valid_bundle_still_imports(ready: Path, tmp_path: Path) -> None
     path = write_bundle(tmp_path / "large.yaml", profile_bundle(components, stacks, "s0"))
     code, _out, err = _run(ready, "profile", "import", str(path))
     assert code == 0, err
-    listed = run_mlrig(ready, "--profile", "big", "artifact-store", "list", "-o", "json",
+    listed = run_mlrig_in(ready, "--profile", "big", "artifact-store", "list", "-o", "json",
                        timeout=GUARD)
-    assert listed.code == 0 and listed.stdout.count('"a2999"') == 1
+    assert listed.exit_code == 0 and listed.stdout.count('"a2999"') == 1
 
 
 def _run(config_dir: Path, *args: str) -> tuple[int, str, str]:
-    result = run_mlrig(config_dir, *args, timeout=GUARD)
-    return result.code, result.stdout, result.stderr
+    result = run_mlrig_in(config_dir, *args, timeout=GUARD)
+    return result.exit_code, result.stdout, result.stderr

@@ -14,51 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability._support import env_for
+from mlrig.testing.runs import IMPORTS_WRAPPER, env_for, heavy, modules_imported_by
 
-# SQL, HTTP and server libraries: none of them belongs on a local profile's read path
-FORBIDDEN = ("sqlalchemy", "alembic", "psycopg", "psycopg2", "pymysql", "httpx", "requests",
-             "fastapi", "uvicorn", "starlette", "urllib3", "mlrig.stores.sql", "mlrig.server")
-
-WRAPPER = """
-import json, sys
-out = sys.argv[1]
-sys.argv = ["mlrig", *sys.argv[2:]]
-from mlrig.cli import main
-try:
-    main()
-except SystemExit as exc:
-    code = exc.code
-else:
-    code = 0
-with open(out, "w") as handle:
-    json.dump({"code": code, "modules": sorted(sys.modules)}, handle)
-"""
-
-
-def modules_imported_by(config_dir: Path, tmp_path: Path, *args: str) -> list[str]:
-    out = tmp_path / "modules.json"
-    proc = subprocess.run(
-        [sys.executable, "-c", WRAPPER, str(out), *args], capture_output=True, text=True,
-        env=env_for(config_dir), cwd=tmp_path, timeout=60,
-    )
-    assert out.exists(), proc.stderr
-    data = json.loads(out.read_text())
-    assert data["code"] in (0, None), proc.stderr
-    return list(data["modules"])
-
-
-def heavy(modules: list[str]) -> list[str]:
-    return sorted(m for m in modules if m.split(".")[0] in FORBIDDEN or any(
-        m == f or m.startswith(f + ".") for f in FORBIDDEN))
+# what counts as heavy: mlrig.testing.runs.HEAVY_MODULES (SQL, HTTP and server libraries)
 
 
 @pytest.fixture
 def local_profile(config_dir: Path, tmp_path: Path) -> Path:
     """A config dir whose default profile (local store) exists, with a second stack."""
-    from tests.reliability._support import client
+    from mlrig.testing.clients import quiet_client
 
-    c = client(config_dir)
+    c = quiet_client(config_dir)
     c.config()
     c.register_component("artifact_store", "lake", "local", {"path": str(tmp_path / "lake")})
     c.register_stack("dev", {"orchestrator": "default", "metadata_store": "default",
@@ -93,8 +59,8 @@ def test_first_run_creating_the_default_profile_imports_no_sql(config_dir: Path,
 def test_the_check_itself_sees_a_heavy_import(local_profile: Path, tmp_path: Path) -> None:
     """Guard against a wrapper that silently stops observing imports."""
     out = tmp_path / "modules.json"
-    code = WRAPPER.replace("from mlrig.cli import main",
-                           "import sqlalchemy\nfrom mlrig.cli import main")
+    code = IMPORTS_WRAPPER.replace("from mlrig.cli import main",
+                                   "import sqlalchemy\nfrom mlrig.cli import main")
     subprocess.run([sys.executable, "-c", code, str(out), "profile", "list"],
                    env=env_for(local_profile), cwd=tmp_path, capture_output=True, timeout=60)
     assert "sqlalchemy" in heavy(json.loads(out.read_text())["modules"])
@@ -107,9 +73,9 @@ def test_commands_that_do_not_open_the_store_import_no_sql_on_a_sql_profile(
     """These commands only read the global configuration: even when the active profile
     lives in SQLite they have no reason to load SQLAlchemy."""
     monkeypatch.setenv("MLRIG_DEFAULT_STORE_TYPE", "sql")
-    from tests.reliability._support import client
+    from mlrig.testing.clients import quiet_client
 
-    c = client(config_dir)
+    c = quiet_client(config_dir)
     assert c.config().profiles["default"].store_type == "sql"
     modules = modules_imported_by(config_dir, tmp_path, *args)
     assert heavy(modules) == []
@@ -121,11 +87,11 @@ def test_commands_on_a_rest_profile_import_no_server_sql_or_http_library(
         config_dir: Path, tmp_path: Path, args: tuple[str, ...]) -> None:
     """A rest profile's client is mlrig's own HTTP on the standard library's socket: the
     server's libraries (FastAPI, uvicorn), SQLAlchemy and HTTP packages stay out."""
+    from mlrig.testing.clients import quiet_client
     from mlrig.testing.server import served
-    from tests.reliability._support import client
 
     with served(tmp_path / "srv") as server:
-        c = client(config_dir)
+        c = quiet_client(config_dir)
         c.config()
         token_file = tmp_path / "token"
         token_file.write_text(server.admin_token)

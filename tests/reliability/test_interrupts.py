@@ -25,14 +25,8 @@ from pathlib import Path
 import pytest
 
 import mlrig
-from tests.reliability._support import (
-    diff,
-    env_for,
-    error_lines,
-    mlrig_argv,
-    run_mlrig,
-    snapshot,
-)
+from mlrig.testing.files import diff, snapshot
+from mlrig.testing.runs import env_for, error_lines, mlrig_command, run_mlrig_in
 
 TRIES = 30
 LATEST = 0.150  # seconds after the start
@@ -88,8 +82,8 @@ def check(runs: list[tuple[float, int, str]]) -> None:
 
 @pytest.fixture
 def ready(config_dir: Path) -> Path:
-    assert run_mlrig(config_dir, "stack", "list").code == 0
-    assert run_mlrig(config_dir, "profile", "list").code == 0  # caches built
+    assert run_mlrig_in(config_dir, "stack", "list").exit_code == 0
+    assert run_mlrig_in(config_dir, "profile", "list").exit_code == 0  # caches built
     return config_dir
 
 
@@ -99,7 +93,7 @@ def ready(config_dir: Path) -> Path:
 def test_an_interrupt_at_start_up_is_quiet(ready: Path, tmp_path: Path,
                                            args: list[str]) -> None:
     before = snapshot(tmp_path)
-    check(interrupt_many([*mlrig_argv(), *args], env_for(ready)))
+    check(interrupt_many([*mlrig_command(), *args], env_for(ready)))
     assert diff(before, snapshot(tmp_path)) == []
 
 
@@ -114,7 +108,7 @@ def test_an_interrupt_of_completion_is_quiet(ready: Path, tmp_path: Path) -> Non
     env = env_for(ready, _MLRIG_COMPLETE="bash_complete", COMP_WORDS="mlrig stack use ",
                   COMP_CWORD="3")
     before = snapshot(tmp_path)
-    check(interrupt_many(mlrig_argv(), env, seed=2))
+    check(interrupt_many(mlrig_command(), env, seed=2))
     assert diff(before, snapshot(tmp_path)) == []
 
 
@@ -124,10 +118,10 @@ def test_an_interrupt_of_a_first_run_is_quiet(tmp_path: Path) -> None:
     runs = []
     for i in range(10):
         config = tmp_path / f"config{i}"
-        runs += interrupt_many([*mlrig_argv(), "stack", "list"], env_for(config), tries=1,
+        runs += interrupt_many([*mlrig_command(), "stack", "list"], env_for(config), tries=1,
                                seed=10 + i)
-        after = run_mlrig(config, "stack", "list", timeout=GUARD)
-        assert after.code == 0, after.stderr
+        after = run_mlrig_in(config, "stack", "list", timeout=GUARD)
+        assert after.exit_code == 0, after.stderr
     check(runs)
 
 
@@ -140,7 +134,7 @@ def test_an_interrupt_in_the_middle_of_an_import(ready: Path, tmp_path: Path) ->
     bundle = tmp_path / "big.yaml"
     bundle.write_text("\n".join(lines) + "\n", encoding="utf-8")
     before = snapshot(ready)
-    proc = subprocess.Popen([*mlrig_argv(), "profile", "import", str(bundle)],
+    proc = subprocess.Popen([*mlrig_command(), "profile", "import", str(bundle)],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env_for(ready))
     time.sleep(0.5)
@@ -149,8 +143,8 @@ def test_an_interrupt_in_the_middle_of_an_import(ready: Path, tmp_path: Path) ->
     assert "Traceback" not in err, err
     assert proc.returncode in (0, 130), err
     if proc.returncode == 130:
-        after = run_mlrig(ready, "profile", "list")  # recovers anything half done
-        assert after.code == 0
+        after = run_mlrig_in(ready, "profile", "list")  # recovers anything half done
+        assert after.exit_code == 0
         assert "big" not in after.stdout
         changed = [c for c in diff(before, snapshot(ready)) if "cache" not in c]
         assert changed == [] or all("pending" in c for c in changed), changed

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from mlrig.testing.clients import quiet_client
 from mlrig.testing.stores import store_of
-from tests.reliability._support import client
 
 
 def rewrite_keeping_stat(path: Path, old: bytes, new: bytes) -> None:
@@ -34,34 +34,34 @@ def rewrite_keeping_stat(path: Path, old: bytes, new: bytes) -> None:
 
 
 def test_global_config_with_unchanged_stat_is_reread(config_dir: Path) -> None:
-    c = client(config_dir)
+    c = quiet_client(config_dir)
     c.config()
     c.create_profile("aaaa")
     c.create_profile("bbbb")
     c.set_profile("aaaa", global_=True)
-    assert client(config_dir).config().active_profile == "aaaa"  # the cache is warm
+    assert quiet_client(config_dir).config().active_profile == "aaaa"  # the cache is warm
     rewrite_keeping_stat(config_dir / "config.yaml", b"active_profile: aaaa",
                          b"active_profile: bbbb")
-    assert client(config_dir).config().active_profile == "bbbb"
+    assert quiet_client(config_dir).config().active_profile == "bbbb"
 
 
 @pytest.mark.parametrize("rounds", [1, 3])
 def test_stack_index_with_unchanged_stat_is_reread(config_dir: Path, rounds: int) -> None:
-    c = client(config_dir)
+    c = quiet_client(config_dir)
     c.config()
     c.register_stack("s-one", {"orchestrator": "default", "metadata_store": "default",
                                "artifact_store": "default"})
     store_root = Path(store_of(c).root)  # type: ignore[attr-defined]
     names = ["s-one", "s-two"]
     for i in range(rounds):
-        assert {s.name for s in client(config_dir).list_stacks()} == {"default", names[i % 2]}
+        assert {s.name for s in quiet_client(config_dir).list_stacks()} == {"default", names[i % 2]}
         rewrite_keeping_stat(store_root / "stacks.yaml", names[i % 2].encode(),
                              names[(i + 1) % 2].encode())
-        assert {s.name for s in client(config_dir).list_stacks()} == {"default",
+        assert {s.name for s in quiet_client(config_dir).list_stacks()} == {"default",
                                                                       names[(i + 1) % 2]}
     # and a write based on what was read keeps the change (no lost update)
-    client(config_dir).register_stack("s-three", {"orchestrator": "default",
+    quiet_client(config_dir).register_stack("s-three", {"orchestrator": "default",
                                                   "metadata_store": "default",
                                                   "artifact_store": "default"})
-    assert {s.name for s in client(config_dir).list_stacks()} == {
+    assert {s.name for s in quiet_client(config_dir).list_stacks()} == {
         "default", names[rounds % 2], "s-three"}

@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from mlrig.models import ComponentType, Stack
-from mlrig.testing.stores import store_of
-from tests.reliability._hostile_fs import (
+from mlrig.testing.clients import quiet_client
+from mlrig.testing.hostile_fs import (
     World,
     make_world,
     one_error_line,
@@ -26,7 +26,7 @@ from tests.reliability._hostile_fs import (
     run_in,
     works,
 )
-from tests.reliability._support import client
+from mlrig.testing.stores import store_of
 
 
 @pytest.fixture
@@ -127,7 +127,7 @@ def test_an_unfinished_operation_on_a_read_only_config_is_a_warning(world: World
     """A crashed stack rename (the store renamed the stack, config.yaml still names the old
     one): it cannot be finished on a read-only config dir, so reads go on with a warning;
     the first command that can write finishes it."""
-    c = client(world.config)
+    c = quiet_client(world.config)
     c.set_stack("dev", global_=True)
     with store_of(c).write() as txn:
         stack = txn.get_stack("dev")
@@ -141,7 +141,7 @@ def test_an_unfinished_operation_on_a_read_only_config_is_a_warning(world: World
                                       "repo_root": None}))
     before = world.snapshot()
     result = run_in(world, ["stack", "list"], read_only=frozen(world))
-    assert result.code == 0, result.stderr
+    assert result.exit_code == 0, result.stderr
     warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning")]
     assert len(warnings) == 1 and str(record) in warnings[0], result.stderr
     assert "dev2" in result.stdout
@@ -165,14 +165,14 @@ def test_a_read_only_sqlite_store_in_use_elsewhere_is_read(tmp_path: Path, confi
     try:
         holder.execute("PRAGMA wal_autocheckpoint = 0")
         holder.execute("SELECT count(*) FROM mlrig_stacks").fetchall()  # opens the WAL
-        c = client(config_dir)
+        c = quiet_client(config_dir)
         c.register_component(ComponentType.ORCHESTRATOR, "fresh", "local", {})
         c.close()
         assert db.with_name("mlrig.db-wal").stat().st_size > 0
         listing = works(w, ["orchestrator", "list"], read_only=frozen(w))
         assert "fresh" in listing.stdout
         result = run_in(w, ["orchestrator", "delete", "fresh"], read_only=frozen(w))
-        line = one_error_line(result.code, result.stdout, result.stderr)
+        line = one_error_line(result.exit_code, result.stdout, result.stderr)
         assert "read-only" in line and str(db) in line
     finally:
         holder.close()

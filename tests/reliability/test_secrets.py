@@ -22,10 +22,14 @@ import pytest
 
 from mlrig import flavors as flavor_registry
 from mlrig.models import ComponentType, FlavorRecord
+from mlrig.testing.clients import quiet_client
+from mlrig.testing.runs import env_for, mlrig_command, run_mlrig_in
 from mlrig.testing.stores import store_of
-from tests.reliability._support import client, env_for, mlrig_argv, run_mlrig
 
-VAULT = "tests.reliability.secret_flavor.VaultSecretsManager"
+# a flavor module beside this file, importable (here and in subprocesses) through the
+# ``secret_flavor_path`` fixture
+VAULT = "secret_flavor.VaultSecretsManager"
+FLAVOR_DIR = Path(__file__).resolve().parent
 
 # the non-secret attributes each flavor with secrets needs
 REQUIRED: dict[tuple[str, str], dict[str, str]] = {
@@ -65,7 +69,11 @@ def secrets_world(config_dir: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
     """One component of every flavor that has secret fields, registered through the CLI
     with the secrets on the command line, all in the active stack where a type allows."""
     monkeypatch.setenv("COLUMNS", "400")  # no wrapping: a leak would be one piece of text
-    c = client(config_dir)
+    monkeypatch.syspath_prepend(str(FLAVOR_DIR))  # VAULT's module, loaded by path
+    existing = os.environ.get("PYTHONPATH")
+    monkeypatch.setenv("PYTHONPATH", str(FLAVOR_DIR) + (os.pathsep + existing
+                                                        if existing else ""))
+    c = quiet_client(config_dir)
     c.config()
     with store_of(c).write() as txn:
         txn.create_flavor(FlavorRecord(ComponentType.SECRETS_MANAGER, "vault", VAULT))
@@ -160,7 +168,7 @@ def test_show_secrets_shows_them(secrets_world: dict[str, Any]) -> None:
 
 def test_stored_secret_values_are_the_given_ones(secrets_world: dict[str, Any]) -> None:
     """A SecretStr field keeps the real value (pydantic's JSON dump would store stars)."""
-    c = client(secrets_world["config"])
+    c = quiet_client(secrets_world["config"])
     for type_, name, fields in secrets_world["components"]:
         component = c.get_component(type_, name)
         for field in fields:
@@ -258,7 +266,7 @@ def modes(root: Path) -> list[tuple[str, str]]:
 def test_files_are_private_whatever_the_umask(config_dir: Path, tmp_path: Path) -> None:
     """With umask 000 (the worst case), every directory mlrig creates in the config dir is
     0700 and every file 0600: profiles, stores, components, locks, caches, SQLite files."""
-    exe = " ".join(f"'{part}'" for part in mlrig_argv())
+    exe = " ".join(f"'{part}'" for part in mlrig_command())
     script = "\n".join([
         "set -e", "umask 000",
         f"{exe} profile list",
@@ -282,7 +290,7 @@ def test_files_are_private_whatever_the_umask(config_dir: Path, tmp_path: Path) 
 
 
 def test_status_reports_wider_modes(config_dir: Path, cli: Any) -> None:
-    c = client(config_dir)
+    c = quiet_client(config_dir)
     c.config()
     c.register_component("metadata_store", "db", "mysql", {
         "host": "h", "database": "d", "username": "u", "password": "pw"})
@@ -304,8 +312,8 @@ def test_status_reports_wider_modes(config_dir: Path, cli: Any) -> None:
         assert table.exit_code == 0
         for path in wide:
             assert str(path) in table.stderr + table.stdout
-        real = run_mlrig(config_dir, "status")
-        assert real.code == 0
+        real = run_mlrig_in(config_dir, "status")
+        assert real.exit_code == 0
         assert str(component) in real.stderr + real.stdout
     finally:
         for path in wide:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability._support import Run, diff, error_lines, run_mlrig, snapshot
+from mlrig.testing.files import diff, snapshot
+from mlrig.testing.runs import Run, error_lines, run_mlrig_in
 
 SECRET = "Silent-Pw-8812"
 #: far above every deadline involved: only a hang reaches it
@@ -87,12 +88,12 @@ def dribbling() -> Iterator[Listener]:
 
 @pytest.fixture
 def ready(config_dir: Path) -> Path:
-    assert run_mlrig(config_dir, "stack", "list").code == 0
+    assert run_mlrig_in(config_dir, "stack", "list").exit_code == 0
     return config_dir
 
 
 def assert_gave_up(result: Run) -> str:
-    assert result.code == 1, (result.code, result.stderr)
+    assert result.exit_code == 1, (result.exit_code, result.stderr)
     assert "Traceback" not in result.stderr + result.stdout, result.stderr
     errors = error_lines(result.stderr)
     assert len(errors) == 1, result.stderr
@@ -107,7 +108,7 @@ def test_profile_create_gives_up_on_a_silent_server(ready: Path, tmp_path: Path,
     """The reproduction: the default deadline, through `profile create`."""
     before = snapshot(tmp_path)
     url = f"{scheme}://u:{SECRET}@127.0.0.1:{silent.port}/db"
-    result = run_mlrig(ready, "profile", "create", "team", "-t", "sql", "--url", url,
+    result = run_mlrig_in(ready, "profile", "create", "team", "-t", "sql", "--url", url,
                        timeout=GUARD)
     line = assert_gave_up(result)
     assert f"127.0.0.1:{silent.port}" in line
@@ -122,7 +123,7 @@ def test_the_url_connect_timeout_is_the_deadline(ready: Path, tmp_path: Path,
     url = f"{scheme}://u:{SECRET}@127.0.0.1:{silent.port}/db?connect_timeout=2"
     for args in (["profile", "create", "team", "-t", "sql", "--url", url],
                  ["profile", "migrate", "default", "--to-store-type", "sql", "--url", url]):
-        assert_gave_up(run_mlrig(ready, *args, timeout=GUARD))
+        assert_gave_up(run_mlrig_in(ready, *args, timeout=GUARD))
     assert diff(before, snapshot(tmp_path)) == []
 
 
@@ -133,7 +134,7 @@ def test_a_server_that_dribbles_cannot_stretch_the_deadline(ready: Path, tmp_pat
     before = snapshot(tmp_path)
     url = f"mysql://u:{SECRET}@127.0.0.1:{dribbling.port}/db?connect_timeout=3"
     # the whole greeting would take 500 s to arrive, far past the guard
-    assert_gave_up(run_mlrig(ready, "profile", "create", "team", "-t", "sql", "--url", url,
+    assert_gave_up(run_mlrig_in(ready, "profile", "create", "team", "-t", "sql", "--url", url,
                              timeout=GUARD))
     assert diff(before, snapshot(tmp_path)) == []
 
@@ -150,12 +151,12 @@ def test_an_existing_profile_on_a_silent_server(ready: Path, tmp_path: Path,
             "store_type": "sql", "active_stack": "default",
             "store_url": f"{scheme}://u:{SECRET}@127.0.0.1:{silent.port}/db?connect_timeout=2"}
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    assert run_mlrig(ready, "profile", "list").code == 0
+    assert run_mlrig_in(ready, "profile", "list").exit_code == 0
     before = snapshot(tmp_path)
     for name in ("my", "pg"):
         for args in (["stack", "list"], ["artifact-store", "list"],
                      ["profile", "export", name, str(tmp_path / "out.yaml")]):
-            assert_gave_up(run_mlrig(ready, "--profile", name, *args, timeout=GUARD))
+            assert_gave_up(run_mlrig_in(ready, "--profile", name, *args, timeout=GUARD))
     assert diff(before, snapshot(tmp_path)) == []
 
 
@@ -165,7 +166,7 @@ def test_a_connect_timeout_that_never_gives_up_is_refused(ready: Path, tmp_path:
                                                           value: str) -> None:
     before = snapshot(tmp_path)
     url = f"mysql://u@127.0.0.1:{silent.port}/db?connect_timeout={value}"
-    result = run_mlrig(ready, "profile", "create", "team", "-t", "sql", "--url", url,
+    result = run_mlrig_in(ready, "profile", "create", "team", "-t", "sql", "--url", url,
                        timeout=GUARD)
     assert "connect_timeout" in assert_gave_up(result)
     assert silent.accepted == 0  # refused before connecting

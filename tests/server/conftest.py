@@ -3,33 +3,19 @@ made by the real ``mlrig server token create``, and team members in their own co
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from mlrig.testing.plugin import Run, run_mlrig
-from mlrig.testing.server import Served, served
-from tests.sql.support import fresh_database, pg_server_url, pg_url  # noqa: F401
+from mlrig.testing.runs import Run, run_mlrig
+from mlrig.testing.server import Served, make_token, served
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Served]:
     with served(tmp_path) as running:
         yield running
-
-
-def make_token(server: Served, name: str, role: str, *extra: str, user: str | None = None
-               ) -> str:
-    """A new token, from ``mlrig server token create ... -o json`` on the served store."""
-    result = run_mlrig("server", "token", "create", name, "--role", role, "--user",
-                       user or f"{role}-user", "--store", server.store_url, "-o", "json",
-                       *extra, env={"MLRIG_CONFIG_PATH": str(server.config_dir)})
-    assert result.exit_code == 0, result.output
-    token = json.loads(result.stdout)["token"]["token"]
-    assert isinstance(token, str) and token.startswith("mlrig_")
-    return token
 
 
 @pytest.fixture
@@ -61,9 +47,3 @@ def member(tmp_path: Path) -> Callable[[str], Member]:
         return Member(root)
 
     return make
-
-
-def write_token(path: Path, token: str) -> Path:
-    path.write_text(token + "\n")
-    path.chmod(0o600)
-    return path

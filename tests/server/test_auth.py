@@ -11,7 +11,7 @@ import pytest
 from mlrig.exceptions import InputError, StoreError
 from mlrig.models import Component, ComponentType, Stack
 from mlrig.stores.rest import Http, RestStore
-from tests.server.conftest import make_token
+from mlrig.testing.server import make_token
 
 A = ComponentType.ARTIFACT_STORE
 ALERTER = ComponentType.ALERTER
@@ -126,7 +126,7 @@ def test_an_expired_token_is_refused_in_one_line(server, member) -> None:  # typ
 
 
 def test_a_revoked_token_is_refused_from_the_next_request(server, member, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from mlrig.testing.plugin import run_mlrig
+    from mlrig.testing.runs import run_mlrig
 
     token = make_token(server, "laptop", "editor", user="erin")
     erin = member("erin")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mlrig.testing.plugin import run_mlrig
+from mlrig.testing.runs import run_mlrig
 from mlrig.testing.server import free_port
 
 
@@ -161,7 +161,7 @@ def test_foreground_serves_until_stopped(tmp_path: Path) -> None:
     import time
 
     from mlrig.server.runner import health
-    from mlrig.testing.plugin import mlrig_command
+    from mlrig.testing.runs import mlrig_command
 
     env = {**os.environ, "MLRIG_CONFIG_PATH": str(tmp_path / "config")}
     port = free_port()

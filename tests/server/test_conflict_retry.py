@@ -14,7 +14,7 @@ from mlrig.exceptions import StoreError
 from mlrig.flavors.base import Flavor
 from mlrig.models import ComponentType
 from mlrig.stores.rest import RestStore
-from tests.server.conftest import make_token
+from mlrig.testing.server import make_token
 
 A = ComponentType.ARTIFACT_STORE
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mlrig.testing.server import served
-from tests.server.conftest import make_token, write_token
+from mlrig.testing.server import make_token, served, write_token
 
 
 def _ok(result):  # type: ignore[no-untyped-def]

@@ -11,8 +11,7 @@ import pytest
 from mlrig.exceptions import StoreError
 from mlrig.models import Component, ComponentType
 from mlrig.stores.rest import RestStore
-from mlrig.testing.server import served
-from tests.server.conftest import make_token
+from mlrig.testing.server import make_token, served
 
 A = ComponentType.ARTIFACT_STORE
 
@@ -52,7 +51,7 @@ def test_two_servers_with_two_workers_each_on_one_postgres_store(tmp_path: Path,
                 component.config["path"] = "/c"
                 txn.update_component(component)
             # a revoked token is refused by both, at once
-            from mlrig.testing.plugin import run_mlrig
+            from mlrig.testing.runs import run_mlrig
 
             revoked = run_mlrig("server", "token", "revoke", "shared", "--store",
                                 first.store_url,

@@ -8,14 +8,23 @@ import json
 import os
 from pathlib import Path
 
-from tests.e2e.test_spec_walkthrough import (
-    PROFILE_HEADER,
-    STACK_HEADER,
-    banner,
-    default_stack_lines,
-    parse_table,
-)
-from tests.server.conftest import write_token
+from mlrig.testing.server import write_token
+from mlrig.testing.tables import PROFILE_HEADER, STACK_HEADER, parse_table
+
+
+def banner(profile: str) -> list[str]:
+    return ["Running without an active repository root.",
+            f"Running with active profile: '{profile}' (global)"]
+
+
+def default_stack_lines() -> list[str]:
+    return [
+        "Initializing store...",
+        "Registered stack component with type 'orchestrator' and name 'default'.",
+        "Registered stack component with type 'metadata_store' and name 'default'.",
+        "Registered stack component with type 'artifact_store' and name 'default'.",
+        "Registered stack with name 'default'.",
+    ]
 
 
 def _ok(result):  # type: ignore[no-untyped-def]
@@ -120,7 +129,7 @@ def test_login_keeps_the_token_in_a_private_file(server, token, member) -> None:
 
 
 def test_login_with_a_password_gets_a_short_lived_token(server, token, member) -> None:  # type: ignore[no-untyped-def]
-    from mlrig.testing.plugin import run_mlrig
+    from mlrig.testing.runs import run_mlrig
 
     admin_env = {"MLRIG_CONFIG_PATH": str(server.config_dir)}
     made = run_mlrig("server", "user", "create", "judy", "--role", "editor", "--password",

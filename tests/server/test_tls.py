@@ -10,8 +10,7 @@ import trustme
 
 from mlrig.exceptions import StoreError
 from mlrig.stores.rest import RestStore
-from mlrig.testing.server import served
-from tests.server.conftest import make_token
+from mlrig.testing.server import make_token, served
 
 
 def test_https_with_a_private_ca(tmp_path: Path, member) -> None:  # type: ignore[no-untyped-def]

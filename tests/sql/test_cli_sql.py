@@ -10,21 +10,21 @@ import pytest
 import sqlalchemy as sa
 
 from mlrig.client import Client
-from mlrig.models import Component, ComponentType, FlavorRecord
+from mlrig.core.transfer import contents_of
+from mlrig.models import Component, ComponentType, Contents, FlavorRecord
 from mlrig.stores import open_store
-from mlrig.stores.transfer import StoreContents, store_contents_of
+from mlrig.testing.clients import quiet
+from mlrig.testing.runs import Run, heavy, modules_imported_by, run_mlrig_in
+from mlrig.testing.sql import password_of, with_password
 from mlrig.testing.stores import store_of
-from tests.e2e.test_spec_walkthrough import PROFILE_HEADER, STACK_HEADER, parse_table
-from tests.reliability._support import Run, run_mlrig
-from tests.reliability.test_import_budget import heavy, modules_imported_by
-from tests.sql.support import password_of, quiet, with_password
+from mlrig.testing.tables import PROFILE_HEADER, STACK_HEADER, parse_table
 
 BANNER = "Running without an active repository root."
 
 
 def ok(config_dir: Path, *args: str, **env: str) -> Run:
-    result = run_mlrig(config_dir, *args, **env)
-    assert result.code == 0, result.stderr
+    result = run_mlrig_in(config_dir, *args, **env)
+    assert result.exit_code == 0, result.stderr
     assert "Traceback" not in result.stderr
     return result
 
@@ -93,8 +93,8 @@ def _failure(config_dir: Path, *args: str, **env: str) -> str:
     ok(config_dir, "profile", "list")  # the default profile exists
     before = (config_dir / "config.yaml").read_bytes()
     entries = sorted(p.name for p in (config_dir / "profiles").iterdir())
-    result = run_mlrig(config_dir, *args, **env)
-    assert result.code == 1, result.stderr
+    result = run_mlrig_in(config_dir, *args, **env)
+    assert result.exit_code == 1, result.stderr
     lines = result.stderr.splitlines()
     errors = [line for line in lines if line.startswith("Error: ")]
     assert len(errors) == 1 and lines[-1] == errors[0], result.stderr  # one line, the last
@@ -187,8 +187,8 @@ def test_password_from_env_or_file_keeps_it_out_of_config(config_dir: Path, pg_u
     listed = ok(config_dir, "--profile", "by-file", "stack", "list", "-o", "json")
     assert sorted(s["name"] for s in json.loads(listed.stdout)["stacks"]) == [
         "default", "shared"]
-    missing = run_mlrig(config_dir, "--profile", "by-env", "stack", "list")
-    assert missing.code == 1
+    missing = run_mlrig_in(config_dir, "--profile", "by-env", "stack", "list")
+    assert missing.exit_code == 1
     assert "the environment variable TEAM_DB_PASSWORD, which holds its password, is not set" \
         in missing.stderr
 
@@ -237,11 +237,11 @@ def _fill(client: Client, tmp_path: Path) -> None:
     client.set_stack("dev")
 
 
-def _contents(config_dir: Path, profile: str = "default") -> StoreContents:
+def _contents(config_dir: Path, profile: str = "default") -> Contents:
     client = Client(config_dir, on_event=quiet)
     store = open_store(client.get_profile(profile))
     try:
-        return store_contents_of(store)
+        return contents_of(store)
     finally:
         store.close()
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from mlrig.client import Client
-from tests.reliability._support import env_for, mlrig_argv
-from tests.sql.support import quiet
+from mlrig.testing.clients import quiet
+from mlrig.testing.runs import env_for, mlrig_command
 
 pytestmark = pytest.mark.slow
 
@@ -111,7 +111,7 @@ def test_parallel_cli_invocations_never_fail_with_database_is_locked(
         any_url: str, config_dir: Path) -> None:
     """Real ``mlrig`` processes: 4 shells, each running 3 registrations one after another."""
     make_profile(config_dir, any_url)
-    mlrig = " ".join(mlrig_argv())
+    mlrig = " ".join(mlrig_command())
     procs = []
     for w in range(4):
         script = "; ".join(
@@ -125,7 +125,7 @@ def test_parallel_cli_invocations_never_fail_with_database_is_locked(
         assert "FAILED" not in stdout, stderr
         assert "locked" not in stderr.lower() and "Traceback" not in stderr
     listed = subprocess.run(
-        [*mlrig_argv(), "--profile", PROFILE, "artifact-store", "list", "-o", "json"],
+        [*mlrig_command(), "--profile", PROFILE, "artifact-store", "list", "-o", "json"],
         env=env_for(config_dir), capture_output=True, text=True, timeout=60, check=True)
     names = sorted(c["name"] for c in json.loads(listed.stdout)["artifact_stores"])
     assert names == sorted(["default"] + [f"c{w}-{i}" for w in range(4) for i in range(3)])
@@ -136,7 +136,7 @@ def test_two_cli_processes_racing_for_one_name(any_url: str, config_dir: Path) -
     for round_ in range(3):
         name = f"race{round_}"
         procs = [subprocess.Popen(
-            [*mlrig_argv(), "--profile", PROFILE, "artifact-store", "register", name,
+            [*mlrig_command(), "--profile", PROFILE, "artifact-store", "register", name,
              "-f", "local", f"--path=/tmp/{name}"],
             env=env_for(config_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True) for _ in range(2)]

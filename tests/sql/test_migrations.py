@@ -13,12 +13,12 @@ import pytest
 import sqlalchemy as sa
 
 from mlrig import migrations
+from mlrig.core.transfer import contents_of
 from mlrig.exceptions import StoreError
-from mlrig.models import Component, ComponentType, FlavorRecord, Stack
+from mlrig.models import Component, ComponentType, Contents, FlavorRecord, Stack
 from mlrig.stores.sql import SqlStore
 from mlrig.stores.sql_schema import HEAD, REVISIONS, VERSION_TABLE, metadata
-from mlrig.stores.transfer import StoreContents, store_contents_of
-from tests.reliability._support import run_mlrig
+from mlrig.testing.runs import run_mlrig_in
 
 O, M, A = ComponentType.ORCHESTRATOR, ComponentType.METADATA_STORE, ComponentType.ARTIFACT_STORE
 AL = ComponentType.ALERTER
@@ -71,7 +71,7 @@ def insert_0001(conn: sa.Connection) -> None:
 #: for every revision but the head: how mlrig stored the sample data at that revision
 SAMPLES: dict[str, Callable[[sa.Connection], None]] = {"0001_initial": insert_0001}
 
-EXPECTED = StoreContents(
+EXPECTED = Contents.of(
     components=(
         Component(AL, "slack", "slack", {"slack_token": "t", "n": [1, {"k": None}]},
                   id=IDS["al"]),
@@ -115,7 +115,7 @@ def test_upgrade_from_every_earlier_revision_keeps_the_data(any_url: str,
     events: list[tuple[str, str]] = []
     store = SqlStore(any_url, on_event=lambda level, message: events.append((level, message)))
     assert store.is_initialized()
-    assert store_contents_of(store) == EXPECTED  # the first use upgrades
+    assert contents_of(store) == EXPECTED  # the first use upgrades
     assert revision_of(any_url) == HEAD
     messages = [m for _, m in events]
     assert any(m.startswith("Upgrading the SQL store at ") and f"from schema revision "
@@ -137,7 +137,7 @@ def test_upgrade_from_every_earlier_revision_keeps_the_data(any_url: str,
     store.close()
     events.clear()
     again = SqlStore(any_url, on_event=lambda level, message: events.append((level, message)))
-    assert store_contents_of(again).stacks[0].name == "dev"
+    assert contents_of(again).stacks[0].name == "dev"
     again.close()
     assert events == []  # announced once, not on every use
 
@@ -266,14 +266,14 @@ def test_the_cli_announces_the_upgrade_on_stderr(tmp_path: Path, config_dir: Pat
     with engine.begin() as conn:
         insert_0001(conn)
     engine.dispose()
-    result = run_mlrig(config_dir, "profile", "create", "team", "--store-type", "sql",
+    result = run_mlrig_in(config_dir, "profile", "create", "team", "--store-type", "sql",
                        "--url", url)
-    assert result.code == 0, result.stderr
+    assert result.exit_code == 0, result.stderr
     lines = result.stderr.splitlines()
     assert f"Upgrading the SQL store at {url} from schema revision {REVISIONS[0]} to {HEAD} " \
            f"(backup: {tmp_path / 'shared' / 'team.db'}.rev-{REVISIONS[0]}.bak)..." in lines
     assert f"Upgraded the SQL store at {url} to schema revision {HEAD}." in lines
     assert f"Attached to the existing store at {url} (2 stack(s))." in lines
-    listed = run_mlrig(config_dir, "--profile", "team", "stack", "list", "-o", "json")
+    listed = run_mlrig_in(config_dir, "--profile", "team", "stack", "list", "-o", "json")
     assert sorted(s["name"] for s in json.loads(listed.stdout)["stacks"]) == ["bare", "dev"]
     assert "Upgrad" not in listed.stderr

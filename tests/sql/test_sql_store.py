@@ -17,7 +17,7 @@ from mlrig.models import Component, ComponentType, FlavorRecord, Stack
 from mlrig.stores import integrity
 from mlrig.stores.sql import SqlStore
 from mlrig.stores.sql_schema import HEAD, VERSION_TABLE
-from tests.sql.support import password_of, with_password
+from mlrig.testing.sql import password_of, with_password
 
 O, M, A = ComponentType.ORCHESTRATOR, ComponentType.METADATA_STORE, ComponentType.ARTIFACT_STORE
 

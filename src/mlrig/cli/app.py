@@ -59,13 +59,10 @@ class State:
     @property
     def client(self) -> Client:
         if self._client is None:
-            from mlrig.cli.output import echo_err, warn
+            from mlrig.cli.output import print_event
             from mlrig.client import Client
 
-            def on_event(level: str, message: str) -> None:
-                (warn if level == "warning" else echo_err)(message)
-
-            self._client = Client(profile=self.profile, stack=self.stack, on_event=on_event)
+            self._client = Client(profile=self.profile, stack=self.stack, events=print_event)
         return self._client
 
     def banner(self, strict: bool = True, check_stack: bool | None = None) -> None:

@@ -23,13 +23,14 @@ if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
 
     from mlrig.client import Client
+    from mlrig.events import Event
     from mlrig.models import ComponentType
 
     Completer = Callable[[click.Context, click.Parameter, str], list[CompletionItem]]
     NameSource = Callable[[Client], Iterable[str]]
 
 
-def _ignore_event(level: str, message: str) -> None:
+def _ignore_event(event: Event) -> None:
     return None
 
 
@@ -44,7 +45,7 @@ def _client(ctx: click.Context, *, use_flags: bool, profile_param: str | None) -
         profile = (ctx.params.get(profile_param) if profile_param else None) or root.get(
             "profile")
         stack = root.get("stack")
-    client = Client(profile=profile or None, stack=stack or None, on_event=_ignore_event)
+    client = Client(profile=profile or None, stack=stack or None, events=_ignore_event)
     if client.reads_would_write():
         return None  # the first read would create the default profile, or finish a crash
     return client

@@ -9,9 +9,12 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from mlrig.events import Event
 
 FORMATS = ("table", "json", "yaml")
 ACTIVE_MARK = "👉"
@@ -61,18 +64,47 @@ def print_table(
     encoding that cannot show the table's characters (``PYTHONIOENCODING=ascii``) gets an
     ASCII table and ``*`` for the active mark.
     """
+    from mlrig.cli import tables
+
+    unicode = can_encode("┏━┃👉…")
+    cells = [["" if cell is None else _cell(cell, unicode) for cell in row] for row in rows]
+    terminal = sys.stdout.isatty()
+    # a table that fits (off a terminal nothing is cut) is drawn in one pass, no layout
+    text = tables.render(columns, cells, box=tables.HEAVY_EDGE if unicode else tables.ASCII,
+                         center_first=center_first, title=title, caption=caption,
+                         styled=terminal and os.environ.get("TERM") not in ("dumb", "unknown"),
+                         max_width=_terminal_width() if terminal else None)
+    if text is not None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    _print_rich_table(columns, cells, title=title, caption=caption, center_first=center_first,
+                      fold=fold, unicode=unicode)
+
+
+def _terminal_width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size().columns
+
+
+def _print_rich_table(columns: Sequence[str], rows: Sequence[Sequence[str]], *,
+                      title: str | None, caption: str | None, center_first: bool, fold: bool,
+                      unicode: bool) -> None:
+    """A table that must be cut or folded to fit (or whose title must be wrapped): rich
+    shares the width out among the columns."""
     from rich import box
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    unicode = can_encode("┏━┃👉…")
     table = Table(box=box.HEAVY_EDGE if unicode else box.ASCII, title=title,
                   caption=caption, show_lines=False, safe_box=not unicode)
     for index, column in enumerate(columns):
         table.add_column(column, justify="center" if index == 0 and center_first else "left",
                          overflow="fold" if fold else "ellipsis")
     for row in rows:
-        table.add_row(*("" if cell is None else _cell(cell, unicode) for cell in row))
+        table.add_row(*(Text(cell) for cell in row))  # a cell's text is never markup
     console = Console(soft_wrap=False, emoji=False, highlight=False)
     if not console.is_terminal:
         # room for the table's natural width (it does not expand to fill it)
@@ -125,6 +157,14 @@ def echo_err(message: str) -> None:
 
 def warn(message: str) -> None:
     click.echo(colored(f"Warning: {message}", "yellow"), err=True)
+
+
+def print_event(event: Event) -> None:
+    """What the core reports, on stderr: its sentence (:attr:`~mlrig.events.Event.message`),
+    a warning in yellow after ``Warning:``."""
+    from mlrig.events import WARNING
+
+    (warn if event.level == WARNING else echo_err)(event.message)
 
 
 def confirm_or_refuse(question: str, *, refused: str, canceled: str) -> None:

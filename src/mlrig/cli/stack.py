@@ -8,7 +8,13 @@ from typing import Any
 import click
 
 from mlrig.cli.app import State, pass_state
-from mlrig.cli.completers import component_names, stack_names
+from mlrig.cli.completers import (
+    component_names,
+    file_names,
+    profile_names,
+    source_stack_names,
+    stack_names,
+)
 from mlrig.cli.output import (
     confirm_or_refuse,
     echo_err,
@@ -21,6 +27,8 @@ from mlrig.cli.output import (
     warn,
 )
 from mlrig.cli.shell import detect_shell, eval_hint, export_lines, use_options
+from mlrig.cli.transfer_output import emit_export, parse_secrets, secret_option, show_plan
+from mlrig.exceptions import UsageError
 from mlrig.models import ComponentType
 
 
@@ -192,10 +200,160 @@ def delete(state: State, name: str, yes: bool) -> None:
     click.echo(f"Deleted stack '{name}'.")
 
 
-def _add_lifecycle_commands() -> None:
-    from mlrig.cli.stack_lifecycle import add_commands
+_rename_conflicts = click.option(
+    "--rename-conflicts", is_flag=True,
+    help="Give a component that exists in the target with a different configuration a new "
+    "name (NAME-2, ...) instead of refusing.")
+_use_existing = click.option(
+    "--use-existing", is_flag=True,
+    help="Use the target profile's component of the same type and name where it is "
+    "configured differently, instead of refusing (nothing is copied for it).")
+_dry_run = click.option("--dry-run", is_flag=True,
+                        help="Only show what would be created, reused or in conflict.")
+_include_secrets = click.option(
+    "--include-secrets", is_flag=True,
+    help="Also export attributes the flavor marks secret (the file is then 0600).")
 
-    add_commands(stack, component_options)  # update, remove-component, rename, copy, ...
+
+def _one_way_out(rename_conflicts: bool, use_existing: bool) -> None:
+    if rename_conflicts and use_existing:
+        raise UsageError("Give --rename-conflicts or --use-existing, not both: a conflicting "
+                         "component is either copied under a new name or replaced by the "
+                         "target's.")
 
 
-_add_lifecycle_commands()
+def optional_type_flags(func: Any) -> Any:
+    """One boolean flag per optional component type: ``-c/--container-registry`` ..."""
+    for type_ in reversed([t for t in ComponentType if not t.mandatory]):
+        names = [type_.short_option, f"--{type_.cli_name}"]
+        if "_" in type_.value:
+            names.append(f"--{type_.value}")
+        func = click.option(*names, type_.value, is_flag=True,
+                            help=f"Remove the {type_.display_name}.")(func)
+    return func
+
+
+@stack.command("update")
+@click.argument("name", required=False, shell_complete=stack_names)
+@component_options(False)
+@pass_state
+def update(state: State, name: str | None, **components: str | None) -> None:
+    """Replace components of a stack (the active one by default)."""
+    state.banner(check_stack=name is None)
+    updated = state.client.update_stack(name, components)
+    click.echo(f"Stack '{updated.name}' successfully updated!")
+
+@stack.command("remove-component")
+@click.argument("name", required=False, shell_complete=stack_names)
+@optional_type_flags
+@pass_state
+def remove_component(state: State, name: str | None, **flags: bool) -> None:
+    """Remove optional components from a stack (the active one by default); the
+    orchestrator, metadata store and artifact store cannot be removed."""
+    types = [ComponentType(t) for t, on in flags.items() if on]
+    if not types:
+        raise UsageError("Name at least one component type to remove, "
+                         "e.g. --container-registry.")
+    state.banner(check_stack=name is None)
+    updated, removed = state.client.remove_stack_components(name, types)
+    if removed:
+        names = ", ".join(t.display_name for t in removed)
+        click.echo(f"Stack '{updated.name}' successfully updated! Removed: {names}.")
+    else:
+        click.echo(f"Stack '{updated.name}' unchanged.")
+
+@stack.command("rename")
+@click.argument("current_name", shell_complete=stack_names)
+@click.argument("new_name")
+@pass_state
+def rename(state: State, current_name: str, new_name: str) -> None:
+    """Rename a stack; the active-stack settings that name it follow."""
+    state.banner(check_stack=False)
+    result = state.client.rename_stack(current_name, new_name)
+    click.echo(f"Stack '{current_name}' successfully renamed as '{new_name}'!")
+    if state.verbose:
+        for path in result.updated:
+            echo_err(f"Updated {path}")
+
+@stack.command("copy")
+@click.argument("source", shell_complete=source_stack_names)
+@click.argument("target")
+@click.option("--from", "from_profile", metavar="PROFILE", shell_complete=profile_names,
+              help="Profile to copy from (default: the active one).")
+@click.option("--to", "to_profile", metavar="PROFILE", shell_complete=profile_names,
+              help="Profile to copy to (default: the active one).")
+@_rename_conflicts
+@_use_existing
+@_dry_run
+@output_option
+@pass_state
+def copy(state: State, *, source: str, target: str, from_profile: str | None,
+         to_profile: str | None, rename_conflicts: bool, use_existing: bool,
+         dry_run: bool, output: str) -> None:
+    """Copy a stack, with its components and custom flavors, possibly to another
+    profile. Identical components in the target are reused; the source profile's
+    default components are replaced by the target profile's own."""
+    _one_way_out(rename_conflicts, use_existing)
+    state.banner(check_stack=False)
+    client = state.client
+    plan = client.copy_stack(source, target, from_profile=from_profile,
+                             to_profile=to_profile, rename_conflicts=rename_conflicts,
+                             use_existing=use_existing, dry_run=dry_run)
+    if dry_run:
+        show_plan(plan.to_dict(), output, f"Copy of stack '{source}' as '{target}'")
+        plan.raise_if_refused()
+        return
+    where = f" in profile '{to_profile}'" if to_profile else ""
+    click.echo(f"Stack '{source}' successfully copied to '{target}'{where}!")
+
+@stack.command("export")
+@click.argument("name", shell_complete=stack_names)
+@click.argument("filename", required=False, shell_complete=file_names)
+@_include_secrets
+@pass_state
+def export(state: State, name: str, filename: str | None, include_secrets: bool) -> None:
+    """Write a stack, its components and their custom flavors to a YAML file
+    (default NAME.yaml; '-' for stdout). Secret attributes are left out unless
+    --include-secrets."""
+    state.banner(check_stack=False)
+    client = state.client
+    emit_export("stack", name, filename, include_secrets,
+                bundle=lambda: client.stack_bundle(name, include_secrets),
+                export=lambda: client.export_stack(name, filename,
+                                            include_secrets=include_secrets))
+
+@stack.command("import")
+@click.argument("args", nargs=-1, required=True, metavar="[NAME] FILENAME",
+                shell_complete=file_names)
+@_rename_conflicts
+@_use_existing
+@_dry_run
+@secret_option
+@output_option
+@pass_state
+def import_(state: State, *, args: tuple[str, ...], rename_conflicts: bool,
+            use_existing: bool, dry_run: bool, secrets: tuple[str, ...],
+            output: str) -> None:
+    """Register a stack exported with 'mlrig stack export' (as NAME if given), with its
+    components and flavors: all of it, or nothing. The exporting profile's default
+    components are replaced by this profile's own."""
+    if len(args) > 2:
+        raise UsageError("Give at most a stack NAME and a FILENAME.")
+    _one_way_out(rename_conflicts, use_existing)
+    name, filename = (None, args[0]) if len(args) == 1 else (args[0], args[1])
+    given = parse_secrets(secrets)
+    state.banner(check_stack=False)
+    client = state.client
+    if dry_run:
+        bundle, plan = client.plan_stack_import(filename, name,
+                                                rename_conflicts=rename_conflicts,
+                                                use_existing=use_existing,
+                                                secrets=given)
+        show_plan(plan.to_dict(), output,
+                  f"Import of stack '{name or bundle.stack.name}' from '{filename}'")
+        plan.raise_if_refused()
+        return
+    plan = client.import_stack(filename, name, rename_conflicts=rename_conflicts,
+                               use_existing=use_existing, secrets=given)
+    stack_name = plan.new_stacks[0].name
+    click.echo(f"Stack '{stack_name}' successfully imported from '{filename}'!")

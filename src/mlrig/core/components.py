@@ -9,6 +9,13 @@ from typing import TYPE_CHECKING, Any
 from mlrig.core.results import SECRET_MASK
 from mlrig.core.session import Session
 from mlrig.core.stacks import get_stack
+from mlrig.events import (
+    ComponentDeregistered,
+    ComponentRegistered,
+    ComponentUpdated,
+    SecretsUnknown,
+    StackUsesComponent,
+)
 from mlrig.exceptions import (
     AlreadyExistsError,
     InputError,
@@ -31,7 +38,7 @@ if TYPE_CHECKING:
 
 
 from mlrig.core.flavors import flavor_class, list_flavors
-from mlrig.core.transfer import profiles_for_copy, report, snapshot_of
+from mlrig.core.transfer import profiles_for_copy, report, stack_contents, transfer
 
 RESERVED_ATTRIBUTES = ("name", "id", "uuid", "type", "flavor")
 
@@ -93,7 +100,7 @@ def register_component(
         )
         component = Component(ctype, name, flavor, values)
         txn.create_component(component)
-    session.say(f"Registered stack component with type '{ctype.value}' and name '{name}'.")
+    session.emit(ComponentRegistered(ctype, name))
     return component
 
 
@@ -137,7 +144,7 @@ def delete_component(session: Session, type_: TypeLike, name: str) -> None:
                 hint="Delete those stacks or give them another component first.",
             )
         txn.delete_component(ctype, name)
-    session.say(f"Deregistered stack component (type: {ctype.value}) with name '{name}'.")
+    session.emit(ComponentDeregistered(ctype, name))
 
 
 def secret_fields(session: Session, component: Component) -> frozenset[str] | None:
@@ -156,11 +163,7 @@ def masked_config(
         return dict(component.config)
     secret = secret_fields(session, component)
     if secret is None:
-        session.warn(
-            f"The flavor '{component.flavor}' of the {component.type.display_name} "
-            f"'{component.name}' cannot be loaded, so every value is masked "
-            "(--show-secrets shows them)."
-        )
+        session.emit(SecretsUnknown(component.flavor, component.type, component.name))
     return {
         k: (SECRET_MASK if (secret is None or k in secret) and v is not None else v)
         for k, v in component.config.items()
@@ -183,7 +186,7 @@ def update_component(
         config = flavor_registry.validate_config(cls, merged, f"{ctype.display_name} '{name}'")
         updated = Component(ctype, name, component.flavor, config, id=component.id)
         txn.update_component(updated)
-    session.say(f"Updated stack component with type '{ctype.value}' and name '{name}'.")
+    session.emit(ComponentUpdated(ctype, name))
     return updated
 
 
@@ -221,7 +224,7 @@ def remove_component_attributes(
         config = flavor_registry.validate_config(cls, kept, f"{ctype.display_name} '{name}'")
         updated = Component(ctype, name, component.flavor, config, id=component.id)
         txn.update_component(updated)
-    session.say(f"Updated stack component with type '{ctype.value}' and name '{name}'.")
+    session.emit(ComponentUpdated(ctype, name))
     return updated
 
 
@@ -243,7 +246,7 @@ def rename_component(
         renamed = Component(ctype, new, component.flavor, dict(component.config), id=component.id)
         txn.update_component(renamed, old_name=old)
     for stack in stacks:
-        session.say(f"Stack '{stack}' now uses the {ctype.display_name} '{new}'.")
+        session.emit(StackUsesComponent(stack, ctype, new))
     return renamed, stacks
 
 
@@ -256,8 +259,6 @@ def copy_component(
     from_profile: str | None = None,
     to_profile: str | None = None,
 ) -> Component:
-    from mlrig.core.transfer_plan import plan_transfer
-
     ctype = component_type(type_)
     validate_name(ctype.display_name, target)
     src_profile, dst_profile = profiles_for_copy(session, from_profile, to_profile)
@@ -269,17 +270,17 @@ def copy_component(
                 f"profile '{src_profile}'."
             )
         copy = Component(ctype, target, original.flavor, dict(original.config), id=new_id())
-        snap = snapshot_of(view, [], [copy])
-    with session.store(dst_profile).write() as txn:
-        if txn.get_component(ctype, target) is not None:
+        copied = stack_contents(view, [], [copy])
+
+    def target_free(view: StoreView) -> None:
+        if view.get_component(ctype, target) is not None:
             raise AlreadyExistsError(
                 f"A component of type '{ctype.value}' with the name '{target}' already "
                 f"exists in profile '{dst_profile}'."
             )
-        plan = plan_transfer(txn, snap.components, snap.flavors, [])
-        plan.raise_if_refused(rename_hint=False)
-        plan.apply(txn)
-    report(session, plan, dst_profile, f"the one of profile '{src_profile}'")
+
+    plan = transfer(session.store(dst_profile), copied, check=target_free, rename_hint=False)
+    report(session, plan, dst_profile, src_profile)
     return copy
 
 

@@ -45,7 +45,7 @@ def login(session: Session, name: str | None, token: str | None = None,
         raise InputError("Give a token, or a user name and its password.")
     if user is not None:
         anonymous = RestStore(profile.store_url, profile.options, env=session.env,
-                              token="-", on_event=session.on_event)
+                              token="-", events=session.events)
         try:
             answer = anonymous.call("POST", "/auth/login",
                                     {"user": user, "password": password or ""})
@@ -57,7 +57,7 @@ def login(session: Session, name: str | None, token: str | None = None,
     if not token or any(ch.isspace() for ch in token):
         raise InputError("A token is one word, without spaces.")
     store = RestStore(profile.store_url, profile.options, env=session.env, token=token,
-                      on_event=session.on_event)
+                      events=session.events)
     try:
         who: dict[str, Any] = store.call("GET", "/whoami")
     finally:

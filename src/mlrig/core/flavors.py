@@ -6,6 +6,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mlrig.core.session import Session
+from mlrig.events import (
+    FlavorOverrides,
+    PluginFlavorProblem,
+)
 from mlrig.exceptions import (
     AlreadyExistsError,
     InputError,
@@ -40,7 +44,7 @@ def list_flavors(session: Session, type_: TypeLike) -> list[FlavorSpec]:
         records = view.list_flavors(ctype)
     specs = flavor_registry.all_specs(ctype, records)
     for problem in flavor_registry.plugin_problems():
-        session.warn(problem)
+        session.emit(PluginFlavorProblem(problem))
     return specs
 
 
@@ -70,11 +74,7 @@ def register_flavor(session: Session, type_: TypeLike, source: str) -> FlavorRec
     else:
         origin = ""
     if origin:
-        session.warn(
-            f"The custom flavor '{flavor_name}' overrides the {origin} flavor of the "
-            f"same name for {ctype.plural.replace('_', ' ')} in this profile"
-            + (f"; it now applies to {', '.join(repr(u) for u in users)}." if users else ".")
-        )
+        session.emit(FlavorOverrides(ctype, flavor_name, origin, tuple(users)))
     return record
 
 

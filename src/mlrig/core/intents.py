@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from mlrig import events
+from mlrig.events import Listener
 from mlrig.exceptions import CorruptFileError, StoreError
 from mlrig.fsutil import (
     PRIVATE_FILE_MODE,
@@ -51,8 +53,6 @@ _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
-EventSink = Callable[[str, str], None]
-
 RENAME_STACK = "rename_stack"
 RENAME_PROFILE = "rename_profile"
 CREATE_PROFILE = "create_profile"
@@ -65,21 +65,20 @@ def pending_dir(config_dir: Path) -> Path:
 
 def describe(record: dict[str, Any]) -> str:
     """What an intent is for, in words ("rename of stack 'a' to 'b'")."""
+    return events.operation_phrase(*_subject(record))
+
+
+def _subject(record: dict[str, Any]) -> tuple[str, str | None, str | None]:
+    """``(op, name, new name)`` of a record (``name`` is the old name of a rename)."""
     op = record.get("op")
-    if op == RENAME_STACK:
-        return f"rename of stack '{record.get('old')}' to '{record.get('new')}'"
-    if op == RENAME_PROFILE:
-        return f"rename of profile '{record.get('old')}' to '{record.get('new')}'"
-    if op == CREATE_PROFILE:
-        return f"creation of profile '{record.get('name')}'"
-    if op == DELETE_PROFILE:
-        return f"deletion of profile '{record.get('name')}'"
-    return f"operation '{op}'"
+    renamed = op in (RENAME_STACK, RENAME_PROFILE)
+    name, new = (record.get("old"), record.get("new")) if renamed else (record.get("name"), None)
+    return str(op), None if name is None else str(name), None if new is None else str(new)
 
 
 @contextlib.contextmanager
 def intent(config_dir: Path, record: dict[str, Any],
-           on_event: EventSink | None = None) -> Iterator[dict[str, Any]]:
+           listener: Listener | None = None) -> Iterator[dict[str, Any]]:
     """Hold an intent for the duration of the block (see the module docstring).
 
     On an exception the intent is resolved at once (rolled back or forward, depending on how
@@ -101,7 +100,7 @@ def intent(config_dir: Path, record: dict[str, Any],
         yield record
     except BaseException:
         try:
-            resolve(config_dir, record, on_event)
+            resolve(config_dir, record, listener)
         except Exception:
             os.close(fd)  # the next command finishes it
             os.close(dir_fd)
@@ -169,7 +168,7 @@ def _forget(dir_fd: int, name: str, fd: int) -> None:
         os.close(dir_fd)
 
 
-def recover_pending(config_dir: Path, on_event: EventSink | None = None) -> int:
+def recover_pending(config_dir: Path, listener: Listener | None = None) -> int:
     """Finish the intents of operations whose process died; returns how many were finished.
 
     Cheap when there is nothing to do (one ``open``); called on every load of the global
@@ -189,7 +188,7 @@ def recover_pending(config_dir: Path, on_event: EventSink | None = None) -> int:
         names = sorted(n for n in os.listdir(dir_fd) if n.endswith(".yaml"))
         finished = 0
         for name in names:
-            finished += _recover_one(config_dir, dir_fd, directory / name, on_event)
+            finished += _recover_one(config_dir, dir_fd, directory / name, listener)
         return finished
     finally:
         os.close(dir_fd)
@@ -246,7 +245,7 @@ def _read_record(fd: int, path: Path) -> dict[str, Any]:
 
 
 def _recover_one(config_dir: Path, dir_fd: int, path: Path,
-                 on_event: EventSink | None) -> int:
+                 listener: Listener | None) -> int:
     opened = _open_record(dir_fd, path)
     if opened is None:
         return 0  # finished by its owner since the listing
@@ -269,11 +268,9 @@ def _recover_one(config_dir: Path, dir_fd: int, path: Path,
         if record.get("version", 0) > INTENT_VERSION:
             return 0  # written by a newer mlrig; leave it to that one
         if read_only:
-            _say(on_event, f"The interrupted {describe(record)} ('{path}') cannot be "
-                           "finished: the configuration directory is read-only. The next "
-                           "command that can write finishes it.")
+            _emit(listener, events.InterruptedOperationWaiting(*_subject(record), str(path)))
             return 0
-        resolve(config_dir, record, on_event)
+        resolve(config_dir, record, listener)
         try:
             os.unlink(path.name, dir_fd=dir_fd)
         except OSError as exc:
@@ -287,27 +284,27 @@ def _recover_one(config_dir: Path, dir_fd: int, path: Path,
 
 
 # ---------------------------------------------------------------------------- resolution
-def resolve(config_dir: Path, record: dict[str, Any], on_event: EventSink | None) -> None:
+def resolve(config_dir: Path, record: dict[str, Any], listener: Listener | None) -> None:
     """Roll an interrupted operation back or forward, whichever keeps everything consistent.
 
     Every step is idempotent: resolution may itself be interrupted and run again.
     """
     op = record.get("op")
     if op == RENAME_STACK:
-        _resolve_rename_stack(config_dir, record, on_event)
+        _resolve_rename_stack(config_dir, record, listener)
     elif op == RENAME_PROFILE:
-        _resolve_rename_profile(config_dir, record, on_event)
+        _resolve_rename_profile(config_dir, record, listener)
     elif op == CREATE_PROFILE:
-        _resolve_create_profile(config_dir, record, on_event)
+        _resolve_create_profile(config_dir, record, listener)
     elif op == DELETE_PROFILE:
-        _resolve_delete_profile(config_dir, record, on_event)
+        _resolve_delete_profile(config_dir, record, listener)
     else:
         raise CorruptFileError(f"Unknown pending operation '{op}' in {pending_dir(config_dir)}.")
 
 
-def _say(on_event: EventSink | None, message: str) -> None:
-    if on_event is not None:
-        on_event("warning", message)
+def _emit(listener: Listener | None, event: events.Event) -> None:
+    if listener is not None:
+        listener(event)
 
 
 def _global_file(config_dir: Path) -> Any:
@@ -388,19 +385,18 @@ def _stack_names(config_dir: Path, profile: str) -> set[str] | None:
 
 
 def _resolve_rename_stack(config_dir: Path, record: dict[str, Any],
-                          on_event: EventSink | None) -> None:
+                          listener: Listener | None) -> None:
     profile, old, new = str(record["profile"]), str(record["old"]), str(record["new"])
     names = _stack_names(config_dir, profile)
     if names is None or new not in names or old in names:
         return  # the store commit did not happen: nothing else was touched
     changed = move_stack_pointers(config_dir, profile, old, new, record.get("repo_root"))
     if changed:
-        _say(on_event, f"Finished the interrupted rename of stack '{old}' to '{new}' "
-                       f"(profile '{profile}'): updated {', '.join(changed)}.")
+        _emit(listener, events.InterruptedStackRenameFinished(profile, old, new, tuple(changed)))
 
 
 def _resolve_rename_profile(config_dir: Path, record: dict[str, Any],
-                            on_event: EventSink | None) -> None:
+                            listener: Listener | None) -> None:
     old, new = str(record["old"]), str(record["new"])
     config = _global_file(config_dir).load()
     profiles = config.profiles if config is not None else {}
@@ -408,8 +404,7 @@ def _resolve_rename_profile(config_dir: Path, record: dict[str, Any],
         # committed: roll forward (the repository pointer)
         changed = move_profile_pointer(record.get("repo_root"), old, new)
         if changed:
-            _say(on_event, f"Finished the interrupted rename of profile '{old}' to "
-                           f"'{new}': updated {changed}.")
+            _emit(listener, events.InterruptedProfileRenameFinished(old, new, changed))
         return
     # not committed: roll back the directory move, if it happened
     old_dir, new_dir = record.get("old_dir"), record.get("new_dir")
@@ -418,12 +413,11 @@ def _resolve_rename_profile(config_dir: Path, record: dict[str, Any],
         if source.exists() and not target.exists():
             os.rename(source, target)
             fsync_dir(target.parent)
-            _say(on_event, f"Rolled back the interrupted rename of profile '{old}' to "
-                           f"'{new}'.")
+            _emit(listener, events.InterruptedProfileRenameRolledBack(old, new))
 
 
 def _resolve_create_profile(config_dir: Path, record: dict[str, Any],
-                            on_event: EventSink | None) -> None:
+                            listener: Listener | None) -> None:
     name, url = str(record["name"]), str(record["url"])
     config = _global_file(config_dir).load()
     profile = config.profiles.get(name) if config is not None else None
@@ -435,7 +429,11 @@ def _resolve_create_profile(config_dir: Path, record: dict[str, Any],
     rolled_back = False
     final_path = record.get("final_path")
     if final_path and Path(final_path).exists():
-        remove_path(Path(final_path))
+        from mlrig.models import ProfileConfig
+        from mlrig.stores import remove_own_store
+
+        # only what the store made: a file put there since is not mlrig's to remove
+        remove_own_store(ProfileConfig(name, str(record["store_type"]), url), Path(final_path))
         rolled_back = True
     if record.get("in_place"):
         from mlrig.models import ProfileConfig
@@ -449,11 +447,11 @@ def _resolve_create_profile(config_dir: Path, record: dict[str, Any],
         finally:
             store.close()
     if rolled_back:
-        _say(on_event, f"Removed the store of the interrupted creation of profile '{name}'.")
+        _emit(listener, events.InterruptedProfileCreationRemoved(name))
 
 
 def _resolve_delete_profile(config_dir: Path, record: dict[str, Any],
-                            on_event: EventSink | None) -> None:
+                            listener: Listener | None) -> None:
     name, url = str(record["name"]), str(record["url"])
     config = _global_file(config_dir).load()
     profile = config.profiles.get(name) if config is not None else None
@@ -466,12 +464,20 @@ def _resolve_delete_profile(config_dir: Path, record: dict[str, Any],
         users = profiles_using(config.profiles if config is not None else {},
                                Path(directory), besides=name)
         if users:  # attached to since: the store is theirs now
-            _say(on_event, f"Finished the interrupted deletion of profile '{name}': kept "
-                           f"{directory}, which profile(s) {', '.join(users)} use.")
+            _emit(listener, events.InterruptedProfileDeletionKept(name, str(directory),
+                                                                   tuple(users)))
             return
-        remove_path(Path(directory))
-        _say(on_event, f"Finished the interrupted deletion of profile '{name}': removed "
-                       f"{directory}.")
+        store_type = record.get("store_type")
+        if not isinstance(store_type, str):  # a record of an older mlrig: not sure what is ours
+            _emit(listener, events.InterruptedProfileDeletionUnsure(name, str(directory)))
+            return
+        from mlrig.models import ProfileConfig
+        from mlrig.stores import remove_own_store
+
+        if remove_own_store(ProfileConfig(name, store_type, url), Path(directory)):
+            _emit(listener, events.InterruptedProfileDeletionFinished(name, str(directory)))
+        else:
+            _emit(listener, events.InterruptedProfileDeletionStoreRemoved(name, str(directory)))
 
 
 def remove_path(path: Path) -> None:

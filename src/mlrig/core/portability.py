@@ -44,13 +44,20 @@ the command line and every reference is checked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mlrig.core.defaults import DEFAULT, DEFAULT_FLAVORS, is_profile_default
 from mlrig.exceptions import CorruptFileError, InputError, MlrigError, shown_text, shown_value
-from mlrig.models import Component, ComponentType, FlavorRecord, Stack
+from mlrig.models import (
+    Component,
+    ComponentType,
+    ContentComponent,
+    Contents,
+    FlavorRecord,
+    Stack,
+)
 from mlrig.names import validate_name
 
 BUNDLE_FORMAT_VERSION = 1
@@ -59,48 +66,33 @@ PROFILE_KIND = "mlrig-profile"
 KINDS = (STACK_KIND, PROFILE_KIND)
 
 
-@dataclass
-class BundleComponent:
-    component: Component
-    omitted_secrets: list[str] = field(default_factory=list)
-    # whether it was its profile's default as mlrig created it; None: the bundle does not say
-    profile_default: bool | None = None
-
-    @property
-    def is_profile_default(self) -> bool:
-        """What the bundle says, or else what the component's configuration shows."""
-        if self.profile_default is not None:
-            return self.profile_default
-        return is_profile_default(self.component)
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "type": self.component.type.value,
-            "name": self.component.name,
-            "flavor": self.component.flavor,
-            "id": self.component.id,
-            "config": dict(self.component.config),
-        }
-        if self.omitted_secrets:
-            data["omitted_secrets"] = sorted(self.omitted_secrets)
-        if self.profile_default:
-            data["profile_default"] = True
-        return data
+def _component_dict(entry: ContentComponent) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "type": entry.component.type.value,
+        "name": entry.component.name,
+        "flavor": entry.component.flavor,
+        "id": entry.component.id,
+        "config": dict(entry.component.config),
+    }
+    if entry.omitted_secrets:
+        data["omitted_secrets"] = sorted(entry.omitted_secrets)
+    if entry.profile_default:
+        data["profile_default"] = True
+    return data
 
 
 @dataclass
 class Bundle:
-    """The content of an export: stacks, the components they use, custom flavors.
+    """An export: the file format around a :class:`~mlrig.models.Contents`.
 
     ``kind`` is ``mlrig-stack`` (one stack: :attr:`stack`) or ``mlrig-profile`` (every
-    stack, with ``profile_name`` and ``active_stack``). Each of ``components`` holds a
-    :class:`~mlrig.models.Component` and the names of the secret attributes left out.
+    stack, with ``profile_name`` and ``active_stack``). ``contents`` holds the stacks, the
+    components they use (each with the names of the secret attributes left out) and the
+    custom flavors.
     """
 
     kind: str
-    components: list[BundleComponent]
-    flavors: list[FlavorRecord]
-    stacks: list[Stack]
+    contents: Contents
     profile_name: str | None = None
     active_stack: str | None = None
     secrets_included: bool = False
@@ -109,7 +101,7 @@ class Bundle:
     @property
     def stack(self) -> Stack:
         """The stack of a stack bundle."""
-        return self.stacks[0]
+        return self.contents.stacks[0]
 
     def to_yaml(self) -> str:
         """The bundle as the YAML text ``stack export`` / ``profile export`` write."""
@@ -126,16 +118,15 @@ class Bundle:
         }
         if self.kind == PROFILE_KIND:
             doc["profile"] = {"name": self.profile_name, "active_stack": self.active_stack}
-            doc["stacks"] = [_stack_dict(s) for s in self.stacks]
+            doc["stacks"] = [_stack_dict(s) for s in self.contents.stacks]
         else:
             doc["stack"] = _stack_dict(self.stack)
-        doc["components"] = [c.to_dict() for c in self.components]
-        doc["flavors"] = [f.to_dict() for f in self.flavors]
+        doc["components"] = [_component_dict(c) for c in self.contents.components]
+        doc["flavors"] = [f.to_dict() for f in self.contents.flavors]
         return doc
 
-    def component(self, type_: ComponentType, name: str) -> BundleComponent | None:
-        return next((c for c in self.components
-                     if c.component.type is type_ and c.component.name == name), None)
+    def component(self, type_: ComponentType, name: str) -> ContentComponent | None:
+        return self.contents.component(type_, name)
 
 
 def _stack_dict(stack: Stack) -> dict[str, Any]:
@@ -222,7 +213,8 @@ def parse_bundle(data: Any, source: str = "<bundle>") -> Bundle:
     except (InputError, ValueError, TypeError, KeyError) as exc:
         raise _fail(source, _problem(exc)) from None
     bundle = Bundle(
-        kind=outline.kind, components=components, flavors=flavors, stacks=outline.stacks,
+        kind=outline.kind,
+        contents=Contents(tuple(outline.stacks), tuple(components), tuple(flavors)),
         profile_name=outline.profile_name, active_stack=outline.active_stack,
         secrets_included=bool(data.get("secrets_included", False)),
         mlrig_version=outline.mlrig_version,
@@ -307,7 +299,7 @@ def _type(value: Any) -> ComponentType:
     return ComponentType.parse(shown_text(value, 100))
 
 
-def _parse_component(raw: Any) -> BundleComponent:
+def _parse_component(raw: Any) -> ContentComponent:
     if not isinstance(raw, dict):
         raise TypeError("a component entry is not a mapping")
     type_ = _type(raw["type"])
@@ -334,7 +326,10 @@ def _parse_component(raw: Any) -> BundleComponent:
     component = Component(type_, name, flavor, dict(config))
     if isinstance(raw_id, str) and raw_id:
         component.id = raw_id
-    return BundleComponent(component, list(omitted), profile_default)
+    # a bundle that does not say (written before the key existed): judged by the config
+    if profile_default is None:
+        profile_default = is_profile_default(component)
+    return ContentComponent(component, tuple(omitted), profile_default)
 
 
 def _parse_flavor(raw: Any) -> FlavorRecord:
@@ -379,18 +374,18 @@ def _check_stacks(stacks: list[Stack], active_stack: str | None, source: str) ->
 
 def _check_references(bundle: Bundle, source: str) -> None:
     seen: set[tuple[ComponentType, str]] = set()
-    for entry in bundle.components:
+    for entry in bundle.contents.components:
         key = (entry.component.type, entry.component.name)
         if key in seen:
             raise _fail(source, f"the {key[0].display_name} '{key[1]}' appears twice")
         seen.add(key)
     flavor_keys: set[tuple[ComponentType, str]] = set()
-    for flavor in bundle.flavors:
+    for flavor in bundle.contents.flavors:
         if (flavor.type, flavor.name) in flavor_keys:
             raise _fail(source, f"the flavor '{flavor.name}' ({flavor.type.value}) appears "
                                 "twice")
         flavor_keys.add((flavor.type, flavor.name))
-    for stack in bundle.stacks:
+    for stack in bundle.contents.stacks:
         for type_, name in stack.components.items():
             if (type_, name) not in seen:
                 raise _fail(source, f"stack '{stack.name}' uses the {type_.display_name} "

@@ -36,11 +36,12 @@ another URL):
 1. The new store is created (or, if one exists at the URL, it must be empty).
 2. Under the lock of config.yaml and then the old store's write lock — no other command can
    change the profile meanwhile — everything is copied in one transaction of the new store
-   (components with their ids, stacks, custom flavors; see :mod:`mlrig.stores.transfer`),
-   read back and compared, and the profile is repointed in config.yaml (**the commit
-   point**). Its active stack, the repositories and shells that use it by name are
-   unaffected. (A command that read config.yaml before the migration and was waiting for
-   the old store's lock writes into the old store: migrate a profile while nobody uses it.)
+   (components with their ids, stacks, custom flavors; the one engine of
+   :mod:`mlrig.core.transfer`), read back and compared, and the profile is repointed in
+   config.yaml (**the commit point**). Its active stack, the repositories and shells that
+   use it by name are unaffected. (A command that read config.yaml before the migration
+   and was waiting for the old store's lock writes into the old store: migrate a profile
+   while nobody uses it.)
 3. The old store is removed if mlrig made it at its default place in the config directory
    (the data now lives in the new store, and a stale copy there would be mistaken for the
    profile later); a store elsewhere (a path or database you gave) is kept and reported,
@@ -63,6 +64,29 @@ from typing import TYPE_CHECKING, Any
 from mlrig import context as ctx
 from mlrig.config.global_config import GlobalConfig
 from mlrig.core.session import Session
+from mlrig.events import (
+    ComponentRegistered,
+    DefaultComponentDataKept,
+    DefaultProfileCreated,
+    DefaultProfileCreating,
+    OldStoreKept,
+    OldStoreNotOwned,
+    OldStoreRemoved,
+    ProfileCopied,
+    ProfileDirectoryKept,
+    ProfileImported,
+    ProfileInitializing,
+    ProfileMigrating,
+    ProfileStoreMoved,
+    ProfileVariableStale,
+    StackRegistered,
+    StoreAttached,
+    StoreContentsCopied,
+    StoreInitializing,
+    StoreKept,
+    StoreLeft,
+    TransferNote,
+)
 from mlrig.exceptions import (
     AlreadyExistsError,
     InputError,
@@ -75,6 +99,7 @@ from mlrig.fsutil import ensure_dir
 from mlrig.models import (
     Component,
     ComponentType,
+    Contents,
     FlavorRecord,
     ProfileConfig,
     Stack,
@@ -100,7 +125,6 @@ from mlrig.stores.base import Store
 if TYPE_CHECKING:
     from mlrig.core.portability import Bundle
     from mlrig.core.transfer_plan import SecretValues
-    from mlrig.stores.transfer import StoreContents
 
 from mlrig.core.results import (
     MigrationResult,
@@ -109,7 +133,7 @@ from mlrig.core.results import (
     RenameResult,
     SetResult,
 )
-from mlrig.core.transfer import Snapshot, bundle_components, snapshot_of, sources
+from mlrig.core.transfer import store_contents, transfer, without_secrets
 
 DEFAULT = "default"
 
@@ -147,12 +171,6 @@ class _EmptyView:
         return []
 
 
-def shared_by(profiles: list[str]) -> str:
-    """``profile 'a' uses it too`` / ``profiles 'a', 'b' use it too``."""
-    names = ", ".join(f"'{p}'" for p in profiles)
-    return f"profile {names} uses it too" if len(profiles) == 1 else f"profiles {names} use it too"
-
-
 def _require_free(path: Path) -> None:
     if path.is_symlink() or (path.exists() and (not path.is_dir() or any(path.iterdir()))):
         raise AlreadyExistsError(
@@ -172,11 +190,11 @@ def create_initial_config(session: Session) -> GlobalConfig:
         if current is not None and current.profiles:
             return current, current  # another process was faster
         config = current or GlobalConfig()
-        session.say("Creating default profile...")
+        session.emit(DefaultProfileCreating())
         initialize_profile_store(session, profile)
         config.profiles[DEFAULT] = profile
         config.active_profile = DEFAULT
-        session.say("Created and activated default profile.")
+        session.emit(DefaultProfileCreated())
         return config, config
 
     ensure_dir(session.config_dir)
@@ -198,7 +216,7 @@ def new_store_intent(session: Session, profile: ProfileConfig, had_dir: bool) ->
         "final_path": str(own_dir) if owned else None,
         "in_place": False,
     }
-    return intent(session.config_dir, record, session.on_event)
+    return intent(session.config_dir, record, session.events)
 
 
 def new_profile_config(
@@ -216,19 +234,16 @@ def new_profile_config(
 def initialize_profile_store(session: Session, profile: ProfileConfig) -> list[Path]:
     """Attach to the store at the profile's URL, or make it with the default stack; returns
     the data directories made for the new default components (none when attaching)."""
-    session.say(f"Initializing profile `{profile.name}`...")
-    store = open_store(profile, env=session.env, on_event=session.on_event)
+    session.emit(ProfileInitializing(profile.name))
+    store = open_store(profile, env=session.env, events=session.events)
     try:
         if store.is_initialized():
             with store.read() as view:
                 stacks = sorted(s.name for s in view.list_stacks())
             profile.active_stack = DEFAULT if DEFAULT in stacks else (stacks[0] if stacks else None)
-            session.say(
-                f"Attached to the existing store at {mask_url(profile.store_url)} "
-                f"({len(stacks)} stack(s))."
-            )
+            session.emit(StoreAttached(mask_url(profile.store_url), len(stacks)))
             return []
-        session.say("Initializing store...")
+        session.emit(StoreInitializing())
         store.initialize()
         made = register_default_stack(session, store)
         profile.active_stack = DEFAULT
@@ -251,11 +266,8 @@ def register_default_stack(session: Session, store: Store) -> list[Path]:
     for directory in made:
         ensure_dir(directory)
     for component in components:
-        session.say(
-            f"Registered stack component with type '{component.type.value}' "
-            f"and name '{component.name}'."
-        )
-    session.say(f"Registered stack with name '{DEFAULT}'.")
+        session.emit(ComponentRegistered(component.type, component.name))
+    session.emit(StackRegistered(DEFAULT))
     return made
 
 
@@ -408,7 +420,8 @@ def delete_profile(session: Session, name: str) -> None:
             raise InUseError(f"Profile '{name}' is the globally active profile.")
         del config.profiles[name]
 
-    from mlrig.core.intents import DELETE_PROFILE, intent, remove_path
+    from mlrig.core.intents import DELETE_PROFILE, intent
+    from mlrig.stores import remove_own_store
 
     # decided and done under config.yaml's lock, so that no profile can attach to the
     # store (profile create --url) between the check and the removal
@@ -424,26 +437,28 @@ def delete_profile(session: Session, name: str) -> None:
         record = {
             "op": DELETE_PROFILE,
             "name": name,
+            "store_type": profile.store_type,
             "url": profile.store_url,
             "dir": str(own_dir) if owned else None,
         }
         # the data directories of the profile's own default components (local_stores/<id>),
         # unless another profile uses them too (a profile copy keeps the same components)
         leftovers = _own_local_dirs(session, name, profiles) if owned else []
-        with intent(session.config_dir, record, session.on_event):
+        with intent(session.config_dir, record, session.events):
             session.update_config(change)  # the commit point
             session.drop_store(name)
-            if owned:
-                remove_path(own_dir)
-            kept = [d for d in leftovers if not _remove_if_empty(d)]
+            kept = [] if not owned or remove_own_store(profile, own_dir) else [own_dir]
+            kept += [d for d in leftovers if not _remove_if_empty(d)]
     from mlrig.core.credentials import forget_credential
 
     forget_credential(session, profile)  # the token 'mlrig login' kept for it
     for directory in kept:
-        session.say(f"Kept '{directory}': it holds files mlrig did not make there (the data "
-                    "of a default component of the deleted profile).")
+        if directory == own_dir:
+            session.emit(ProfileDirectoryKept(str(directory)))
+        else:
+            session.emit(DefaultComponentDataKept(str(directory)))
     if sharing:
-        session.say(f"Kept the store at '{own_dir}' with its data: {shared_by(list(sharing))}.")
+        session.emit(StoreKept(str(own_dir), tuple(sharing)))
 
 
 def _remove_if_empty(directory: Path) -> bool:
@@ -546,17 +561,12 @@ def rename_profile(session: Session, old: str, new: str) -> RenameResult:
     env_value = session.env.get(ctx.ENV_ACTIVE_PROFILE)
     if env_value == old:
         result.not_updated.append(ctx.ENV_ACTIVE_PROFILE)
-        session.warn(
-            f"{ctx.ENV_ACTIVE_PROFILE} still names the profile '{old}', which is now "
-            f"called '{new}': update it (export {ctx.ENV_ACTIVE_PROFILE}={new})."
-        )
+        session.emit(ProfileVariableStale(ctx.ENV_ACTIVE_PROFILE, old, new))
     if moved is not None:
-        session.say(f"Moved the profile's store to '{moved}'.")
+        session.emit(ProfileStoreMoved(str(moved)))
     if kept is not None:
         directory, users = kept
-        session.say(
-            f"Left the store at '{directory}' (the profile keeps its URL): {shared_by(users)}."
-        )
+        session.emit(StoreLeft(str(directory), tuple(users)))
     return result
 
 
@@ -605,7 +615,7 @@ def _rename_profile_locked(
     if cached is not None:
         cached.close()
     result = RenameResult(old, new)
-    with intent(session.config_dir, record, session.on_event):
+    with intent(session.config_dir, record, session.events):
         if moving:
             store = open_store(profile)
             try:
@@ -653,19 +663,18 @@ def copy_profile(
     session.config()
     src = session.profile(source)
     with session.store(source).read() as view:
-        stacks = sorted(view.list_stacks(), key=lambda s: s.name)
-        snap = snapshot_of(view, stacks, view.list_components(), all_flavors=True)
+        contents = store_contents(view)
     chosen_type = store_type or (src.store_type if url is None else None)
+    stacks = contents.stacks
     active = src.active_stack if any(s.name == src.active_stack for s in stacks) else None
     kept = dict(src.options) if store_type is None and url is None else {}
     options = _given_options(session, chosen_type, url, options) or kept
     profile = _create_profile_from(
-        session, target, snap, active_stack=active, store_type=chosen_type, url=url, options=options
+        session, target, contents, active_stack=active, store_type=chosen_type, url=url,
+        options=options
     )
-    session.say(
-        f"Copied profile '{source}' to '{target}' ({len(stacks)} stack(s), "
-        f"{len(snap.components)} component(s), {len(snap.flavors)} flavor(s))."
-    )
+    session.emit(ProfileCopied(source, target, len(stacks), len(contents.components),
+                               len(contents.flavors)))
     return profile
 
 
@@ -720,7 +729,7 @@ def _placement(
 def _create_profile_from(
     session: Session,
     name: str,
-    snap: Snapshot,
+    contents: Contents,
     *,
     active_stack: str | None,
     store_type: str | None,
@@ -730,7 +739,6 @@ def _create_profile_from(
     secrets: SecretValues | None = None,
 ) -> ProfileConfig:
     from mlrig.core.intents import CREATE_PROFILE, intent
-    from mlrig.core.transfer_plan import plan_transfer
     from mlrig.fsutil import ensure_dir, fsync_dir
     from mlrig.stores import open_store
 
@@ -747,23 +755,14 @@ def _create_profile_from(
         "final_path": str(place.final_path) if place.final_path else None,
         "in_place": place.in_place,
     }
-    with intent(session.config_dir, record, session.on_event):
+    with intent(session.config_dir, record, session.events):
         if place.staging is not None:
             ensure_dir(place.staging.parent)
         store = open_store(place.build)
         try:
             store.initialize()
-            with store.write() as txn:
-                plan = plan_transfer(
-                    txn,
-                    snap.components,
-                    snap.flavors,
-                    snap.stacks,
-                    validate=validate,
-                    secrets=secrets,
-                )
-                plan.raise_if_refused()
-                plan.apply(txn)
+            plan = transfer(store, contents, validate=validate, secrets=secrets,
+                            into_empty=mask_url(place.profile.store_url))
         finally:
             store.close()
         if place.staging is not None and place.final_path is not None:
@@ -779,7 +778,7 @@ def _create_profile_from(
 
         session.update_config(change)  # the commit point
     for note in plan.notes:
-        session.warn(note)
+        session.emit(TransferNote(note))
     return profile
 
 
@@ -791,15 +790,14 @@ def profile_bundle(
     target = session.active_profile_name if name is None else name
     profile = session.profile(target)
     with session.store(target).read() as view:
-        stacks = sorted(view.list_stacks(), key=lambda s: s.name)
-        snap = snapshot_of(view, stacks, view.list_components(), all_flavors=True)
-        components = bundle_components(view, snap.components, include_secrets)
+        contents = store_contents(view)
+        if not include_secrets:
+            contents = without_secrets(view, contents)
+    stacks = contents.stacks
     active = profile.active_stack if any(s.name == profile.active_stack for s in stacks) else None
     return Bundle(
         PROFILE_KIND,
-        components,
-        snap.flavors,
-        stacks,
+        contents,
         profile_name=target,
         active_stack=active,
         secrets_included=include_secrets,
@@ -875,11 +873,9 @@ def plan_profile_import(
     target, requested = _profile_import_target(session, bundle, name, rename_if_exists)
     chosen = store_type or default_store_type(session.env)
     profile = new_profile_config(session, target, chosen, url)
-    transfer = plan_transfer(
-        _EmptyView(), sources(bundle), bundle.flavors, bundle.stacks, validate=True, secrets=secrets
-    )
+    planned = plan_transfer(_EmptyView(), bundle.contents, validate=True, secrets=secrets)
     return ProfileImportPlan(
-        target, requested, profile.store_type, profile.store_url, bundle.active_stack, transfer
+        target, requested, profile.store_type, profile.store_url, bundle.active_stack, planned
     )
 
 
@@ -897,11 +893,10 @@ def import_profile(
     session.config()
     bundle = _profile_bundle_from(session, source)
     target, _ = _profile_import_target(session, bundle, name, rename_if_exists)
-    snap = Snapshot(bundle.stacks, sources(bundle), bundle.flavors)
     profile = _create_profile_from(
         session,
         target,
-        snap,
+        bundle.contents,
         active_stack=bundle.active_stack,
         store_type=store_type,
         url=url,
@@ -909,10 +904,9 @@ def import_profile(
         validate=True,
         secrets=secrets,
     )
-    session.say(
-        f"Imported profile '{target}' ({len(bundle.stacks)} stack(s), "
-        f"{len(bundle.components)} component(s), {len(bundle.flavors)} flavor(s))."
-    )
+    session.emit(ProfileImported(target, len(bundle.contents.stacks),
+                                 len(bundle.contents.components),
+                                 len(bundle.contents.flavors)))
     return profile
 
 
@@ -923,8 +917,6 @@ def migrate_profile(
     url: str | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> MigrationResult:
-    from mlrig.stores.transfer import copy_contents, store_contents_of
-
     source = session.profile(name)
     new_type = normalize_store_type(to_store_type, source="--to-store-type")
     new_url = (
@@ -938,15 +930,18 @@ def migrate_profile(
     # decided under config.yaml's lock, from what it says then (see below)
     decision: list[Ownership] = []
 
-    session.say(
-        f"Migrating profile '{name}' from the {source.store_type} store at "
-        f"{old_masked} to the {new_type} store at {new_masked}..."
-    )
+    session.emit(ProfileMigrating(name, source.store_type, old_masked, new_type, new_masked))
     src = session.store(name)
-    dst = open_store(target, env=session.env, on_event=session.on_event)
+    dst = open_store(target, env=session.env, events=session.events)
     created = False
 
-    def copy_and_repoint(config: GlobalConfig) -> StoreContents:
+    def unverified(found: list[str]) -> MlrigError:
+        return StoreError(
+            f"The copy in the store at {new_masked} differs from the profile's store after "
+            f"writing it ({'; '.join(found)}); the profile was not moved."
+        )
+
+    def copy_and_repoint(config: GlobalConfig) -> Contents:
         # lock order: config.yaml, then the stores (as when a profile is created)
         current = config.profiles.get(name)
         if current is None:
@@ -957,13 +952,8 @@ def migrate_profile(
                 "the migration; it was not moved."
             )
         with src.write() as src_txn:  # holds the profile's other writers off
-            with dst.write() as dst_txn:
-                copied = copy_contents(src_txn, dst_txn, where=new_masked)
-            if store_contents_of(dst) != copied:
-                raise StoreError(
-                    f"The copy in the store at {new_masked} differs from the profile's "
-                    "store after writing it; the profile was not moved."
-                )
+            copied = store_contents(src_txn)
+            transfer(dst, copied, into_empty=new_masked, unverified=unverified)
         # the old store goes only if mlrig made it in the profile's own directory and no
         # other profile is attached to it (the same rule as delete and rename)
         decision.append(ownership(session.config_dir, config.profiles, name, current))
@@ -979,7 +969,7 @@ def migrate_profile(
             if not dst.is_initialized():
                 dst.initialize()
                 created = True
-            contents: StoreContents = session.update_config(copy_and_repoint)
+            contents: Contents = session.update_config(copy_and_repoint)
         except BaseException:
             if created:
                 dst.destroy(spare=store_location(source))
@@ -991,18 +981,15 @@ def migrate_profile(
         if owned.owned:
             src.destroy(spare=store_location(target))
         src.close()
-    session.say(f"Copied {contents.summary()}.")
+    session.emit(StoreContentsCopied(len(contents.components), len(contents.stacks),
+                                     len(contents.flavors)))
     old_owned = owned.owned
     if old_owned:
-        session.say(f"Removed the old {source.store_type} store at {old_masked}.")
+        session.emit(OldStoreRemoved(source.store_type, old_masked))
     elif owned.sharing:
-        session.say(f"Kept the old {source.store_type} store at {old_masked} with its data: "
-                    f"{shared_by(list(owned.sharing))}.")
+        session.emit(OldStoreKept(source.store_type, old_masked, tuple(owned.sharing)))
     else:
-        session.say(
-            f"Kept the old {source.store_type} store at {old_masked} (mlrig did "
-            "not create it there); remove it when nobody needs it any more."
-        )
+        session.emit(OldStoreNotOwned(source.store_type, old_masked))
     return MigrationResult(
         name, source.store_type, old_masked, new_type, new_masked, contents, old_owned
     )

@@ -13,7 +13,7 @@ from mlrig.stores import (
 
 if TYPE_CHECKING:
     from mlrig.core.transfer_plan import TransferPlan
-    from mlrig.stores.transfer import StoreContents
+    from mlrig.models import Contents
 
 #: the version of every output document's layout (:mod:`mlrig.core.documents`; bumped when
 #: a field changes meaning or goes)
@@ -126,7 +126,7 @@ class MigrationResult:
     old_url: str
     new_store_type: str
     new_url: str
-    contents: StoreContents
+    contents: Contents
     old_store_removed: bool
 
     def to_dict(self) -> dict[str, Any]:

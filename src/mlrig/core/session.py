@@ -25,7 +25,7 @@ from mlrig import context as ctx
 from mlrig import environment
 from mlrig.config.global_config import GlobalConfig, GlobalConfigFile, config_dir
 from mlrig.config.repository import Repository, RepositoryConfig, find_repository
-from mlrig.events import INFO, WARNING, EventSink, log_event
+from mlrig.events import Event, Listener, log
 from mlrig.exceptions import InputError, MlrigError, NotFoundError, StoreError
 from mlrig.models import ProfileConfig
 from mlrig.names import validate_name
@@ -47,7 +47,7 @@ class Session:
         stack: str | None = None,
         cwd: str | Path | None = None,
         env: Mapping[str, str] | None = None,
-        on_event: EventSink | None = None,
+        events: Listener | None = None,
         bootstrap: Bootstrap | None = None,
     ) -> None:
         self.env: Mapping[str, str] = dict(os.environ) if env is None else dict(env)
@@ -63,18 +63,16 @@ class Session:
         self.flag_profile = profile
         self.flag_stack = stack
         self.cwd = Path(cwd) if cwd is not None else Path.cwd()
-        self.on_event: EventSink = on_event or log_event
+        self.events: Listener = events or log
         self.stores: dict[str, Store] = {}
         self._bootstrap = bootstrap
         self._repo: Repository | bool | None = False  # False = not looked up yet
         self._config: GlobalConfig | None = None
 
     # ------------------------------------------------------------------ events
-    def say(self, message: str) -> None:
-        self.on_event(INFO, message)
-
-    def warn(self, message: str) -> None:
-        self.on_event(WARNING, message)
+    def emit(self, event: Event) -> None:
+        """Report ``event`` (a progress line or a warning) to the caller's listener."""
+        self.events(event)
 
     # ------------------------------------------------------------------ global configuration
     def config(self, reload: bool = False) -> GlobalConfig:
@@ -82,7 +80,7 @@ class Session:
         if self._config is None or reload:
             from mlrig.core.intents import recover_pending
 
-            recover_pending(self.config_dir, self.on_event)  # finish a crashed rename/copy
+            recover_pending(self.config_dir, self.events)  # finish a crashed rename/copy
             loaded = self.global_file.load()
             if (loaded is None or not loaded.profiles) and self._bootstrap is not None:
                 loaded = self._bootstrap(self)
@@ -210,7 +208,7 @@ class Session:
         if name not in self.stores:
             config = self.profile(name)
             self.stores[name] = ProfileStore(
-                open_store(config, env=self.env, on_event=self.on_event), name,
+                open_store(config, env=self.env, events=self.events), name,
                 moved=lambda: self._moved_since(name, config),
                 chosen_by=lambda: self._chosen_by(name))
         return self.stores[name]

@@ -19,6 +19,7 @@ The rules they follow:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,14 @@ from mlrig import context as ctx
 from mlrig.config.global_config import GlobalConfig
 from mlrig.config.repository import Repository
 from mlrig.core.session import Session
+from mlrig.events import (
+    StackDeregistered,
+    StackHasNoComponent,
+    StackRegistered,
+    StackRenamed,
+    StackScopeStale,
+    StackUpdated,
+)
 from mlrig.exceptions import (
     AlreadyExistsError,
     InputError,
@@ -48,11 +57,11 @@ if TYPE_CHECKING:
 
 from mlrig.core.results import RenameResult, SetResult
 from mlrig.core.transfer import (
-    bundle_components,
     profiles_for_copy,
     report,
-    snapshot_of,
-    sources,
+    stack_contents,
+    transfer,
+    without_secrets,
 )
 
 
@@ -98,7 +107,7 @@ def register_stack(
         _stack_set_scope(session, session.profile_choice(), global_=False)  # fail before writing
     with session.store().write() as txn:
         txn.create_stack(stack)
-    session.say(f"Registered stack with name '{name}'.")
+    session.emit(StackRegistered(name))
     if set_active:
         set_stack(session, name)
     return stack
@@ -172,7 +181,7 @@ def delete_stack(session: Session, name: str) -> None:
     _refuse_if_stack_pointed_at(session, profile, name)
     with session.store(profile).write() as txn:
         txn.delete_stack(name)
-    session.say(f"Deregistered stack with name '{name}'.")
+    session.emit(StackDeregistered(name))
 
 
 def _refuse_if_stack_pointed_at(
@@ -222,7 +231,7 @@ def update_stack(
             raise NotFoundError(f"Stack '{target}' cannot be updated as it does not exist.")
         updated = Stack(target, {**stack.components, **parts})
         txn.update_stack(updated)
-    session.say(f"Updated stack with name '{target}'.")
+    session.emit(StackUpdated(target))
     return updated
 
 
@@ -253,7 +262,7 @@ def remove_stack_components(
             txn.update_stack(updated)
     for type_ in wanted:
         if type_ not in removed:
-            session.warn(f"Stack '{target}' has no {type_.display_name}; nothing to remove.")
+            session.emit(StackHasNoComponent(target, type_))
     return updated, removed
 
 
@@ -282,7 +291,7 @@ def rename_stack(session: Session, old: str, new: str) -> RenameResult:
         "repo_root": str(repo.root) if repo is not None else None,
     }
     result = RenameResult(old, new)
-    with intent(session.config_dir, record, session.on_event):
+    with intent(session.config_dir, record, session.events):
         with store.write() as txn:
             stack = txn.get_stack(old)
             if stack is None:
@@ -296,11 +305,8 @@ def rename_stack(session: Session, old: str, new: str) -> RenameResult:
     for setting in ctx.stack_settings(session.scope_inputs(), profile):
         if setting.name == old and setting.scope in (ctx.FLAG, ctx.ENVIRONMENT):
             result.not_updated.append(setting.describe())
-            session.warn(
-                f"The {setting.scope} scope ({setting.source}) still names the stack "
-                f"'{old}', which is now called '{new}'; update it."
-            )
-    session.say(f"Renamed stack '{old}' to '{new}'.")
+            session.emit(StackScopeStale(setting.scope, setting.source, old, new))
+    session.emit(StackRenamed(old, new))
     return result
 
 
@@ -323,32 +329,24 @@ def copy_stack(
         stack = view.get_stack(source)
         if stack is None:
             raise NotFoundError(f"Stack '{source}' cannot be copied as it does not exist.")
-        snap = snapshot_of(view, [stack])
-    new_stack = Stack(target, dict(stack.components))
+        copied = replace(stack_contents(view, [stack]),
+                         stacks=(Stack(target, dict(stack.components)),))
 
-    def plan_in(view: StoreView) -> TransferPlan:
+    def target_free(view: StoreView) -> None:
         if view.get_stack(target) is not None:
             raise AlreadyExistsError(
                 f"Can't copy stack as a stack with the name '{target}' already exists "
                 f"in profile '{dst_profile}'."
             )
-        return plan_transfer(
-            view,
-            snap.components,
-            snap.flavors,
-            [new_stack],
-            rename_conflicts=rename_conflicts,
-            use_existing=use_existing,
-        )
 
     if dry_run:
         with session.store(dst_profile).read() as view:
-            return plan_in(view)
-    with session.store(dst_profile).write() as txn:
-        plan = plan_in(txn)
-        plan.raise_if_refused()
-        plan.apply(txn)
-    report(session, plan, dst_profile, f"the one of profile '{src_profile}'")
+            target_free(view)
+            return plan_transfer(view, copied, rename_conflicts=rename_conflicts,
+                                 use_existing=use_existing)
+    plan = transfer(session.store(dst_profile), copied, check=target_free,
+                    rename_conflicts=rename_conflicts, use_existing=use_existing)
+    report(session, plan, dst_profile, src_profile)
     return plan
 
 
@@ -362,9 +360,10 @@ def stack_bundle(
         stack = view.get_stack(target)
         if stack is None:
             raise NotFoundError(f"Stack '{target}' does not exist.")
-        snap = snapshot_of(view, [stack])
-        components = bundle_components(view, snap.components, include_secrets)
-    return Bundle(STACK_KIND, components, snap.flavors, [stack], secrets_included=include_secrets)
+        contents = stack_contents(view, [stack])
+        if not include_secrets:
+            contents = without_secrets(view, contents)
+    return Bundle(STACK_KIND, contents, secrets_included=include_secrets)
 
 
 def export_stack(
@@ -388,9 +387,12 @@ def plan_stack_import(
     secrets: SecretValues | None = None,
 ) -> tuple[Bundle, TransferPlan]:
     bundle, stack = _stack_from(session, source, name)
+    from mlrig.core.transfer_plan import plan_transfer
+
     with session.store().read() as view:
-        plan = _plan_import(view, bundle, stack, rename_conflicts=rename_conflicts,
-                            use_existing=use_existing, secrets=secrets)
+        plan = plan_transfer(view, replace(bundle.contents, stacks=(stack,)),
+                             rename_conflicts=rename_conflicts, use_existing=use_existing,
+                             validate=True, secrets=secrets)
     return bundle, plan
 
 
@@ -405,23 +407,11 @@ def import_stack(
 ) -> TransferPlan:
     bundle, stack = _stack_from(session, source, name)
     profile = session.profile_choice().name
-    with session.store(profile).write() as txn:
-        plan = _plan_import(txn, bundle, stack, rename_conflicts=rename_conflicts,
-                            use_existing=use_existing, secrets=secrets)
-        plan.raise_if_refused()
-        plan.apply(txn)
-    report(session, plan, profile, "the one in the bundle")
+    plan = transfer(session.store(profile), replace(bundle.contents, stacks=(stack,)),
+                    rename_conflicts=rename_conflicts, use_existing=use_existing,
+                    validate=True, secrets=secrets)
+    report(session, plan, profile, None)
     return plan
-
-
-def _plan_import(view: StoreView, bundle: Bundle, stack: Stack, *, rename_conflicts: bool,
-                 use_existing: bool, secrets: SecretValues | None) -> TransferPlan:
-    """What importing ``stack`` of ``bundle`` into the store ``view`` reads does."""
-    from mlrig.core.transfer_plan import plan_transfer
-
-    return plan_transfer(view, sources(bundle), bundle.flavors, [stack],
-                         rename_conflicts=rename_conflicts, use_existing=use_existing,
-                         validate=True, secrets=secrets)
 
 
 def _stack_from(

@@ -1,51 +1,59 @@
-"""What stack copy/import and profile copy/import share: reading what is copied
-(:func:`snapshot_of`), which profiles a copy goes between, the bundle's components with their
-secrets left out, and the sentences that report a transfer plan."""
+"""The one transfer engine: ``stack copy``/``import``, ``<type> copy``, ``profile copy``/
+``import`` and ``profile migrate`` all move a :class:`~mlrig.models.Contents` (stacks, their
+components, custom flavors) into a target store the same way, with :func:`transfer`:
+
+1. **plan** — :func:`mlrig.core.transfer_plan.plan_transfer` decides, against a read of the
+   target, what happens to each object (create / reuse / rename / use-default /
+   use-existing / conflict; into an empty store, everything is a create);
+2. **apply** — everything the plan creates is written in *one* transaction of the target;
+3. **verify** — the target is read back: every flavor, component and stack created must be
+   there and equal to what was written (into an empty store: and nothing else). A difference
+   is an error that names it.
+
+Also here: reading the contents that are copied (:func:`stack_contents`,
+:func:`store_contents`), leaving secret values out of them for an export
+(:func:`without_secrets`), which profiles a copy goes between, and the events that report
+a transfer.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from mlrig.core.flavors import flavor_class
 from mlrig.core.session import Session
-from mlrig.exceptions import (
-    InputError,
-    NotFoundError,
+from mlrig.events import (
+    ComponentCopyRenamed,
+    ComponentRegistered,
+    ComponentReused,
+    DefaultComponentMapped,
+    ExistingComponentUsed,
+    FlavorRegistered,
+    StackRegistered,
+    TransferNote,
 )
-from mlrig.models import (
-    Component,
-    FlavorRecord,
-    Stack,
-)
-from mlrig.stores.base import StoreView
+from mlrig.exceptions import AlreadyExistsError, InputError, MlrigError, NotFoundError, StoreError
+from mlrig.models import Component, ContentComponent, Contents, Stack
+from mlrig.stores.base import Store, StoreView
 
 if TYPE_CHECKING:
-    from mlrig.core.portability import Bundle, BundleComponent
-    from mlrig.core.transfer_plan import SourceComponent, TransferPlan
+    from mlrig.core.transfer_plan import SecretValues, TransferPlan
 
 
-from mlrig.core.flavors import flavor_class
+def _carried(components: list[Component]) -> list[ContentComponent]:
+    from mlrig.core.defaults import is_profile_default
+
+    return [ContentComponent(c, profile_default=is_profile_default(c)) for c in components]
 
 
-@dataclass
-class Snapshot:
-    """Stacks with their components and custom flavors, read from one profile."""
-
-    stacks: list[Stack]
-    components: list[SourceComponent]
-    flavors: list[FlavorRecord]
-
-
-def snapshot_of(
+def stack_contents(
     view: StoreView,
     stacks: list[Stack],
     components: list[Component] | None = None,
-    all_flavors: bool = False,
-) -> Snapshot:
-    """The components the stacks use (or ``components``) and the custom flavors they need."""
-    from mlrig.core.defaults import is_profile_default
-    from mlrig.core.transfer_plan import SourceComponent
-
+) -> Contents:
+    """The stacks with the components they use (or ``components``) and the custom flavors
+    those need."""
     if components is None:
         components = []
         for stack in stacks:
@@ -58,24 +66,95 @@ def snapshot_of(
                     )
                 if component not in components:
                     components.append(component)
-    records = view.list_flavors()
-    if not all_flavors:
-        used = {(c.type, c.flavor) for c in components}
-        records = [f for f in records if (f.type, f.name) in used]
-    return Snapshot(
-        stacks,
-        [SourceComponent(c, profile_default=is_profile_default(c)) for c in components],
-        records,
-    )
+    used = {(c.type, c.flavor) for c in components}
+    records = [f for f in view.list_flavors() if (f.type, f.name) in used]
+    return Contents(tuple(stacks), tuple(_carried(components)), tuple(records))
 
 
-def sources(bundle: Bundle) -> list[SourceComponent]:
-    from mlrig.core.transfer_plan import SourceComponent
+def store_contents(view: StoreView) -> Contents:
+    """Everything a store holds: every stack (by name), component and custom flavor."""
+    stacks = sorted(view.list_stacks(), key=lambda s: s.name)
+    return Contents(tuple(stacks), tuple(_carried(view.list_components())),
+                    tuple(view.list_flavors()))
 
-    return [
-        SourceComponent(b.component, list(b.omitted_secrets), b.is_profile_default)
-        for b in bundle.components
-    ]
+
+def contents_of(store: Store) -> Contents:
+    """What ``store`` holds now (:func:`store_contents` in a read of its own)."""
+    with store.read() as view:
+        return store_contents(view)
+
+
+def without_secrets(view: StoreView, contents: Contents) -> Contents:
+    """``contents`` with the values of secret attributes left out, each component naming
+    the ones it leaves out (what an export without ``--include-secrets`` holds)."""
+    carried: list[ContentComponent] = []
+    for entry in contents.components:
+        comp = entry.component
+        try:
+            secret = flavor_class(view, comp.type, comp.flavor).secret_fields()
+        except (InputError, NotFoundError) as exc:
+            raise InputError(
+                f"Cannot tell which attributes of the {comp.type.display_name} "
+                f"'{comp.name}' are secret: {exc.message}",
+                hint="Make its flavor importable, or export with --include-secrets.",
+                library_hint="Make its flavor importable, or pass include_secrets=True.",
+            ) from None
+        kept = {k: v for k, v in comp.config.items() if k not in secret}
+        omitted = tuple(k for k, v in comp.config.items() if k in secret and v is not None)
+        carried.append(ContentComponent(
+            Component(comp.type, comp.name, comp.flavor, kept, id=comp.id),
+            omitted, entry.profile_default))
+    return Contents(contents.stacks, tuple(carried), contents.flavors)
+
+
+def transfer(
+    store: Store,
+    contents: Contents,
+    *,
+    check: Callable[[StoreView], None] | None = None,
+    rename_conflicts: bool = False,
+    use_existing: bool = False,
+    validate: bool = False,
+    secrets: SecretValues | None = None,
+    rename_hint: bool = True,
+    into_empty: str | None = None,
+    unverified: Callable[[list[str]], MlrigError] | None = None,
+) -> TransferPlan:
+    """Plan, apply and verify the transfer of ``contents`` into ``store`` (see the module
+    docstring); returns the plan, as it was applied.
+
+    ``check`` runs first, on the target's transaction (a name that must be free). With
+    ``into_empty`` (where the store is, for the message) the store must hold nothing yet,
+    and must hold exactly what was written afterwards. A refused plan raises its
+    conflicts and problems (nothing is written); a target that does not read back what was
+    written raises ``unverified(differences)`` (by default a :class:`StoreError`).
+    """
+    from mlrig.core.transfer_plan import plan_transfer
+
+    with store.write() as txn:
+        if check is not None:
+            check(txn)
+        if into_empty is not None:
+            existing = store_contents(txn)
+            if not existing.empty:
+                raise AlreadyExistsError(
+                    f"The store at {into_empty} is not empty (it holds {existing.summary()}); "
+                    "mlrig copies a whole profile only into an empty store."
+                )
+        plan = plan_transfer(txn, contents, rename_conflicts=rename_conflicts,
+                             use_existing=use_existing, validate=validate, secrets=secrets)
+        plan.raise_if_refused(rename_hint=rename_hint)
+        plan.apply(txn)
+    with store.read() as view:
+        found = plan.differences(view, whole=into_empty is not None)
+    if found:
+        raise (unverified or _unverified)(found)
+    return plan
+
+
+def _unverified(found: list[str]) -> MlrigError:
+    return StoreError("The target store does not read back what was written to it: "
+                      + "; ".join(found) + ".")
 
 
 def profiles_for_copy(
@@ -100,76 +179,29 @@ def profiles_for_copy(
     return source, target
 
 
-def report(session: Session, plan: TransferPlan, profile: str, origin: str) -> None:
+def report(session: Session, plan: TransferPlan, profile: str,
+           source_profile: str | None) -> None:
+    """Emit what ``plan`` did in ``profile``, copied from ``source_profile`` (``None``: from
+    a bundle)."""
     from mlrig.core.transfer_plan import CREATE, RENAME, REUSE, USE_DEFAULT, USE_EXISTING
 
     for a in plan.actions:
         if a.kind == "flavor" and a.action == CREATE:
             assert a.type is not None
-            session.say(
-                f"Registered flavor '{a.name}' for the component type "
-                f"'{a.type.value}' ({a.detail})."
-            )
+            session.emit(FlavorRegistered(a.type, a.name, a.detail))
         elif a.kind == "component" and a.type is not None:
             if a.action == CREATE:
-                session.say(
-                    f"Registered stack component with type '{a.type.value}' and name '{a.name}'."
-                )
+                session.emit(ComponentRegistered(a.type, a.name))
             elif a.action == RENAME:
-                session.warn(
-                    f"The {a.type.display_name} '{a.source_name}' exists in profile "
-                    f"'{profile}' with a different configuration; registered the copy "
-                    f"as '{a.name}'."
-                )
+                session.emit(ComponentCopyRenamed(a.type, a.source_name, a.name, profile))
             elif a.action == REUSE:
-                session.say(
-                    f"Reusing the {a.type.display_name} '{a.name}' of profile "
-                    f"'{profile}' ({a.detail})."
-                )
+                session.emit(ComponentReused(a.type, a.name, profile, a.detail))
             elif a.action == USE_DEFAULT:
-                session.say(
-                    f"Using the default {a.type.display_name} '{a.name}' of profile "
-                    f"'{profile}' instead of {origin} (each profile's default "
-                    "components keep their own paths)."
-                )
+                session.emit(DefaultComponentMapped(a.type, a.name, profile, source_profile))
             elif a.action == USE_EXISTING:
-                session.say(
-                    f"Using the {a.type.display_name} '{a.name}' of profile "
-                    f"'{profile}' instead of {origin} (--use-existing; {a.detail})."
-                )
+                session.emit(ExistingComponentUsed(a.type, a.name, profile, source_profile,
+                                                   a.detail))
         elif a.kind == "stack" and a.action == CREATE:
-            session.say(f"Registered stack with name '{a.name}'.")
+            session.emit(StackRegistered(a.name))
     for note in plan.notes:
-        session.warn(note)
-
-
-def bundle_components(
-    view: StoreView, components: list[SourceComponent], include_secrets: bool
-) -> list[BundleComponent]:
-    from mlrig.core.portability import BundleComponent
-
-    result: list[BundleComponent] = []
-    for entry in components:
-        comp = entry.component
-        if include_secrets:
-            result.append(BundleComponent(comp, profile_default=entry.profile_default))
-            continue
-        try:
-            secret = flavor_class(view, comp.type, comp.flavor).secret_fields()
-        except (InputError, NotFoundError) as exc:
-            raise InputError(
-                f"Cannot tell which attributes of the {comp.type.display_name} "
-                f"'{comp.name}' are secret: {exc.message}",
-                hint="Make its flavor importable, or export with --include-secrets.",
-                library_hint="Make its flavor importable, or pass include_secrets=True.",
-            ) from None
-        kept = {k: v for k, v in comp.config.items() if k not in secret}
-        omitted = [k for k, v in comp.config.items() if k in secret and v is not None]
-        result.append(
-            BundleComponent(
-                Component(comp.type, comp.name, comp.flavor, kept, id=comp.id),
-                omitted,
-                profile_default=entry.profile_default,
-            )
-        )
-    return result
+        session.emit(TransferNote(note))

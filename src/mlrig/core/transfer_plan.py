@@ -33,7 +33,13 @@ The custom flavors of the components the target's own ones stand in for (use-def
 use-existing) are not transferred: nothing created needs them.
 
 :meth:`TransferPlan.apply` then performs the creations inside *one* store transaction, so a
-transfer happens completely or not at all. The plan is also what ``--dry-run`` prints.
+transfer happens completely or not at all, and :meth:`TransferPlan.differences` reads the
+target back to check that everything created is there and equal (:func:`mlrig.core.transfer.
+transfer` runs the three steps). The plan is also what ``--dry-run`` prints.
+
+A whole profile copied into a new store (``profile copy``, ``profile import``, ``profile
+migrate``) is planned the same way: the target is empty, so everything is a *create*, ids
+kept.
 """
 
 from __future__ import annotations
@@ -44,7 +50,15 @@ from typing import Any
 
 from mlrig import flavors as flavor_registry
 from mlrig.exceptions import AlreadyExistsError, InputError, MlrigError
-from mlrig.models import Component, ComponentType, FlavorRecord, Stack, new_id
+from mlrig.models import (
+    Component,
+    ComponentType,
+    ContentComponent,
+    Contents,
+    FlavorRecord,
+    Stack,
+    new_id,
+)
 from mlrig.stores.base import StoreTransaction, StoreView
 
 CREATE, REUSE, RENAME, CONFLICT = "create", "reuse", "rename", "conflict"
@@ -82,17 +96,6 @@ class Action:
             "source_name": self.source_name,
             "detail": self.detail,
         }
-
-
-@dataclass
-class SourceComponent:
-    """A component to transfer, the secret attributes its source left out, and whether it
-    is its profile's ``default`` as mlrig created it (then the target's own default of the
-    same type and flavor stands in for it)."""
-
-    component: Component
-    omitted_secrets: list[str] = field(default_factory=list)
-    profile_default: bool = False
 
 
 @dataclass
@@ -143,6 +146,11 @@ class TransferPlan:
                         hint=CONFLICT_HINT if offer else None,
                         library_hint=CONFLICT_LIBRARY_HINT if offer else None)
 
+    @property
+    def written(self) -> Contents:
+        """What :meth:`apply` writes: the flavors, components and stacks created."""
+        return Contents.of(self.new_stacks, self.new_components, self.new_flavors)
+
     def apply(self, txn: StoreTransaction) -> None:
         """Create everything the plan creates, inside the caller's transaction."""
         for flavor in self.new_flavors:
@@ -151,6 +159,43 @@ class TransferPlan:
             txn.create_component(component)
         for stack in self.new_stacks:
             txn.create_stack(stack)
+
+    def differences(self, view: StoreView, *, whole: bool = False) -> list[str]:
+        """What of the plan's creations ``view`` does not show as written (missing, or
+        different); none when the target reads back right. With ``whole`` the target must
+        hold nothing else either (a copy into an empty store)."""
+        found: list[str] = []
+        flavors = {(f.type, f.name): f for f in view.list_flavors()}
+        for record in self.new_flavors:
+            _compare(found, f"flavor '{record.name}' ({record.type.value})", record,
+                     flavors.pop((record.type, record.name), None))
+        # a whole store is read in one listing; a few objects in a large store one by one
+        components = ({(c.type, c.name): c for c in view.list_components()} if whole
+                      else None)
+        for comp in self.new_components:
+            key = (comp.type, comp.name)
+            read = (components.pop(key, None) if components is not None
+                    else view.get_component(*key))
+            _compare(found, f"{comp.type.display_name} '{comp.name}'", comp, read)
+        stacks = {s.name: s for s in view.list_stacks()} if whole else None
+        for stack in self.new_stacks:
+            read_stack = (stacks.pop(stack.name, None) if stacks is not None
+                          else view.get_stack(stack.name))
+            _compare(found, f"stack '{stack.name}'", stack, read_stack)
+        if components is not None and stacks is not None:
+            found += [f"the store also holds the {c.type.display_name} '{c.name}'"
+                      for c in components.values()]
+            found += [f"the store also holds the stack '{name}'" for name in stacks]
+            found += [f"the store also holds the flavor '{f.name}' ({f.type.value})"
+                      for f in flavors.values()]
+        return found
+
+
+def _compare(found: list[str], label: str, written: object, read: object) -> None:
+    if read is None:
+        found.append(f"the {label} is missing")
+    elif read != written:
+        found.append(f"the {label} reads back differently")
 
 
 def _label(action: Action) -> str:
@@ -173,18 +218,17 @@ def same_config(existing: Mapping[str, Any], incoming: Mapping[str, Any],
 
 def plan_transfer(
     target: StoreView,
-    components: list[SourceComponent],
-    flavors: list[FlavorRecord],
-    stacks: list[Stack],
+    contents: Contents,
     *,
     rename_conflicts: bool = False,
     use_existing: bool = False,
     validate: bool = False,
     secrets: SecretValues | None = None,
 ) -> TransferPlan:
-    """Decide what a transfer into ``target`` does (see the module docstring).
+    """Decide what a transfer of ``contents`` into ``target`` does (see the module
+    docstring).
 
-    ``flavors`` are the source's *custom* flavor records the components need. A same-named,
+    Its ``flavors`` are the source's *custom* flavor records the components need. A same-named,
     differently configured component is renamed with ``rename_conflicts``, replaced by the
     target's with ``use_existing`` (not both), a conflict otherwise. With ``validate`` every
     created component's config is checked against its flavor's schema in the target (for
@@ -195,6 +239,7 @@ def plan_transfer(
         raise InputError("Renaming conflicting components and using the target's instead "
                          "exclude each other: choose --rename-conflicts or --use-existing.")
     plan = TransferPlan()
+    components, flavors = list(contents.components), list(contents.flavors)
     source_custom = {(f.type, f.name): f for f in flavors}
     target_records = list(target.list_flavors())
     existing_components = target.list_components()
@@ -230,7 +275,7 @@ def plan_transfer(
 
     # -- stacks
     existing_stacks = {s.name for s in target.list_stacks()}
-    for stack in stacks:
+    for stack in contents.stacks:
         parts = {t: plan.names.get((t, n), n) for t, n in stack.components.items()}
         if stack.name in existing_stacks:
             plan.actions.append(Action(CONFLICT, "stack", None, stack.name, stack.name,
@@ -295,7 +340,7 @@ def _flavor_problem(record: FlavorRecord) -> str | None:
     return None
 
 
-def _plan_components(plan: TransferPlan, target: StoreView, components: list[SourceComponent],
+def _plan_components(plan: TransferPlan, target: StoreView, components: list[ContentComponent],
                      existing_components: list[Component], *, rename_conflicts: bool,
                      use_existing: bool, secrets: SecretValues) -> set[tuple[ComponentType, str]]:
     """Plan each component; returns the (type, source name) of those the target's own
@@ -375,7 +420,7 @@ def _plan_components(plan: TransferPlan, target: StoreView, components: list[Sou
     return substituted
 
 
-def _substitute(plan: TransferPlan, entry: SourceComponent, existing: Component, *,
+def _substitute(plan: TransferPlan, entry: ContentComponent, existing: Component, *,
                 action: str, detail: str, supplied: Mapping[str, str]) -> None:
     """The target's ``existing`` component stands in for ``entry``: nothing is created."""
     comp = entry.component
@@ -395,7 +440,7 @@ def _provided(type_: ComponentType, name: str) -> bool:
     return any(s.type is type_ and s.name == name for s in flavor_registry.plugin_specs_all())
 
 
-def _incoming(entry: SourceComponent, supplied: Mapping[str, str]) -> tuple[
+def _incoming(entry: ContentComponent, supplied: Mapping[str, str]) -> tuple[
         dict[str, Any], list[str]]:
     """The config a component arrives with — its values and the ``--secret`` values given
     for it — and the omitted secret attributes nobody gave (not compared)."""
@@ -403,7 +448,7 @@ def _incoming(entry: SourceComponent, supplied: Mapping[str, str]) -> tuple[
     return config, [f for f in entry.omitted_secrets if f not in supplied]
 
 
-def _identical(existing: Component, entry: SourceComponent,
+def _identical(existing: Component, entry: ContentComponent,
                supplied: Mapping[str, str]) -> bool:
     """Whether ``existing`` is the component ``entry`` describes: the same flavor and the
     same config (the id is not enough: either side may have been updated since a copy)."""
@@ -412,7 +457,7 @@ def _identical(existing: Component, entry: SourceComponent,
             and same_config(existing.config, config, ignored))
 
 
-def _difference(existing: Component, entry: SourceComponent,
+def _difference(existing: Component, entry: ContentComponent,
                 supplied: Mapping[str, str]) -> str:
     """Why a same-named component of the target is not reused (the conflict's detail)."""
     comp = entry.component
@@ -427,7 +472,7 @@ def _difference(existing: Component, entry: SourceComponent,
     return "the target has a component of that name that is configured differently"
 
 
-def _create(plan: TransferPlan, entry: SourceComponent, name: str, *, used_ids: set[str],
+def _create(plan: TransferPlan, entry: ContentComponent, name: str, *, used_ids: set[str],
             taken: set[tuple[ComponentType, str]], action: str, detail: str) -> None:
     comp = entry.component
     component_id = comp.id if comp.id not in used_ids else new_id()
@@ -440,7 +485,7 @@ def _create(plan: TransferPlan, entry: SourceComponent, name: str, *, used_ids: 
     plan.actions.append(Action(action, "component", comp.type, name, comp.name, detail))
 
 
-def _validate(plan: TransferPlan, components: list[SourceComponent],
+def _validate(plan: TransferPlan, components: list[ContentComponent],
               records: list[FlavorRecord], secrets: SecretValues) -> None:
     by_source = {(e.component.type, e.component.name): e for e in components}
     for key in secrets:

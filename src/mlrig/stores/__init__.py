@@ -15,6 +15,7 @@ A new store type: one module in ``stores/`` with a ``Backend`` and a ``Store`` t
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 from collections.abc import Mapping
@@ -27,7 +28,7 @@ from mlrig.models import ProfileConfig
 from mlrig.stores.base import Backend, Store
 
 if TYPE_CHECKING:
-    from mlrig.events import EventSink
+    from mlrig.events import Listener
 
 ENV_DEFAULT_STORE_TYPE = "MLRIG_DEFAULT_STORE_TYPE"
 ENTRY_POINT_GROUP = "mlrig.stores"
@@ -163,6 +164,22 @@ def ownership(config_dir: Path, profiles: Mapping[str, ProfileConfig], name: str
     return Ownership(directory, in_own_dir, sharing)
 
 
+def remove_own_store(profile: ProfileConfig, directory: Path) -> bool:
+    """Remove the store of ``profile`` that lives in its own ``directory`` (decided by
+    :func:`ownership`): only what the store made (its files, or its SQLite database with its
+    side files), then the directory while empty. A file mlrig did not make keeps the
+    directory; returns whether the directory is gone."""
+    store = open_store(profile)
+    try:
+        store.destroy()
+    finally:
+        store.close()
+    if not directory.is_symlink():
+        with contextlib.suppress(OSError):
+            directory.rmdir()
+    return not os.path.lexists(directory)
+
+
 def default_url(store_type: str, config_dir: Path, profile_name: str) -> str:
     return backend(store_type).default_url(profile_dir(config_dir, profile_name).resolve())
 
@@ -269,15 +286,16 @@ def url_secrets(url: str) -> list[str]:
 
 
 def open_store(profile: ProfileConfig, *, env: Mapping[str, str] | None = None,
-               on_event: EventSink | None = None) -> Store:
+               events: Listener | None = None) -> Store:
     """Open (not initialise) the store of a profile.
 
     ``env`` is where a SQL profile's ``password_env`` is looked up (default: ``os.environ``);
-    ``on_event`` receives what the store announces (e.g. a schema upgrade).
+    ``events`` receives what the store reports (e.g. a schema upgrade), as
+    :class:`~mlrig.events.Event` objects; default: the ``mlrig`` logger.
     """
     if profile.store_type in RESERVED or _backend_of(profile) is None:
         raise StoreError(
             f"Profile '{profile.name}' uses the store type '{profile.store_type}', "
             "which this version of mlrig cannot open."
         )
-    return backend(profile.store_type).open(profile, env=env, on_event=on_event)
+    return backend(profile.store_type).open(profile, env=env, events=events)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from mlrig.models import Component, ComponentType, FlavorRecord, ProfileConfig, Stack
 
 if TYPE_CHECKING:
-    from mlrig.events import EventSink
+    from mlrig.events import Listener
 
 
 @runtime_checkable
@@ -91,9 +91,10 @@ class Store(Protocol):
         files can be moved (a profile rename moves mlrig's own directory)."""
 
     def destroy(self, spare: Path | None = None) -> None:
-        """Remove the store's data (used when deleting a profile that owns it), sparing
-        ``spare`` (the other store of a migrating profile, which may live inside this one's
-        directory)."""
+        """Remove the store's data (used when deleting a profile that owns it): only what
+        the store itself made (a store knows its own files), never a file mlrig did not make
+        nor what a symbolic link points at; ``spare`` is the other store of a migrating
+        profile, which may live inside this one's directory."""
 
     def close(self) -> None: ...
 
@@ -146,5 +147,6 @@ class Backend(Protocol):
         mode each may have (for ``mlrig status``'s permission warnings)."""
 
     def open(self, profile: ProfileConfig, *, env: Mapping[str, str] | None,
-             on_event: EventSink | None) -> Store:
-        """Open (not initialise) the store of a profile."""
+             events: Listener | None) -> Store:
+        """Open (not initialise) the store of a profile; ``events`` receives what the
+        store reports (e.g. a schema upgrade, as a :class:`~mlrig.events.Event`)."""

@@ -25,9 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
@@ -52,7 +51,7 @@ from mlrig.names import validate_name
 from mlrig.stores import integrity
 
 if TYPE_CHECKING:
-    from mlrig.events import EventSink
+    from mlrig.events import Listener
 
 FORMAT_VERSION = 1
 _MARKER = "store.yaml"
@@ -126,21 +125,29 @@ class LocalStore:
         return self._lock.exclusive()
 
     def destroy(self, spare: Path | None = None) -> None:
+        """Remove the files this store made — marker, index, flavors, component files, lock,
+        journal, caches and temporary files — then its directories while they are empty.
+        Anything else is kept where it is: a file mlrig did not make, a symbolic link (never
+        followed), or the spared store (a SQLite file of a migrating profile, which is not
+        one of this store's files anyway)."""
         root = self.root
-        if spare is None or spare == root or not spare.is_relative_to(root):
-            if root.exists():
-                shutil.rmtree(root)
+        if not root.is_dir() or root.is_symlink():
             return
-        if not root.is_dir():
-            return
-        # the spared store is a SQLite file (with its -wal, -shm and backups) inside this dir
-        for entry in root.iterdir():
-            if entry.name.startswith(spare.name) or spare.is_relative_to(entry.resolve()):
-                continue
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink(missing_ok=True)
+        with self._lock.exclusive():
+            components = root / _COMPONENTS
+            if _real_dir(components):
+                for type_ in ComponentType:
+                    type_dir = components / type_.value
+                    if _real_dir(type_dir):
+                        _remove_own_files(type_dir, lambda n: n.endswith(".yaml"))
+                        _rmdir_if_empty(type_dir)
+                _remove_own_files(components, lambda n: False)
+                _rmdir_if_empty(components)
+            own = {_MARKER, _STACKS, _FLAVORS, _JOURNAL}
+            _remove_own_files(root, lambda n: n in own)
+        # the lock file last, and outside the lock (nothing is left for it to guard)
+        _remove_own_files(root, lambda n: n == ".lock")
+        _rmdir_if_empty(root)
 
     def close(self) -> None:
         return None
@@ -590,6 +597,31 @@ class LocalBackend:
         return paths
 
     def open(self, profile: ProfileConfig, *, env: Mapping[str, str] | None,
-             on_event: EventSink | None) -> LocalStore:
+             events: Listener | None) -> LocalStore:
         return LocalStore(profile.store_url)
 
+
+def _real_dir(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
+def _is_own_scratch(name: str) -> bool:
+    """A temporary file of an atomic write, or the JSON copy of a parsed YAML file."""
+    return (name.startswith(".mlrig.") and name.endswith(".tmp")) or (
+        name.startswith(".") and name.endswith(".cache.json"))
+
+
+def _remove_own_files(directory: Path, own: Callable[[str], bool]) -> None:
+    """Unlink the regular files of ``directory`` that ``own(name)`` says (or scratch files)
+    the store made; links and anything else stay."""
+    for entry in list(directory.iterdir()):
+        if not (own(entry.name) or _is_own_scratch(entry.name)):
+            continue
+        if entry.is_symlink() or not entry.is_file():
+            continue
+        remove_file(entry, root=directory)
+
+
+def _rmdir_if_empty(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        directory.rmdir()

@@ -49,7 +49,7 @@ from mlrig.models import Component, ComponentType, FlavorRecord, ProfileConfig, 
 from mlrig.stores import integrity
 
 if TYPE_CHECKING:
-    from mlrig.events import EventSink
+    from mlrig.events import EventSink, Listener
 
 API = "/api/v1"
 TOKEN_ENV = "token_env"
@@ -221,7 +221,7 @@ def validate_rest_options(url: str, options: Mapping[str, Any]) -> dict[str, Any
     return result
 
 
-def read_token_file(path: Path, url: str, warn: Any = None) -> str:
+def read_token_file(path: Path, url: str, emit: Listener | None = None) -> str:
     from mlrig.fsutil import read_bytes
 
     try:
@@ -234,14 +234,15 @@ def read_token_file(path: Path, url: str, warn: Any = None) -> str:
                          f"token file '{path}' ({cause}).",
                          hint="Run 'mlrig login' to store a token.",
                 library_hint="Call client.login() to store a token.") from None
-    if stat.S_IMODE(info.st_mode) & 0o077 and warn is not None and os.name == "posix":
-        warn(f"The token file '{path}' has mode {stat.S_IMODE(info.st_mode):o}; others can "
-             f"read it (fix: chmod 600 '{path}').")
+    if stat.S_IMODE(info.st_mode) & 0o077 and emit is not None and os.name == "posix":
+        from mlrig.events import TokenFileReadable
+
+        emit(TokenFileReadable(str(path), stat.S_IMODE(info.st_mode)))
     return value
 
 
 def resolve_token(url: str, options: Mapping[str, Any], env: Mapping[str, str],
-                  warn: Any = None) -> str:
+                  emit: Listener | None = None) -> str:
     variable = options.get(TOKEN_ENV)
     if variable:
         value = env.get(str(variable))
@@ -250,7 +251,7 @@ def resolve_token(url: str, options: Mapping[str, Any], env: Mapping[str, str],
                              f"variable {variable}, which holds its token, is not set.")
         return value.strip()
     if options.get(TOKEN_FILE):
-        token = read_token_file(Path(str(options[TOKEN_FILE])), url, warn)
+        token = read_token_file(Path(str(options[TOKEN_FILE])), url, emit)
         if token:
             return token
     raise StoreError(f"The mlrig server at {url} needs a token, and this profile has none.",
@@ -655,23 +656,26 @@ class RestStore:
 
     def __init__(self, url: str, options: Mapping[str, Any] | None = None, *,
                  env: Mapping[str, str] | None = None, on_event: EventSink | None = None,
+                 events: Listener | None = None,
                  token: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.url = canonical_rest_url(url)
         self.options = dict(options or {})
         self._env = os.environ if env is None else env
         self._on_event = on_event
+        self._events = events
         self._token = token
         self._timeout = timeout
         self._http: Http | None = None
 
-    def _warn(self, message: str) -> None:
-        if self._on_event is not None:
-            self._on_event("warning", message)
+    def _emit(self, event: Any) -> None:
+        from mlrig.events import listener_for
+
+        listener_for(self._on_event, self._events)(event)
 
     def http(self) -> Http:
         if self._http is None:
             token = self._token or resolve_token(self.url, self.options, self._env,
-                                                  warn=self._warn)
+                                                  emit=self._emit)
             self._http = Http(self.url, token, ca_bundle=self.options.get(CA_BUNDLE),
                               timeout=float(self.options.get(TIMEOUT) or self._timeout))
         return self._http
@@ -750,5 +754,5 @@ class RestBackend:
         return []
 
     def open(self, profile: ProfileConfig, *, env: Mapping[str, str] | None,
-             on_event: EventSink | None) -> RestStore:
-        return RestStore(profile.store_url, profile.options, env=env, on_event=on_event)
+             events: Listener | None) -> RestStore:
+        return RestStore(profile.store_url, profile.options, env=env, events=events)

@@ -28,9 +28,9 @@ SQLite
 Schema versions
     A database without mlrig's tables is "not initialised" (``initialize()`` creates the
     head schema and stamps it with the head revision). An older schema is upgraded on first
-    use by the Alembic migrations, announced through ``on_event``; SQLite files are copied to
-    ``<db>.rev-<old revision>.bak`` first. A schema newer than this package is refused and
-    left untouched.
+    use by the Alembic migrations, reported as events (``on_event``/``events``); SQLite files
+    are copied to ``<db>.rev-<old revision>.bak`` first. A schema newer than this package is
+    refused and left untouched.
 
 The store never prints; errors are :class:`~mlrig.exceptions.StoreError` naming the URL with
 its password masked.
@@ -49,7 +49,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from mlrig.events import INFO, WARNING, EventSink, log_event
+from mlrig.events import EventSink, Listener, SchemaUpgraded, SchemaUpgrading, listener_for
 from mlrig.exceptions import InputError, LockTimeoutError, MlrigError, ReadOnlyError, StoreError
 from mlrig.fsutil import DEFAULT_LOCK_TIMEOUT, ensure_dir
 from mlrig.models import Component, ComponentType, FlavorRecord, Stack
@@ -100,12 +100,15 @@ class SqlStore:
         *,
         env: Mapping[str, str] | None = None,
         on_event: EventSink | None = None,
+        events: Listener | None = None,
     ) -> None:
         self.url = url
         self.options = dict(options or {})
         self.masked_url = mask_url(url)
         self._env: Mapping[str, str] = os.environ if env is None else env
-        self._on_event = on_event or log_event
+        # what the store reports: as (level, message) lines (on_event) or as Event objects
+        # (events); neither: the mlrig logger
+        self._emit = listener_for(on_event, events)
         parsed = parse(url)
         self.backend = parsed.get_backend_name()
         if self.backend == "postgres":
@@ -242,7 +245,7 @@ class SqlStore:
         url = parse(self.url)
         if self.backend == "postgresql" and url.get_backend_name() == "postgres":
             url = url.set(drivername="postgresql+psycopg")
-        password = resolve_password(self.url, self.options, self._env, warn=self._warn)
+        password = resolve_password(self.url, self.options, self._env, emit=self._emit)
         if password is not None:
             url = url.set(password=password)
             self._secrets = [*self._secrets, password]
@@ -340,18 +343,14 @@ class SqlStore:
                 if revision is not None:
                     self._refuse_unknown(revision)
                     backup = self._backup_sqlite(revision)
-                    self._say(
-                        f"Upgrading the SQL store at {self.masked_url} from schema revision "
-                        f"{revision} to {schema.HEAD}"
-                        + (f" (backup: {backup})..." if backup else "...")
-                    )
+                    self._emit(SchemaUpgrading(self.masked_url, revision, schema.HEAD,
+                                               str(backup) if backup else None))
                     upgraded_from = revision
                     migrations.upgrade(conn, schema.HEAD)
                 else:
                     schema.create_head(conn)
         if upgraded_from is not None:
-            self._say(f"Upgraded the SQL store at {self.masked_url} to schema revision "
-                      f"{schema.HEAD}.")
+            self._emit(SchemaUpgraded(self.masked_url, upgraded_from, schema.HEAD))
 
     @contextlib.contextmanager
     def _migration_lock(self, conn: sa.Connection) -> Iterator[None]:
@@ -424,13 +423,7 @@ class SqlStore:
                 f"({schema.STORE_ROW_ID}, '{schema.STORE_KIND}')",
             )
 
-    # -- errors and events ---------------------------------------------------------------
-    def _say(self, message: str) -> None:
-        self._on_event(INFO, message)
-
-    def _warn(self, message: str) -> None:
-        self._on_event(WARNING, message)
-
+    # -- errors ----------------------------------------------------------------------------
     @contextlib.contextmanager
     def _errors(self, action: str) -> Iterator[None]:
         """Turn database errors into one-line StoreErrors naming the (masked) URL."""

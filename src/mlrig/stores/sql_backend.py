@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from mlrig.stores.sql_url import canonical_sql_url, validate_options
 
 if TYPE_CHECKING:
-    from mlrig.events import EventSink
+    from mlrig.events import Listener
     from mlrig.models import ProfileConfig
     from mlrig.stores.base import Store
 
@@ -66,10 +66,10 @@ class SqlBackend:
         return [(db, 0o600)] if db is not None else []
 
     def open(self, profile: ProfileConfig, *, env: Mapping[str, str] | None,
-             on_event: EventSink | None) -> Store:
+             events: Listener | None) -> Store:
         from mlrig.stores.sql import SqlStore
 
         store: Store = SqlStore(profile.store_url, options=profile.options, env=env,
-                                on_event=on_event)
+                                events=events)
         return store
 

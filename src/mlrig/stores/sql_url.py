@@ -21,6 +21,8 @@ from mlrig.exceptions import InputError, StoreError
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
+    from mlrig.events import Listener
+
 #: profile options a SQL profile understands (``ProfileConfig.options``)
 PASSWORD_ENV = "password_env"
 PASSWORD_FILE = "password_file"
@@ -199,8 +201,9 @@ def validate_options(url: str, options: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def resolve_password(url: str, options: Mapping[str, Any], env: Mapping[str, str],
-                     warn: Any = None) -> str | None:
-    """The password a profile's options point to (``None`` if they name no source)."""
+                     emit: Listener | None = None) -> str | None:
+    """The password a profile's options point to (``None`` if they name no source);
+    ``emit`` receives a warning when the password file can be read by others."""
     variable = options.get(PASSWORD_ENV)
     if variable:
         value = env.get(str(variable))
@@ -227,8 +230,9 @@ def resolve_password(url: str, options: Mapping[str, Any], env: Mapping[str, str
                 f"Cannot connect to the SQL store at {mask(url)}: cannot read its password "
                 f"file '{path}' ({cause})."
             ) from None
-        if mode & 0o077 and warn is not None and os.name == "posix":
-            warn(f"The password file '{path}' has mode {mode:o}; others can read it "
-                 f"(fix: chmod 600 '{path}').")
+        if mode & 0o077 and emit is not None and os.name == "posix":
+            from mlrig.events import PasswordFileReadable
+
+            emit(PasswordFileReadable(str(path), mode))
         return value.rstrip("\r\n")
     return None

@@ -18,35 +18,21 @@ Nothing here runs unless a test asks for one of the fixtures.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from mlrig.testing.runs import Run, mlrig_command, run_mlrig
+
+__all__ = ["MLRIG_VARIABLES", "Run", "isolate", "mlrig_command", "run_mlrig"]
 
 #: every variable mlrig reads; the fixtures start from none of them
 MLRIG_VARIABLES = (
     "MLRIG_CONFIG_PATH", "MLRIG_ACTIVE_PROFILE", "MLRIG_ACTIVE_STACK", "MLRIG_REPOSITORY_PATH",
     "MLRIG_DEFAULT_STORE_TYPE", "MLRIG_DEBUG", "MLRIG_LOCK_TIMEOUT",
 )
-
-
-@dataclass
-class Run:
-    """What one run of the ``mlrig`` executable did."""
-
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stderr + self.stdout
 
 
 def isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *,
@@ -66,25 +52,6 @@ def isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *,
     return config
 
 
-def mlrig_command() -> list[str]:
-    """The real executable: the ``mlrig`` script next to this interpreter, else on PATH,
-    else ``python -m mlrig``."""
-    beside = Path(sys.executable).parent / "mlrig"
-    if beside.is_file():
-        return [str(beside)]
-    found = shutil.which("mlrig")
-    return [found] if found else [sys.executable, "-m", "mlrig"]
-
-
-def run_mlrig(*args: str, env: dict[str, str] | None = None, cwd: str | Path | None = None,
-              input: str | None = None, timeout: float = 60) -> Run:
-    """Run the real executable with the current environment plus ``env``."""
-    proc = subprocess.run([*mlrig_command(), *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, cwd=cwd, input=input,
-                          timeout=timeout)
-    return Run(proc.returncode, proc.stdout, proc.stderr)
-
-
 @pytest.fixture
 def mlrig_config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return isolate(tmp_path, monkeypatch)
@@ -93,14 +60,12 @@ def mlrig_config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def mlrig_client(mlrig_config_dir: Path) -> Iterator[Callable[..., Any]]:
     from mlrig.client import Client
+    from mlrig.testing.clients import make_client
 
     made: list[Client] = []
 
     def make(**kwargs: Any) -> Client:
-        events: list[tuple[str, str]] = []
-        client = Client(on_event=lambda level, message: events.append((level, message)),
-                        **kwargs)
-        client.events = events  # type: ignore[attr-defined]
+        client = make_client(initialize=False, **kwargs)
         made.append(client)
         return client
 

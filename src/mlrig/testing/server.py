@@ -60,3 +60,27 @@ def served(tmp_path: Path, store_url: str | None = None, *, workers: int = 1,
     finally:
         with contextlib.suppress(Exception):
             runner.down(config_dir)
+
+
+def make_token(server: Served, name: str, role: str, *extra: str, user: str | None = None
+               ) -> str:
+    """A new token, from ``mlrig server token create ... -o json`` (the real executable) on
+    the served store; its user (``<role>-user`` unless named) is made if missing."""
+    import json
+
+    from mlrig.testing.runs import run_mlrig
+
+    result = run_mlrig("server", "token", "create", name, "--role", role, "--user",
+                       user or f"{role}-user", "--store", server.store_url, "-o", "json",
+                       *extra, env={"MLRIG_CONFIG_PATH": str(server.config_dir)})
+    assert result.exit_code == 0, result.output
+    token = json.loads(result.stdout)["token"]["token"]
+    assert isinstance(token, str) and token.startswith("mlrig_")
+    return token
+
+
+def write_token(path: Path, token: str) -> Path:
+    """A token file as a member keeps one (mode 0600)."""
+    path.write_text(token + "\n")
+    path.chmod(0o600)
+    return path

@@ -30,3 +30,21 @@ def change_global_config(client: Client, change: Callable[[GlobalConfig], Any]) 
         return current, change(current)
 
     return client.global_file.update(wrapped)
+
+
+def contents(client: Client, profile: str | None = None) -> dict[str, Any]:
+    """Stacks, components (with ids and config) and custom flavors of a profile of
+    ``client``, comparable with ``==`` (to prove a copy, import or migration complete, or a
+    failed one without effect)."""
+    store = store_of(client, profile)
+    try:
+        with store.read() as view:
+            return {
+                "stacks": sorted((s.name, sorted((t.value, n) for t, n in s.components.items()))
+                                 for s in view.list_stacks()),
+                "components": sorted((c.type.value, c.name, c.flavor, c.id, repr(sorted(
+                    c.config.items()))) for c in view.list_components()),
+                "flavors": sorted((f.type.value, f.name, f.source) for f in view.list_flavors()),
+            }
+    finally:
+        store.close()
