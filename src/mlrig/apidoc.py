@@ -38,7 +38,7 @@ CLIENT_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Profiles", (
         "list_profiles", "get_profile", "describe_profile", "create_profile", "set_profile",
         "check_profile_deletable", "delete_profile", "rename_profile", "copy_profile",
-        "migrate_profile",
+        "migrate_profile", "login", "logout",
     )),
     ("Stacks", (
         "list_stacks", "get_stack", "register_stack", "set_stack", "update_stack",

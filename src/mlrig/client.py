@@ -344,6 +344,42 @@ class Client:
         """
         return profiles.create_profile(self._session, name, store_type, url, options)
 
+    def login(self, profile: str | None = None, token: str | None = None, *,
+              user: str | None = None, password: str | None = None) -> dict[str, Any]:
+        """Keep a credential for a ``rest`` profile (checked with its server first).
+
+        Args:
+            profile: the profile (default: the active one); its store type is ``rest``.
+            token: an API token an admin created (``mlrig server token create``), or
+            user: a user name, with ``password``, for a short-lived token.
+
+        Returns:
+            Who the server says the credential is: ``user``, ``token``, ``permissions``.
+
+        Raises:
+            InputError: not a ``rest`` profile, or neither or both of token and user.
+            StoreError: the server refuses the credential or cannot be reached.
+        """
+        from mlrig.core import credentials
+
+        return credentials.login(self._session, profile, token, user, password)
+
+    def logout(self, profile: str | None = None) -> bool:
+        """Forget the credential :meth:`login` kept for a ``rest`` profile.
+
+        Args:
+            profile: the profile (default: the active one); its store type is ``rest``.
+
+        Returns:
+            ``False`` if mlrig kept no credential for it.
+
+        Raises:
+            InputError: not a ``rest`` profile.
+        """
+        from mlrig.core import credentials
+
+        return credentials.logout(self._session, profile)
+
     def set_profile(self, name: str, global_: bool = False) -> SetResult:
         """Make a profile active: in the repository when the client is in one, else globally.
 
@@ -422,7 +458,8 @@ class Client:
         return profiles.rename_profile(self._session, old, new)
 
     def copy_profile(
-        self, source: str, target: str, *, store_type: str | None = None, url: str | None = None
+        self, source: str, target: str, *, store_type: str | None = None, url: str | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> ProfileConfig:
         """A deep copy of a profile in a new store: every stack, component and custom flavor.
 
@@ -435,6 +472,8 @@ class Client:
             store_type: the new store's type (default: the source's, or the default type when
                 ``url`` is given).
             url: the new store's URL (default: the default place in the config directory).
+            options: the new store's options, as for :meth:`create_profile` (default: the
+                source's, when the copy has the source's store type and no ``url``).
 
         Returns:
             The new profile's :class:`ProfileConfig`.
@@ -444,7 +483,8 @@ class Client:
             AlreadyExistsError: ``target`` exists, or a store is at its place already.
             InputError: ``target``, the store type or the URL is not valid.
         """
-        return profiles.copy_profile(self._session, source, target, store_type=store_type, url=url)
+        return profiles.copy_profile(self._session, source, target, store_type=store_type, url=url,
+                                     options=options)
 
     def profile_bundle(self, name: str | None = None, include_secrets: bool = False) -> Bundle:
         """The export of a whole profile (the active one by default) as a :class:`Bundle`.
@@ -525,6 +565,7 @@ class Client:
         store_type: str | None = None,
         url: str | None = None,
         secrets: SecretValues | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> ProfileConfig:
         """Create a profile from a profile bundle: all of it, or nothing.
 
@@ -541,6 +582,8 @@ class Client:
             url: the new store's URL (default: the default place in the config directory).
             secrets: values for the secret attributes the bundle left out: ``{(ComponentType,
                 component name): {attribute: value}}``.
+            options: the new store's options, as for :meth:`create_profile` (a ``rest``
+                store's ``token_env``/``token_file``/``ca_bundle``).
 
         Returns:
             The new profile's :class:`ProfileConfig`.
@@ -559,6 +602,7 @@ class Client:
             store_type=store_type,
             url=url,
             secrets=secrets,
+            options=options,
         )
 
     def migrate_profile(
@@ -1274,3 +1318,13 @@ class Client:
         """
         return documents.flavors(self._session, type_)
 
+
+def _retry_stale_writes() -> None:
+    """The verbs of :data:`mlrig.core.conflicts.RETRIED` are re-run after a stale write."""
+    from mlrig.core.conflicts import RETRIED, retry_stale
+
+    for name in RETRIED:
+        setattr(Client, name, retry_stale(getattr(Client, name)))
+
+
+_retry_stale_writes()

@@ -701,6 +701,19 @@ class PasswordFileReadable(Event, kind="password_file_readable", level=WARNING):
                 f"(fix: chmod 600 '{self.path}').")
 
 
+class TokenFileReadable(Event, kind="token_file_readable", level=WARNING):
+    """A rest profile's ``token_file`` can be read by others (``mode``: its permission
+    bits)."""
+
+    path: str
+    mode: int
+
+    @property
+    def message(self) -> str:
+        return (f"The token file '{self.path}' has mode {self.mode:o}; others can read it "
+                f"(fix: chmod 600 '{self.path}').")
+
+
 # ---------------------------------------------------------------------- interrupted operations
 def operation_phrase(op: str, name: str | None, new: str | None = None) -> str:
     """What a pending operation is for, in words: ``rename of stack 'a' to 'b'``

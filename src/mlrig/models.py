@@ -198,10 +198,9 @@ def component_type(value: TypeLike) -> ComponentType:
 
 
 #: the store types a profile can be created on
-STORE_TYPES = ("local", "sql")
-#: every store type a configuration file may name: ``rest`` (an mlrig server) is reserved
-#: for the server to come; a profile of that type is reported as one this version cannot open
-KNOWN_STORE_TYPES = (*STORE_TYPES, "rest")
+STORE_TYPES = ("local", "sql", "rest")
+#: every store type a configuration file may name (``rest``: a store behind ``mlrig server``)
+KNOWN_STORE_TYPES = STORE_TYPES
 
 
 @dataclass

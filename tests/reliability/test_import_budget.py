@@ -79,3 +79,28 @@ def test_commands_that_do_not_open_the_store_import_no_sql_on_a_sql_profile(
     assert c.config().profiles["default"].store_type == "sql"
     modules = modules_imported_by(config_dir, tmp_path, *args)
     assert heavy(modules) == []
+
+
+@pytest.mark.parametrize("args", [("stack", "list"), ("stack", "list", "-o", "json"),
+                                  ("stack", "describe"), ("profile", "list")])
+def test_commands_on_a_rest_profile_import_no_server_sql_or_http_library(
+        config_dir: Path, tmp_path: Path, args: tuple[str, ...]) -> None:
+    """A rest profile's client is mlrig's own HTTP on the standard library's socket: the
+    server's libraries (FastAPI, uvicorn), SQLAlchemy and HTTP packages stay out."""
+    from mlrig.testing.clients import quiet_client
+    from mlrig.testing.server import served
+
+    with served(tmp_path / "srv") as server:
+        c = quiet_client(config_dir)
+        c.config()
+        token_file = tmp_path / "token"
+        token_file.write_text(server.admin_token)
+        token_file.chmod(0o600)
+        c.create_profile("team", store_type="rest", url=server.url,
+                         options={"token_file": str(token_file)})
+        c.set_profile("team")
+        c.close()
+        modules = modules_imported_by(config_dir, tmp_path, *args)
+    assert "mlrig.stores.rest" in modules or args == ("profile", "list")
+    assert heavy([*modules]) == []
+    assert "http.client" not in modules and "email.parser" not in modules

@@ -114,6 +114,18 @@ def test_the_graph_sees_lazy_imports() -> None:
     assert "mlrig.client" not in graph["mlrig"]  # a TYPE_CHECKING import only
 
 
+def test_the_server_stands_beside_the_client() -> None:
+    """The server runs the store's rules, never the Client (nor does the client side of a
+    ``rest`` profile import the server)."""
+    graph = import_graph()
+    server = {name for name in graph if name.startswith("mlrig.server")}
+    assert server, "no mlrig.server package"
+    for name in server:
+        assert not any(dep.startswith(("mlrig.client", "mlrig.cli"))
+                       for dep in graph[name]), name
+    assert not any(dep.startswith("mlrig.server") for dep in graph["mlrig.stores.rest"])
+
+
 def test_no_import_cycle_anywhere() -> None:
     assert cycles(import_graph()) == []
 

@@ -4,7 +4,8 @@
 * A module's tests are ``tests/unit/<package path>/test_<module>.py`` (or
   ``test_<module>_<aspect>.py``) for a module or subpackage that exists in ``src/mlrig``; the
   CLI's tests by noun are ``tests/cli/test_<noun>.py``; the suites of a kind that cut across
-  modules are ``tests/e2e``, ``tests/reliability``, ``tests/sql`` and ``tests/stores``.
+  modules are ``tests/e2e``, ``tests/reliability``, ``tests/server``, ``tests/sql`` and
+  ``tests/stores``.
 * Nothing under ``tests/`` imports ``tests`` or another file of ``tests/`` (shared helpers
   are fixtures in a ``conftest.py`` or functions of :mod:`mlrig.testing`); the few non-test
   files (a subprocess script, a flavor module, the plugin package) are loaded by path.
@@ -21,7 +22,7 @@ TESTS = ROOT / "tests"
 PACKAGE = ROOT / "src" / "mlrig"
 
 #: suites of a kind (not of a module): any ``test_*.py`` directly inside
-KIND_SUITES = ("e2e", "reliability", "sql", "stores")
+KIND_SUITES = ("e2e", "reliability", "server", "sql", "stores")
 #: tests/unit/ files about the project as a whole rather than one module
 PROJECT_TESTS = {"test_layers.py", "test_test_layout.py", "test_docs.py"}
 #: CLI nouns that are no module of their own (the flavor commands live in cli/component.py)

@@ -27,6 +27,10 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "stack": ("mlrig.cli.stack:stack", "Manage stacks in the active profile."),
     "init": ("mlrig.cli.repo:init", "Make a directory an mlrig repository."),
     "status": ("mlrig.cli.repo:status", "Show the active profile and stack, and why."),
+    "server": ("mlrig.cli.server:server",
+               "Serve a store to a team over HTTP: users, roles, tokens, audit."),
+    "login": ("mlrig.cli.login:login", "Keep a credential for a profile of store type rest."),
+    "logout": ("mlrig.cli.login:logout", "Forget the credential of a rest profile."),
     "completion": ("mlrig.cli.completion:completion",
                    "Print the shell completion script: bash, zsh or fish."),
 }

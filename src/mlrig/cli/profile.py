@@ -19,10 +19,12 @@ from mlrig.cli.output import (
     stdout_is_tty,
     warn,
 )
+from mlrig.cli.rest_options import token_options
 from mlrig.cli.shell import detect_shell, eval_hint, export_lines, use_options
 from mlrig.cli.transfer_output import emit_export, parse_secrets, secret_option, show_plan
 
-STORE_TYPE_HELP = "Store type: local (YAML files) or sql (SQLite/PostgreSQL/MySQL)."
+STORE_TYPE_HELP = ("Store type: local (YAML files), sql (SQLite/PostgreSQL/MySQL) or rest "
+                   "(an mlrig server).")
 
 
 @click.group()
@@ -48,14 +50,18 @@ def password_options(func: Any) -> Any:
 @click.option("--url", "-u", help="Store URL (default: a store inside the config directory).")
 @click.option("--store-type", "-t", "store_type", help=STORE_TYPE_HELP)
 @password_options
+@token_options
 @pass_state
 def create(state: State, name: str, *, url: str | None, store_type: str | None,
-           password_env: str | None, password_file: str | None) -> None:
+           password_env: str | None, password_file: str | None, token_env: str | None,
+           token_file: str | None, ca_bundle: str | None, timeout: str | None) -> None:
     """Create a profile and initialise its store (or attach to an existing store)."""
     state.banner(strict=False)
     state.client.create_profile(name, store_type=store_type, url=url,
                                 options={"password_env": password_env,
-                                         "password_file": password_file})
+                                         "password_file": password_file,
+                                         "token_env": token_env, "token_file": token_file,
+                                         "ca_bundle": ca_bundle, "timeout": timeout})
     click.echo(f"Profile '{name}' successfully created.")
 
 
@@ -66,14 +72,18 @@ def create(state: State, name: str, *, url: str | None, store_type: str | None,
 @click.option("--url", "-u", help="URL of the new store (default: the default place of that "
               "store type in the config directory).")
 @password_options
+@token_options
 @pass_state
 def migrate(state: State, name: str, *, to_store_type: str, url: str | None,
-            password_env: str | None, password_file: str | None) -> None:
+            password_env: str | None, password_file: str | None, token_env: str | None,
+            token_file: str | None, ca_bundle: str | None, timeout: str | None) -> None:
     """Move a profile with all its stacks, components and flavors to another store."""
     state.banner(strict=False)
     result = state.client.migrate_profile(
         name, to_store_type, url=url,
-        options={"password_env": password_env, "password_file": password_file})
+        options={"password_env": password_env, "password_file": password_file,
+                 "token_env": token_env, "token_file": token_file, "ca_bundle": ca_bundle,
+                 "timeout": timeout})
     click.echo(f"Profile '{name}' migrated to the {result.new_store_type} store at "
                f"{result.new_url}.")
 
@@ -227,7 +237,7 @@ def explain(state: State) -> None:
     click.echo(PROFILE_EXPLANATION)
 
 
-NEW_STORE_TYPE_HELP = "Store type of the new profile: local or sql."
+NEW_STORE_TYPE_HELP = "Store type of the new profile: local, sql or rest."
 
 
 @profile.command("rename")
@@ -250,13 +260,15 @@ def rename(state: State, current_name: str, new_name: str) -> None:
 @click.option("--url", "-u", help="Store URL of the copy (default: a new store inside the "
               "config directory).")
 @click.option("--store-type", "-t", "store_type", help=NEW_STORE_TYPE_HELP)
+@token_options
 @pass_state
 def copy(state: State, source: str, target: str, url: str | None,
-         store_type: str | None) -> None:
+         store_type: str | None, **tokens: str | None) -> None:
     """Copy a profile with all its stacks, components, custom flavors and its active
     stack into a new store (by default of the same store type)."""
     state.banner(strict=False)
-    state.client.copy_profile(source, target, store_type=store_type, url=url)
+    state.client.copy_profile(source, target, store_type=store_type, url=url,
+                              options=tokens)
     click.echo(f"Profile '{source}' successfully copied to '{target}'.")
 
 @profile.command("export")
@@ -287,10 +299,11 @@ def export(state: State, name: str, filename: str | None, include_secrets: bool)
 @click.option("--dry-run", is_flag=True, help="Only show what would be created.")
 @secret_option
 @output_option
+@token_options
 @pass_state
 def import_(state: State, *, filename: str, name: str | None, rename_if_exists: bool,
             url: str | None, store_type: str | None, dry_run: bool,
-            secrets: tuple[str, ...], output: str) -> None:
+            secrets: tuple[str, ...], output: str, **tokens: str | None) -> None:
     """Create a profile (named NAME, or as in the bundle) from a bundle written by
     'mlrig profile export': all of it, or nothing."""
     given = parse_secrets(secrets)
@@ -311,5 +324,6 @@ def import_(state: State, *, filename: str, name: str | None, rename_if_exists: 
         plan.transfer.raise_if_refused(rename_hint=False)
         return
     created = client.import_profile(filename, name, rename_if_exists=rename_if_exists,
-                                    store_type=store_type, url=url, secrets=given)
+                                    store_type=store_type, url=url, secrets=given,
+                                    options=tokens)
     click.echo(f"Profile '{created.name}' successfully imported from '{filename}'.")

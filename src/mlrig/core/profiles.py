@@ -449,6 +449,9 @@ def delete_profile(session: Session, name: str) -> None:
             session.drop_store(name)
             kept = [] if not owned or remove_own_store(profile, own_dir) else [own_dir]
             kept += [d for d in leftovers if not _remove_if_empty(d)]
+    from mlrig.core.credentials import forget_credential
+
+    forget_credential(session, profile)  # the token 'mlrig login' kept for it
     for directory in kept:
         if directory == own_dir:
             session.emit(ProfileDirectoryKept(str(directory)))
@@ -655,6 +658,7 @@ def copy_profile(
     *,
     store_type: str | None = None,
     url: str | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> ProfileConfig:
     session.config()
     src = session.profile(source)
@@ -663,7 +667,8 @@ def copy_profile(
     chosen_type = store_type or (src.store_type if url is None else None)
     stacks = contents.stacks
     active = src.active_stack if any(s.name == src.active_stack for s in stacks) else None
-    options = dict(src.options) if store_type is None and url is None else {}
+    kept = dict(src.options) if store_type is None and url is None else {}
+    options = _given_options(session, chosen_type, url, options) or kept
     profile = _create_profile_from(
         session, target, contents, active_stack=active, store_type=chosen_type, url=url,
         options=options
@@ -671,6 +676,17 @@ def copy_profile(
     session.emit(ProfileCopied(source, target, len(stacks), len(contents.components),
                                len(contents.flavors)))
     return profile
+
+
+def _given_options(session: Session, store_type: str | None, url: str | None,
+                   options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The store options a caller gave for a new store (a rest store's token source, a SQL
+    store's password source), validated."""
+    given = {k: v for k, v in (options or {}).items() if v not in (None, "")}
+    if not given:
+        return {}
+    chosen = store_type or default_store_type(session.env)
+    return store_options(chosen, canonical_url(chosen, url) if url else "", given)
 
 
 def _placement(
@@ -860,6 +876,7 @@ def import_profile(
     store_type: str | None = None,
     url: str | None = None,
     secrets: SecretValues | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> ProfileConfig:
     bundle, target, _ = _profile_import_source(session, source, name, rename_if_exists)
     profile = _create_profile_from(
@@ -869,6 +886,7 @@ def import_profile(
         active_stack=bundle.active_stack,
         store_type=store_type,
         url=url,
+        options=_given_options(session, store_type, url, options),
         validate=True,
         secrets=secrets,
     )

@@ -209,8 +209,19 @@ class Session:
             config = self.profile(name)
             self.stores[name] = ProfileStore(
                 open_store(config, env=self.env, events=self.events), name,
-                moved=lambda: self._moved_since(name, config))
+                moved=lambda: self._moved_since(name, config),
+                chosen_by=lambda: self._chosen_by(name))
         return self.stores[name]
+
+    def _chosen_by(self, name: str) -> str:
+        """Which scope made a profile the one in use (for an error about its store)."""
+        try:
+            choice = self.profile_choice(strict=False)
+        except MlrigError:
+            return f"profile '{name}'"
+        if choice.name != name:
+            return f"profile '{name}'"
+        return f"profile '{name}', chosen by the {choice.scope} scope ({choice.source})"
 
     def _moved_since(self, name: str, seen: ProfileConfig) -> bool:
         """Whether config.yaml on disk no longer has the profile where this session found
@@ -241,10 +252,12 @@ class ProfileStore:
     (a store does not know which profile it serves: several may share one)."""
 
     def __init__(self, store: Store, profile: str,
-                 moved: Callable[[], bool] | None = None) -> None:
+                 moved: Callable[[], bool] | None = None,
+                 chosen_by: Callable[[], str] | None = None) -> None:
         self._store = store
         self.profile = profile
         self._moved = moved
+        self._chosen_by = chosen_by
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
@@ -267,6 +280,12 @@ class ProfileStore:
         try:
             yield
         except StoreError as exc:
+            if getattr(exc, "names_scope", False) and self._chosen_by is not None \
+                    and exc.message.endswith(")."):
+                exc.message = f"{exc.message[:-1]} for {self._chosen_by()}."
+                exc.args = (exc.message, *exc.args[1:])
+                exc.names_scope = False  # type: ignore[attr-defined]
+                raise
             if self._moved is None or not self._moved():
                 raise
             raise StoreError(

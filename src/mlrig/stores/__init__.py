@@ -37,10 +37,11 @@ ENTRY_POINT_GROUP = "mlrig.stores"
 BACKENDS: dict[str, str] = {
     "local": "mlrig.stores.local:LocalBackend",
     "sql": "mlrig.stores.sql_backend:SqlBackend",
+    "rest": "mlrig.stores.rest:RestBackend",
 }
 #: store types reserved for what is to come: named in a config file, they are reported as
 #: types this version cannot open; asked for, they are refused with the reason
-RESERVED = {"rest": "needs an mlrig server, which this version of mlrig does not have yet"}
+RESERVED: dict[str, str] = {}
 
 _loaded: dict[str, Backend] = {}
 

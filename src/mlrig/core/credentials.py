@@ -1,0 +1,111 @@
+"""``mlrig login`` / ``mlrig logout``: the credential of a ``rest`` profile.
+
+A credential never enters ``config.yaml``: ``login`` checks it with the server, writes it
+to ``<config dir>/credentials/<profile>.token`` (mode 0600, atomically) and points the
+profile's ``token_file`` option at that file; ``logout`` removes that file (only one mlrig
+wrote there) and the option. A profile created with ``--token-env`` or ``--token-file``
+keeps using that source until ``login`` replaces it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mlrig.config.global_config import GlobalConfig
+from mlrig.core.session import Session
+from mlrig.exceptions import InputError
+from mlrig.models import ProfileConfig
+from mlrig.names import validate_name
+
+CREDENTIALS = "credentials"
+
+
+def credential_path(session: Session, name: str) -> Path:
+    return session.config_dir / CREDENTIALS / f"{validate_name('profile', name)}.token"
+
+
+def _rest_profile(session: Session, name: str | None) -> ProfileConfig:
+    profile = session.profile(name or session.active_profile_name)
+    if profile.store_type != "rest":
+        raise InputError(f"Profile '{profile.name}' has a {profile.store_type} store; only a "
+                         "profile of store type 'rest' logs in.")
+    return profile
+
+
+def login(session: Session, name: str | None, token: str | None = None,
+          user: str | None = None, password: str | None = None) -> dict[str, Any]:
+    """Check a token (or get one for a user's password) and keep it for the profile;
+    returns who the server says it is (``user``, ``token``, ``permissions``)."""
+    from mlrig.fsutil import atomic_write, ensure_dir
+    from mlrig.stores.rest import RestStore
+
+    profile = _rest_profile(session, name)
+    if (token is None) == (user is None):
+        raise InputError("Give a token, or a user name and its password.")
+    if user is not None:
+        anonymous = RestStore(profile.store_url, profile.options, env=session.env,
+                              token="-", events=session.events)
+        try:
+            answer = anonymous.call("POST", "/auth/login",
+                                    {"user": user, "password": password or ""})
+        finally:
+            anonymous.close()
+        token = str(answer["token"])
+    assert token is not None
+    token = token.strip()
+    if not token or any(ch.isspace() for ch in token):
+        raise InputError("A token is one word, without spaces.")
+    store = RestStore(profile.store_url, profile.options, env=session.env, token=token,
+                      events=session.events)
+    try:
+        who: dict[str, Any] = store.call("GET", "/whoami")
+    finally:
+        store.close()
+    path = credential_path(session, profile.name)
+    ensure_dir(path.parent)
+    atomic_write(path, token + "\n")
+
+    def change(config: GlobalConfig) -> None:
+        current = config.profiles[profile.name]
+        current.options.pop("token_env", None)
+        current.options["token_file"] = str(path)
+
+    session.update_config(change)
+    session.drop_store(profile.name)
+    return who
+
+
+def logout(session: Session, name: str | None) -> bool:
+    """Forget the profile's credential; ``False`` if mlrig kept none for it."""
+    from mlrig.fsutil import remove_file
+
+    profile = _rest_profile(session, name)
+    path = credential_path(session, profile.name)
+    ours = profile.options.get("token_file") == str(path)
+    if path.exists():
+        remove_file(path, root=session.config_dir)
+
+    def change(config: GlobalConfig) -> None:
+        current = config.profiles[profile.name]
+        if current.options.get("token_file") == str(path):
+            current.options.pop("token_file")
+
+    if ours:
+        session.update_config(change)
+    session.drop_store(profile.name)
+    return ours
+
+
+def forget_credential(session: Session, profile: ProfileConfig) -> None:
+    """Remove the credential file ``login`` wrote for a profile that is gone (only that
+    file: one the profile's options point at, in mlrig's credentials directory)."""
+    from mlrig.fsutil import remove_file
+
+    kept = profile.options.get("token_file")
+    if not kept:
+        return
+    path = Path(str(kept))
+    if path.parent == session.config_dir / CREDENTIALS and path.suffix == ".token" \
+            and path.exists():
+        remove_file(path, root=session.config_dir)
