@@ -67,8 +67,11 @@ def check(runs: list[tuple[float, int, str]]) -> None:
     startup = 0
     for delay, code, err in runs:
         where = f"SIGINT after {delay * 1000:.0f} ms: exit {code}\n{err[-3000:]}"
-        if ("Traceback" in err and not in_mlrig_code(err)) or (code == 1 and not err):
-            # Python's start-up (a fatal error before its streams exist prints nothing) or
+        if (("Traceback" in err and not in_mlrig_code(err)) or (code == 1 and not err)
+                or (code == 1 and err.strip() == "KeyboardInterrupt")):
+            # Python's start-up (a fatal error before its streams exist prints nothing; an
+            # interrupt before the first Python frame is printed without a traceback, as a
+            # bare "KeyboardInterrupt": a frame of mlrig's code would be in a traceback) or
             # the installer's script: not mlrig's code
             startup += 1
             continue
