@@ -323,3 +323,16 @@ class StoreContract:
             assert [s.name for s in view.page_stacks(limit=100, name_contains="a")] == [
                 n for n in names if "a" in n]
             assert [s.name for s in view.page_stacks(limit=100, name_contains="%")] == ["10%"]
+
+    def test_page_in_a_transaction_sees_its_writes(self, store: Any) -> None:
+        self._fill_pages(store)
+        with store.write() as txn:
+            txn.create_component(_component(O, "aa"))
+            txn.delete_component(O, "a b")
+            txn.create_stack(Stack("t", {O: "aa"}))
+            assert [c.name for c in txn.page_components(O, after=(O, "a"), limit=3)] == [
+                "a-b", "aa", "ab"]
+            assert [s.name for s in txn.page_stacks(limit=5)] == ["t"]
+        with store.read() as view:
+            assert [c.name for c in view.page_components(O, after=(O, "a"), limit=2)] == [
+                "a-b", "aa"]
