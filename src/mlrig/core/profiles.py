@@ -164,6 +164,16 @@ class _EmptyView:
     def list_stacks(self) -> list[Stack]:
         return []
 
+    def page_components(self, type_: ComponentType | None = None, *,
+                        after: tuple[ComponentType, str] | None = None, limit: int,
+                        name_contains: str | None = None, flavor: str | None = None
+                        ) -> list[Component]:
+        return []
+
+    def page_stacks(self, *, after: str | None = None, limit: int,
+                    name_contains: str | None = None) -> list[Stack]:
+        return []
+
     def list_flavors(self, type_: ComponentType | None = None) -> list[FlavorRecord]:
         return []
 

@@ -326,10 +326,11 @@ class Service:
 
     # documents
     def stacks(self, name: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
+        after = page_start(limit, cursor)
         with self.store.read() as view:
-            stacks = sorted(view.list_stacks(), key=lambda s: s.name)
-        entries = [stack_entry(s, False) for s in stacks if name is None or name in s.name]
-        return page(document("stacks", entries), "stacks", limit, cursor)
+            found = view.page_stacks(after=after, limit=limit + 1, name_contains=name)
+        return page(document("stacks", [stack_entry(s, False) for s in found]), "stacks",
+                    limit)
 
     def stack(self, name: str) -> dict[str, Any]:
         with self.store.read() as view:
@@ -348,13 +349,16 @@ class Service:
 
     def components(self, type_: ComponentType, principal: auth.Principal, *, name: str | None,
                    flavor: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
+        # only the page is read (one entry more, to know whether another page follows),
+        # and the flavors once per type of the page, for the masking of secrets
         see = "secrets" in principal.permissions
+        after = page_start(limit, cursor)
         with self.store.read() as view:
             secrets = SecretFields(view)
-            entries = [self._entry(secrets, c, see) for c in view.list_components(type_)
-                       if (name is None or name in c.name)
-                       and (flavor is None or c.flavor == flavor)]
-        return page(document(type_.plural, entries), type_.plural, limit, cursor)
+            found = view.page_components(type_, after=None if after is None else (type_, after),
+                                         limit=limit + 1, name_contains=name, flavor=flavor)
+            entries = [self._entry(secrets, c, see) for c in found]
+        return page(document(type_.plural, entries), type_.plural, limit)
 
     def component(self, type_: ComponentType, name: str,
                   principal: auth.Principal) -> dict[str, Any]:
@@ -387,15 +391,19 @@ def _uncursor(cursor: str) -> str:
         raise InputError(f"Invalid cursor '{cursor}'.") from None
 
 
-def page(doc: dict[str, Any], key: str, limit: int, cursor: str | None) -> dict[str, Any]:
-    """One page of a listed document: entries after ``cursor`` (in name order), at most
-    ``limit``, and ``next_cursor`` (``None`` on the last page)."""
+def page_start(limit: int, cursor: str | None) -> str | None:
+    """Check a page's ``limit`` and return the name its entries follow (``None``: from the
+    first)."""
     if not 1 <= limit <= MAX_PAGE:
         raise InputError(f"limit must be between 1 and {MAX_PAGE}.")
-    entries = sorted(doc[key], key=lambda e: e["name"])
-    if cursor is not None:
-        after = _uncursor(cursor)
-        entries = [e for e in entries if e["name"] > after]
+    return None if cursor is None else _uncursor(cursor)
+
+
+def page(doc: dict[str, Any], key: str, limit: int) -> dict[str, Any]:
+    """One page of a listed document, whose entries (in name order, after the cursor) the
+    store read with one more than ``limit``: at most ``limit`` of them, and ``next_cursor``
+    (``None`` on the last page)."""
+    entries = doc[key]
     shown = entries[:limit]
     more = len(entries) > limit
     return {**doc, key: shown, "next_cursor": _cursor(shown[-1]["name"]) if more else None}

@@ -37,6 +37,19 @@ class StoreView(Protocol):
 
     def list_stacks(self) -> list[Stack]: ...
 
+    def page_components(self, type_: ComponentType | None = None, *,
+                        after: tuple[ComponentType, str] | None = None, limit: int,
+                        name_contains: str | None = None, flavor: str | None = None
+                        ) -> list[Component]:
+        """One page of components in listing order (type, then name by code point): those
+        after the key ``after`` that contain ``name_contains`` in their name and have the
+        flavor ``flavor``, at most ``limit`` (at least 1). Reads only what the page needs
+        where the store can (see :mod:`mlrig.stores.paging`)."""
+
+    def page_stacks(self, *, after: str | None = None, limit: int,
+                    name_contains: str | None = None) -> list[Stack]:
+        """One page of stacks by name (code point order), after ``after``."""
+
     def list_flavors(self, type_: ComponentType | None = None) -> list[FlavorRecord]: ...
 
     def stacks_using(self, type_: ComponentType, name: str) -> list[str]: ...

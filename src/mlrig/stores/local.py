@@ -48,7 +48,7 @@ from mlrig.fsutil import (
 )
 from mlrig.models import Component, ComponentType, FlavorRecord, ProfileConfig, Stack
 from mlrig.names import validate_name
-from mlrig.stores import integrity
+from mlrig.stores import integrity, paging
 
 if TYPE_CHECKING:
     from mlrig.events import Listener
@@ -295,6 +295,11 @@ class LocalView:
     def list_stacks(self) -> list[Stack]:
         return list(self._load_stacks().values())
 
+    def page_stacks(self, *, after: str | None = None, limit: int,
+                    name_contains: str | None = None) -> list[Stack]:
+        return paging.stack_page(self._load_stacks().values(), after=after, limit=limit,
+                                 name_contains=name_contains)
+
     def stacks_using(self, type_: ComponentType, name: str) -> list[str]:
         return integrity.stacks_using(self.list_stacks(), type_, name)
 
@@ -389,6 +394,27 @@ class LocalView:
                 component = self.get_component(t, name)
                 if component is not None:
                     result.append(component)
+        return result
+
+    def page_components(self, type_: ComponentType | None = None, *,
+                        after: tuple[ComponentType, str] | None = None, limit: int,
+                        name_contains: str | None = None, flavor: str | None = None
+                        ) -> list[Component]:
+        # the file names give the order and the name filter; only the files of the page
+        # (and, with a flavor filter, those passed over) are parsed
+        paging.check_limit(limit)
+        result: list[Component] = []
+        for t, start in paging.types_from(type_, after):
+            for name in self._component_names(t):
+                if (start is not None and name <= start) \
+                        or (name_contains is not None and name_contains not in name):
+                    continue
+                component = self.get_component(t, name)
+                if component is None or (flavor is not None and component.flavor != flavor):
+                    continue
+                result.append(component)
+                if len(result) == limit:
+                    return result
         return result
 
     # flavors

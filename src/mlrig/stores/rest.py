@@ -46,7 +46,7 @@ from mlrig.exceptions import (
     StoreError,
 )
 from mlrig.models import Component, ComponentType, FlavorRecord, ProfileConfig, Stack
-from mlrig.stores import integrity
+from mlrig.stores import integrity, paging
 
 if TYPE_CHECKING:
     from mlrig.events import EventSink, Listener
@@ -527,6 +527,20 @@ class RestView:
     def list_stacks(self) -> list[Stack]:
         self._read(STACKS_KEY)
         return [Stack(s.name, dict(s.components)) for s in self._stacks.values()]
+
+    def page_components(self, type_: ComponentType | None = None, *,
+                        after: tuple[ComponentType, str] | None = None, limit: int,
+                        name_contains: str | None = None, flavor: str | None = None
+                        ) -> list[Component]:
+        # the snapshot is in memory already: a page is cut from it (reading the whole
+        # listing, as far as a transaction's read set is concerned)
+        return paging.component_page(self.list_components(type_), type_, after=after,
+                                     limit=limit, name_contains=name_contains, flavor=flavor)
+
+    def page_stacks(self, *, after: str | None = None, limit: int,
+                    name_contains: str | None = None) -> list[Stack]:
+        return paging.stack_page(self.list_stacks(), after=after, limit=limit,
+                                 name_contains=name_contains)
 
     def list_flavors(self, type_: ComponentType | None = None) -> list[FlavorRecord]:
         self._read(FLAVORS_KEY)

@@ -53,7 +53,7 @@ from mlrig.events import EventSink, Listener, SchemaUpgraded, SchemaUpgrading, l
 from mlrig.exceptions import InputError, LockTimeoutError, MlrigError, ReadOnlyError, StoreError
 from mlrig.fsutil import DEFAULT_LOCK_TIMEOUT, ensure_dir
 from mlrig.models import Component, ComponentType, FlavorRecord, Stack
-from mlrig.stores import integrity, mask_url
+from mlrig.stores import integrity, mask_url, paging
 from mlrig.stores.sql_url import (
     DRIVER_PACKAGES,
     connect_timeout,
@@ -720,6 +720,39 @@ class SqlView:
         found = [self._component(row) for row in self._conn.execute(query)]
         return sorted(found, key=lambda c: (_TYPE_ORDER[c.type], c.name))
 
+    def _name_order(self, column: Any) -> Any:
+        """A name column compared by code point, as the other stores sort names (SQLite's
+        BINARY and MariaDB's utf8mb4_bin already do; PostgreSQL follows the database's
+        collation unless told)."""
+        return column.collate("C") if self._conn.dialect.name == "postgresql" else column
+
+    def _name_contains(self, column: Any, part: str) -> Any:
+        if self._conn.dialect.name == "sqlite":  # its LIKE ignores ASCII case
+            return sa.func.instr(column, part) > 0
+        return column.contains(part, autoescape=True)
+
+    def page_components(self, type_: ComponentType | None = None, *,
+                        after: tuple[ComponentType, str] | None = None, limit: int,
+                        name_contains: str | None = None, flavor: str | None = None
+                        ) -> list[Component]:
+        # one query with LIMIT per type drawn from, on the (type, name) unique index
+        paging.check_limit(limit)
+        result: list[Component] = []
+        name = self._name_order(_C.name)
+        for t, start in paging.types_from(type_, after):
+            query = sa.select(schema.components).where(_C.type == t.value)
+            if start is not None:
+                query = query.where(name > start)
+            if name_contains is not None:
+                query = query.where(self._name_contains(_C.name, name_contains))
+            if flavor is not None:
+                query = query.where(_C.flavor == flavor)
+            query = query.order_by(name).limit(limit - len(result))
+            result.extend(self._component(row) for row in self._conn.execute(query))
+            if len(result) == limit:
+                break
+        return result
+
     def _component_id(self, type_: ComponentType, name: str) -> str | None:
         return self._conn.execute(
             sa.select(_C.id).where(_C.type == type_.value, _C.name == name)
@@ -753,6 +786,30 @@ class SqlView:
             if type_ is not None:
                 stack.components[_type(type_, self._where)] = component
         return [stacks[name] for name in sorted(stacks)]
+
+    def page_stacks(self, *, after: str | None = None, limit: int,
+                    name_contains: str | None = None) -> list[Stack]:
+        # the page's stacks (LIMIT on the name index), joined with their components
+        paging.check_limit(limit)
+        name = self._name_order(_S.name)
+        chosen = sa.select(_S.id, _S.name)
+        if after is not None:
+            chosen = chosen.where(name > after)
+        if name_contains is not None:
+            chosen = chosen.where(self._name_contains(_S.name, name_contains))
+        page = chosen.order_by(name).limit(limit).subquery()
+        rows = self._conn.execute(
+            sa.select(page.c.name, _SC.type, _C.name.label("component"))
+            .select_from(page)
+            .outerjoin(schema.stack_components, _SC.stack_id == page.c.id)
+            .outerjoin(schema.components, _C.id == _SC.component_id)
+        )
+        stacks: dict[str, Stack] = {}
+        for stack_name, type_, component in rows:
+            stack = stacks.setdefault(stack_name, Stack(stack_name, {}))
+            if type_ is not None:
+                stack.components[_type(type_, self._where)] = component
+        return [stacks[n] for n in sorted(stacks)]
 
     def stacks_using(self, type_: ComponentType, name: str) -> list[str]:
         rows = self._conn.execute(
