@@ -182,6 +182,20 @@ def _remote(state: State, via: str, method: str, path: str, body: Any = None) ->
         store.close()
 
 
+def _listing(state: State, store: str | None, via: str | None, what: str) -> list[Any]:
+    """The users or tokens: through the API of profile ``via``, else from this host's store."""
+    if via:
+        return list(_remote(state, via, "GET", f"/{what}")[what])
+    from mlrig.server import auth
+
+    accounts = _accounts(state, store)
+    try:
+        listed = auth.list_users if what == "users" else auth.list_tokens
+        return list(listed(accounts.load()))
+    finally:
+        accounts.close()
+
+
 def _record(accounts: Any, action: str, key: str, after: Any) -> None:
     from mlrig.server.accounts import local_admin, record_admin
 
@@ -244,16 +258,7 @@ def user_create(state: State, name: str, *, role: str, with_password: bool, secr
 @pass_state
 def user_list(state: State, store: str | None, via: str | None, output: str) -> None:
     """List the users."""
-    if via:
-        users = _remote(state, via, "GET", "/users")["users"]
-    else:
-        from mlrig.server import auth
-
-        accounts = _accounts(state, store)
-        try:
-            users = auth.list_users(accounts.load())
-        finally:
-            accounts.close()
+    users = _listing(state, store, via, "users")
     if output != "table":
         emit_data(output, "users", users)
         return
@@ -368,16 +373,7 @@ def token_create(state: State, name: str, *, role: str | None, user_name: str,
 @pass_state
 def token_list(state: State, store: str | None, via: str | None, output: str) -> None:
     """List the tokens (never their values) with their last use."""
-    if via:
-        tokens = _remote(state, via, "GET", "/tokens")["tokens"]
-    else:
-        from mlrig.server import auth
-
-        accounts = _accounts(state, store)
-        try:
-            tokens = auth.list_tokens(accounts.load())
-        finally:
-            accounts.close()
+    tokens = _listing(state, store, via, "tokens")
     if output != "table":
         emit_data(output, "tokens", tokens)
         return
