@@ -1,0 +1,52 @@
+"""Which class implements which ``(component type, flavor)`` at run time.
+
+A value is ``'module:Class'``, imported only when a run needs it. A class is built with
+``Class.from_config(config, context)``: ``config`` is the component's validated config with
+every secret reference already resolved by the core, ``context`` a
+:class:`RuntimeContext`. A flavor without an entry here is a configuration record only:
+a run on a stack that uses it stops in preflight with one line saying so.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlrig.exceptions import MlrigError
+
+IMPLEMENTATIONS: dict[tuple[str, str], str] = {
+    ("orchestrator", "local"): "mlrig.runtime.orchestrators.local:LocalOrchestrator",
+    ("orchestrator", "dask"): "mlrig.runtime.orchestrators.dask:DaskOrchestrator",
+    ("artifact_store", "local"): "mlrig.runtime.artifact_stores.local:LocalArtifactStore",
+    ("artifact_store", "s3"): "mlrig.runtime.artifact_stores.fsspec_store:S3ArtifactStore",
+    ("artifact_store", "gcs"): "mlrig.runtime.artifact_stores.fsspec_store:GCSArtifactStore",
+    ("artifact_store", "azure"): "mlrig.runtime.artifact_stores.fsspec_store:AzureArtifactStore",
+    ("metadata_store", "sqlite"): "mlrig.runtime.metadata.sql:SQLMetadataStore",
+    ("metadata_store", "mysql"): "mlrig.runtime.metadata.sql:SQLMetadataStore",
+    ("metadata_store", "postgresql"): "mlrig.runtime.metadata.sql:SQLMetadataStore",
+    ("secrets_manager", "local"): "mlrig.runtime.secrets_managers.local:LocalSecretsManager",
+}
+
+
+@dataclass(frozen=True)
+class RuntimeContext:
+    """What an implementation may need besides its config."""
+
+    component_name: str
+    flavor: str
+    profile: str
+    data_dir: Path  # the profile's own data directory (defaults go under it)
+
+
+def implementation(component_type: str, flavor: str) -> Any:
+    """The class for ``(component_type, flavor)``; one-line ``MlrigError`` when none."""
+    target = IMPLEMENTATIONS.get((component_type, flavor))
+    if target is None:
+        raise MlrigError(
+            f"The {component_type.replace('_', ' ')} flavor '{flavor}' is a configuration "
+            "record only: mlrig cannot run pipelines with it."
+        )
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
