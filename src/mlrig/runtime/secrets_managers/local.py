@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +96,21 @@ class LocalSecretsManager:
                     hint="Run 'mlrig secret list'.",
                     library_hint="client.list_secrets() lists them.")
             del secrets[name]
+            self._write(secrets)
+
+    def change(self, name: str,
+               change: Callable[[Mapping[str, str] | None], Mapping[str, str] | None]) -> None:
+        """Replace the secret ``name`` with ``change(its values or None)`` (``None``: delete
+        it) under one lock: a check of what is there and the write that depends on it are
+        one step (``mlrig secret register`` refuses a name taken meanwhile)."""
+        validate_secret_name(name)
+        with self._lock.exclusive():
+            secrets = self._read()
+            values = change(secrets.get(name))
+            if values is None:
+                secrets.pop(name, None)
+            else:
+                secrets[name] = validate_secret_values(name, dict(values))
             self._write(secrets)
 
     # ------------------------------------------------------------------ the file
