@@ -56,6 +56,7 @@ CLIENT_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Secrets", (
         "register_secret", "get_secret", "list_secrets", "update_secret", "delete_secret",
     )),
+    ("Pipeline runs", ("run_pipeline", "resume_pipeline_run")),
     ("Export and import", (
         "export_stack", "stack_bundle", "plan_stack_import", "import_stack",
         "export_profile", "profile_bundle", "plan_profile_import", "import_profile",

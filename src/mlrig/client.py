@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from mlrig.events import EventSink, Listener
     from mlrig.flavors import FlavorSpec
     from mlrig.models import FlavorRecord
+    from mlrig.runtime.records import PipelineRunRecord
 
 if not TYPE_CHECKING:
     # the noun modules are imported on first use: `mlrig profile current` (a shell prompt's
@@ -1300,6 +1301,37 @@ class Client:
         """``mlrig secret get NAME -o json``: the secret's keys, values ``"********"`` unless
         ``show_values``."""
         return secrets.secret_document(self._session, name, show_values)
+
+    # ------------------------------------------------------------------ pipeline runs
+    def run_pipeline(
+        self, target: str, *, config: str | Path | Mapping[str, Any] | None = None
+    ) -> PipelineRunRecord:
+        """Run the pipeline ``target`` names (``FILE.py:NAME`` or ``module:NAME``, as
+        ``mlrig pipeline run``) on the active stack; its run's record.
+
+        Args:
+            target: the pipeline: a script file (loaded as a module, so its
+                ``if __name__ == "__main__":`` block does not run) or an importable module,
+                and the name of a function decorated with ``@pipeline`` in it.
+            config: a YAML file (or a mapping) with ``parameters: {step: {name: value}}`` and
+                ``enable_cache``.
+
+        Raises:
+            StepFailedError: a step failed; the run is recorded ``failed`` and can be
+                resumed (:meth:`resume_pipeline_run`).
+            PreflightError: a component of the stack is not ready; nothing ran.
+        """
+        from mlrig.core import pipelines
+
+        return pipelines.run_pipeline(self._session, pipelines.load_pipeline(self._session, target),
+                                      config=config)
+
+    def resume_pipeline_run(self, run_id: str) -> PipelineRunRecord:
+        """Re-run the failed run ``run_id`` (or a run whose process was killed) from its
+        failed step, reusing the steps that finished in it; the new run's record."""
+        from mlrig.core import pipelines
+
+        return pipelines.resume_run(self._session, run_id)
 
     # ------------------------------------------------------------------ repositories
     def init_repository(
