@@ -278,9 +278,10 @@ def register(materializer: Any) -> Any:
         raise InputError("A materializer's name is a non-empty string.")
     if any(m.name == instance.name for m in _CUSTOM + _BUILTINS) or instance.name == "pickle":
         existing = next((m for m in _CUSTOM if m.name == instance.name), None)
-        if existing is None or type(existing) is not type(instance):
+        if existing is None or type(existing).__qualname__ != type(instance).__qualname__:
             raise InputError(f"A materializer named '{instance.name}' is already registered.")
-        _CUSTOM.remove(existing)  # the same class registered again (a module re-imported)
+        # the same class registered again: its module imported again (by file, by a worker)
+        _CUSTOM.remove(existing)
     if not hasattr(instance, "handles"):
         types = tuple(instance.types)
 

@@ -95,6 +95,7 @@ def test_a_registered_materializer_handles_its_type() -> None:
         assert m.for_annotation(Opaque) == "test.opaque@2"
         with pytest.raises(Exception, match="already registered"):
             m.register(type("Other", (OpaqueMaterializer,), {}))
+        m.register(OpaqueMaterializer)  # the same class again (a module re-imported): fine
     finally:
         m._CUSTOM[:] = [x for x in m._CUSTOM if x.name != "test.opaque"]
 
