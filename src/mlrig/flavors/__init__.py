@@ -39,6 +39,7 @@ _BUILTINS: tuple[tuple[ComponentType, str, str], ...] = (
     (ComponentType.ORCHESTRATOR, "local_docker", _B + "LocalDockerOrchestrator"),
     (ComponentType.METADATA_STORE, "sqlite", _B + "SQLiteMetadataStore"),
     (ComponentType.METADATA_STORE, "mysql", _B + "MySQLMetadataStore"),
+    (ComponentType.METADATA_STORE, "postgresql", _B + "PostgreSQLMetadataStore"),
     (ComponentType.ARTIFACT_STORE, "local", _B + "LocalArtifactStore"),
     (ComponentType.ARTIFACT_STORE, "s3", _B + "S3ArtifactStore"),
     (ComponentType.CONTAINER_REGISTRY, "default", _B + "DefaultContainerRegistry"),
