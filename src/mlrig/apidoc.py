@@ -53,13 +53,17 @@ CLIENT_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Flavors", (
         "list_flavors", "register_flavor", "delete_flavor", "explain_component_type",
     )),
+    ("Secrets", (
+        "register_secret", "get_secret", "list_secrets", "update_secret", "delete_secret",
+    )),
+    ("Pipeline runs", ("run_pipeline", "resume_pipeline_run")),
     ("Export and import", (
         "export_stack", "stack_bundle", "plan_stack_import", "import_stack",
         "export_profile", "profile_bundle", "plan_profile_import", "import_profile",
     )),
     ("Documents (the JSON/YAML of -o json)", (
         "stacks_document", "stack_document", "components_document", "component_document",
-        "flavors_document", "active_component",
+        "flavors_document", "active_component", "secrets_document", "secret_document",
     )),
     ("The client itself", ("config_dir", "cwd", "env", "global_file", "reads_would_write",
                            "needs_repair", "close")),

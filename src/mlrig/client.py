@@ -34,12 +34,13 @@ if TYPE_CHECKING:
     from mlrig.config.global_config import GlobalConfig
     from mlrig.config.repository import Repository
     from mlrig.context import Choice
-    from mlrig.core import components, documents, flavors, profiles, repositories, stacks
+    from mlrig.core import components, documents, flavors, profiles, repositories, secrets, stacks
     from mlrig.core.portability import Bundle
     from mlrig.core.transfer_plan import SecretValues, TransferPlan
     from mlrig.events import EventSink, Listener
     from mlrig.flavors import FlavorSpec
     from mlrig.models import FlavorRecord
+    from mlrig.runtime.records import PipelineRunRecord
 
 if not TYPE_CHECKING:
     # the noun modules are imported on first use: `mlrig profile current` (a shell prompt's
@@ -49,6 +50,7 @@ if not TYPE_CHECKING:
     flavors = lazy_module("mlrig.core.flavors")
     profiles = lazy_module("mlrig.core.profiles")
     repositories = lazy_module("mlrig.core.repositories")
+    secrets = lazy_module("mlrig.core.secrets")
     stacks = lazy_module("mlrig.core.stacks")
 
 def _create_initial_config(session: Session) -> GlobalConfig:
@@ -1229,6 +1231,107 @@ class Client:
             InUseError: components use it (the message names them).
         """
         flavors.delete_flavor(self._session, type_, name)
+
+    # ------------------------------------------------------------------ secrets
+    def register_secret(self, name: str, values: Mapping[str, str]) -> None:
+        """Add a secret to the active stack's secrets manager.
+
+        A component config refers to one of its keys as ``{{NAME.KEY}}``; the reference is
+        stored, the value is read only when a run needs it.
+
+        Args:
+            name: the secret's name (letters, digits, ``_``, ``-``, ``.``).
+            values: its keys and string values (at least one).
+
+        Raises:
+            AlreadyExistsError: the secrets manager holds a secret of that name.
+            NotFoundError: the active stack has no secrets manager.
+            InputError: a bad name, key or value.
+        """
+        secrets.register_secret(self._session, name, values)
+
+    def get_secret(self, name: str) -> dict[str, str]:
+        """The keys and values of a secret of the active stack's secrets manager (unmasked:
+        mask them before showing them).
+
+        Raises:
+            NotFoundError: no such secret, or the active stack has no secrets manager.
+        """
+        return secrets.get_secret(self._session, name)
+
+    def list_secrets(self) -> list[str]:
+        """The names of the secrets of the active stack's secrets manager, sorted.
+
+        Raises:
+            NotFoundError: the active stack has no secrets manager.
+        """
+        return secrets.list_secrets(self._session)
+
+    def update_secret(self, name: str, values: Mapping[str, str],
+                      remove: Iterable[str] = ()) -> dict[str, str]:
+        """Add or replace keys of a secret, and remove keys, in one write.
+
+        Args:
+            name: the secret.
+            values: keys to set.
+            remove: keys to remove (the secret must keep one).
+
+        Returns:
+            The secret's keys and values after the change.
+
+        Raises:
+            NotFoundError: no such secret or key, or no secrets manager.
+            InputError: nothing to change, or no key would be left.
+        """
+        return secrets.update_secret(self._session, name, values, remove)
+
+    def delete_secret(self, name: str) -> None:
+        """Delete a secret of the active stack's secrets manager.
+
+        Raises:
+            NotFoundError: no such secret, or the active stack has no secrets manager.
+        """
+        secrets.delete_secret(self._session, name)
+
+    def secrets_document(self) -> dict[str, Any]:
+        """``mlrig secret list -o json``: each secret's name, secrets manager and key names."""
+        return secrets.secrets_document(self._session)
+
+    def secret_document(self, name: str, show_values: bool = False) -> dict[str, Any]:
+        """``mlrig secret get NAME -o json``: the secret's keys, values ``"********"`` unless
+        ``show_values``."""
+        return secrets.secret_document(self._session, name, show_values)
+
+    # ------------------------------------------------------------------ pipeline runs
+    def run_pipeline(
+        self, target: str, *, config: str | Path | Mapping[str, Any] | None = None
+    ) -> PipelineRunRecord:
+        """Run the pipeline ``target`` names (``FILE.py:NAME`` or ``module:NAME``, as
+        ``mlrig pipeline run``) on the active stack; its run's record.
+
+        Args:
+            target: the pipeline: a script file (loaded as a module, so its
+                ``if __name__ == "__main__":`` block does not run) or an importable module,
+                and the name of a function decorated with ``@pipeline`` in it.
+            config: a YAML file (or a mapping) with ``parameters: {step: {name: value}}`` and
+                ``enable_cache``.
+
+        Raises:
+            StepFailedError: a step failed; the run is recorded ``failed`` and can be
+                resumed (:meth:`resume_pipeline_run`).
+            PreflightError: a component of the stack is not ready; nothing ran.
+        """
+        from mlrig.core import pipelines
+
+        return pipelines.run_pipeline(self._session, pipelines.load_pipeline(self._session, target),
+                                      config=config)
+
+    def resume_pipeline_run(self, run_id: str) -> PipelineRunRecord:
+        """Re-run the failed run ``run_id`` (or a run whose process was killed) from its
+        failed step, reusing the steps that finished in it; the new run's record."""
+        from mlrig.core import pipelines
+
+        return pipelines.resume_run(self._session, run_id)
 
     # ------------------------------------------------------------------ repositories
     def init_repository(

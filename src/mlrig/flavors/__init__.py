@@ -37,6 +37,7 @@ _B = "mlrig.flavors.builtin."
 _BUILTINS: tuple[tuple[ComponentType, str, str], ...] = (
     (ComponentType.ORCHESTRATOR, "local", _B + "LocalOrchestrator"),
     (ComponentType.ORCHESTRATOR, "local_docker", _B + "LocalDockerOrchestrator"),
+    (ComponentType.ORCHESTRATOR, "dask", _B + "DaskOrchestrator"),
     (ComponentType.METADATA_STORE, "sqlite", _B + "SQLiteMetadataStore"),
     (ComponentType.METADATA_STORE, "mysql", _B + "MySQLMetadataStore"),
     (ComponentType.METADATA_STORE, "postgresql", _B + "PostgreSQLMetadataStore"),

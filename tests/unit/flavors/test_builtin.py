@@ -13,6 +13,7 @@ from mlrig.testing.flavors import FlavorContract
 VALID: dict[str, dict[str, Any]] = {
     "LocalOrchestrator": {},
     "LocalDockerOrchestrator": {},
+    "DaskOrchestrator": {"address": "tcp://127.0.0.1:8786"},
     "SQLiteMetadataStore": {"uri": "/srv/m.db"},
     "MySQLMetadataStore": {"host": "db", "database": "ml", "username": "ml",
                            "password": "pw-1"},

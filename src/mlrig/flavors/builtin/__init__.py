@@ -13,6 +13,7 @@ from typing import Any
 _MODULE_OF = {
     "LocalOrchestrator": "orchestrators",
     "LocalDockerOrchestrator": "orchestrators",
+    "DaskOrchestrator": "orchestrators",
     "SQLiteMetadataStore": "metadata_stores",
     "MySQLMetadataStore": "metadata_stores",
     "PostgreSQLMetadataStore": "metadata_stores",
