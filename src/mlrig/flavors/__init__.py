@@ -40,6 +40,7 @@ _BUILTINS: tuple[tuple[ComponentType, str, str], ...] = (
     (ComponentType.ORCHESTRATOR, "dask", _B + "DaskOrchestrator"),
     (ComponentType.METADATA_STORE, "sqlite", _B + "SQLiteMetadataStore"),
     (ComponentType.METADATA_STORE, "mysql", _B + "MySQLMetadataStore"),
+    (ComponentType.METADATA_STORE, "postgresql", _B + "PostgreSQLMetadataStore"),
     (ComponentType.ARTIFACT_STORE, "local", _B + "LocalArtifactStore"),
     (ComponentType.ARTIFACT_STORE, "s3", _B + "S3ArtifactStore"),
     (ComponentType.CONTAINER_REGISTRY, "default", _B + "DefaultContainerRegistry"),

@@ -17,6 +17,8 @@ VALID: dict[str, dict[str, Any]] = {
     "SQLiteMetadataStore": {"uri": "/srv/m.db"},
     "MySQLMetadataStore": {"host": "db", "database": "ml", "username": "ml",
                            "password": "pw-1"},
+    "PostgreSQLMetadataStore": {"host": "db", "database": "ml", "username": "ml",
+                                "password": "pw-4"},
     "LocalArtifactStore": {"path": "/srv/a"},
     "S3ArtifactStore": {"path": "s3://bucket/a", "secret": "s-1", "token": "t-1"},
     "DefaultContainerRegistry": {"uri": "localhost:5000"},

@@ -16,6 +16,7 @@ _MODULE_OF = {
     "DaskOrchestrator": "orchestrators",
     "SQLiteMetadataStore": "metadata_stores",
     "MySQLMetadataStore": "metadata_stores",
+    "PostgreSQLMetadataStore": "metadata_stores",
     "LocalArtifactStore": "artifact_stores",
     "S3ArtifactStore": "artifact_stores",
     "DefaultContainerRegistry": "container_registries",
