@@ -19,7 +19,7 @@ from mlrig.core import pipelines as core
 from mlrig.core.runtime_stack import runtime_stack
 from mlrig.core.session import Session
 from mlrig.models import ComponentType
-from mlrig.runtime.records import MetadataStore, PipelineRunRecord, RunStatus
+from mlrig.runtime.records import MetadataStore, RunStatus
 
 SCRIPT = '''
 import os, sys, time
