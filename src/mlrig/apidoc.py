@@ -57,6 +57,12 @@ CLIENT_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "register_secret", "get_secret", "list_secrets", "update_secret", "delete_secret",
     )),
     ("Pipeline runs", ("run_pipeline", "resume_pipeline_run")),
+    ("Inspecting runs", (
+        "list_pipelines", "list_pipeline_runs", "get_pipeline_run", "delete_pipeline_run",
+        "get_pipeline_run_logs", "list_artifacts", "get_artifact", "explain_cache",
+        "pipelines_document", "pipeline_runs_document", "pipeline_run_document",
+        "artifacts_document", "artifact_document",
+    )),
     ("Export and import", (
         "export_stack", "stack_bundle", "plan_stack_import", "import_stack",
         "export_profile", "profile_bundle", "plan_profile_import", "import_profile",

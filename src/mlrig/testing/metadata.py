@@ -169,6 +169,9 @@ class MetadataStoreContract:
         assert [s.name for s in loaded.steps] == ["trainer", "loader"]
         assert loaded.steps[1] == loader
         assert loaded.steps[0] == trainer
+        assert metadata_store.get_step_run(loader.id) == loader
+        with pytest.raises(NotFoundError):
+            metadata_store.get_step_run("0" * 32)
         # replacing keeps the place and the id, and replaces the links
         done = replace(trainer, status=StepStatus.FAILED, finished=run.started + 9,
                        error="boom", attempts=3, inputs={})

@@ -450,6 +450,13 @@ class SQLMetadataStore:
                            "ORDER BY r.started DESC, r.id DESC LIMIT 1", params)
         return steps[0] if steps else None
 
+    def get_step_run(self, step_run_id: str) -> StepRunRecord:
+        with self._read() as tx:
+            found = [] if tx is None else _steps(tx, "WHERE s.id = ?", (step_run_id,))
+        if not found:
+            raise NotFoundError(f"No step run '{step_run_id}' in {self.describe}.")
+        return found[0]
+
     def get_artifact(self, artifact_id: str) -> ArtifactRecord:
         with self._read() as tx:
             if tx is None:
