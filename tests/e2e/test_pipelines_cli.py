@@ -165,7 +165,8 @@ def test_preflight_and_bad_targets_are_one_line(client: Client, tmp_path: Path) 
         ("justaname", "names no pipeline"),
     ]:
         result = mlrig(client, "pipeline", "run", target)
-        assert message in assert_one_line_error(result.exit_code, result.stdout, result.stderr), target
+        line = assert_one_line_error(result.exit_code, result.stdout, result.stderr)
+        assert message in line, target
     (tmp_path / "bad.yaml").write_text("parameters:\n  scale: {factor: much}\n")
     bad = mlrig(client, "pipeline", "run", "mlrig.testing.pipelines:linear", "--config",
                 str(tmp_path / "bad.yaml"))
