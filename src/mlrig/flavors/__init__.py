@@ -37,8 +37,10 @@ _B = "mlrig.flavors.builtin."
 _BUILTINS: tuple[tuple[ComponentType, str, str], ...] = (
     (ComponentType.ORCHESTRATOR, "local", _B + "LocalOrchestrator"),
     (ComponentType.ORCHESTRATOR, "local_docker", _B + "LocalDockerOrchestrator"),
+    (ComponentType.ORCHESTRATOR, "dask", _B + "DaskOrchestrator"),
     (ComponentType.METADATA_STORE, "sqlite", _B + "SQLiteMetadataStore"),
     (ComponentType.METADATA_STORE, "mysql", _B + "MySQLMetadataStore"),
+    (ComponentType.METADATA_STORE, "postgresql", _B + "PostgreSQLMetadataStore"),
     (ComponentType.ARTIFACT_STORE, "local", _B + "LocalArtifactStore"),
     (ComponentType.ARTIFACT_STORE, "s3", _B + "S3ArtifactStore"),
     (ComponentType.ARTIFACT_STORE, "gcs", _B + "GCSArtifactStore"),

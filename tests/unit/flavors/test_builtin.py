@@ -13,9 +13,12 @@ from mlrig.testing.flavors import FlavorContract
 VALID: dict[str, dict[str, Any]] = {
     "LocalOrchestrator": {},
     "LocalDockerOrchestrator": {},
+    "DaskOrchestrator": {"address": "tcp://127.0.0.1:8786"},
     "SQLiteMetadataStore": {"uri": "/srv/m.db"},
     "MySQLMetadataStore": {"host": "db", "database": "ml", "username": "ml",
                            "password": "pw-1"},
+    "PostgreSQLMetadataStore": {"host": "db", "database": "ml", "username": "ml",
+                                "password": "pw-4"},
     "LocalArtifactStore": {"path": "/srv/a"},
     "S3ArtifactStore": {"path": "s3://bucket/a", "secret": "s-1", "token": "t-1",
                         "endpoint_url": "http://127.0.0.1:9000"},

@@ -13,8 +13,10 @@ from typing import Any
 _MODULE_OF = {
     "LocalOrchestrator": "orchestrators",
     "LocalDockerOrchestrator": "orchestrators",
+    "DaskOrchestrator": "orchestrators",
     "SQLiteMetadataStore": "metadata_stores",
     "MySQLMetadataStore": "metadata_stores",
+    "PostgreSQLMetadataStore": "metadata_stores",
     "LocalArtifactStore": "artifact_stores",
     "S3ArtifactStore": "artifact_stores",
     "GCSArtifactStore": "artifact_stores",

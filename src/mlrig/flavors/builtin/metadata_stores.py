@@ -37,3 +37,20 @@ class MySQLMetadataStore(Flavor):
     FLAVOR = "mysql"
     CONFIG = MySQLMetadataStoreConfig
     DESCRIPTION = "Keeps metadata in a MySQL database."
+
+
+class PostgreSQLMetadataStoreConfig(Config):
+    host: str
+    port: int = Field(default=5432, ge=1, le=65535)
+    database: str
+    username: str
+    password: str | None = Field(default=None, json_schema_extra=SECRET)
+
+    _check = field_validator("host", "database", "username")(non_empty)
+
+
+class PostgreSQLMetadataStore(Flavor):
+    TYPE = ComponentType.METADATA_STORE
+    FLAVOR = "postgresql"
+    CONFIG = PostgreSQLMetadataStoreConfig
+    DESCRIPTION = "Keeps metadata in a PostgreSQL database."
