@@ -201,7 +201,7 @@ class ObjectStoreArtifactStore:
 
     def _reason(self, exc: BaseException) -> str:
         if "Timeout" in type(exc).__name__ and not str(exc).strip():
-            return "no answer in time (is the endpoint an S3 server, and up?)"
+            return "no answer in time (is the endpoint up, and the right one?)"
         text = " ".join(str(exc).split()) or type(exc).__name__
         for key in self.SECRET_KEYS:
             value = self.config.get(key)
@@ -322,8 +322,14 @@ class AzureArtifactStore(ObjectStoreArtifactStore):
     def endpoint_label(self) -> str:
         if self.config.get("account_name"):
             return f"account '{self.config['account_name']}'"
-        return "from the connection string" if self.config.get("connection_string") else \
-            "default"
+        # the connection string holds the account key: only its endpoint or account is shown
+        parts = dict(part.split("=", 1) for part in
+                     str(self.config.get("connection_string") or "").split(";") if "=" in part)
+        if parts.get("BlobEndpoint"):
+            return parts["BlobEndpoint"]
+        if parts.get("AccountName"):
+            return f"account '{parts['AccountName']}'"
+        return "default"
 
     def filesystem_options(self, check: bool) -> dict[str, Any]:
         options: dict[str, Any] = {}

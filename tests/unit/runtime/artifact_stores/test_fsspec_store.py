@@ -208,3 +208,33 @@ def test_a_missing_driver_is_one_line_naming_the_extra(flavor: str, driver: str,
         implementation("artifact_store", flavor).from_config({"path": path}, context)
     assert f"pip install 'mlrig[{flavor}]'" in str(info.value)
     assert f"'{driver}'" in str(info.value) and "\n" not in str(info.value)
+
+
+#: Azurite's published development account key (a well-known test value)
+AZURITE_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
+               "K1SZFPTOtr/KBHBeksoGMGw==")
+
+
+@pytest.mark.parametrize("flavor", ["gcs", "azure"])
+def test_gcs_and_azure_checks_of_an_endpoint_that_never_answers_are_bounded(
+        flavor: str, silent_endpoint: str) -> None:
+    """Where their drivers are installed (not by the test extra: no emulator of them
+    installs from PyPI, so this is what can be run for real here)."""
+    pytest.importorskip("gcsfs" if flavor == "gcs" else "adlfs",
+                        reason=f"the {flavor} driver is not installed")
+    config = ({"path": "gs://bucket/p", "token": "anon", "endpoint_url": silent_endpoint}
+              if flavor == "gcs" else
+              {"path": "az://box/p", "connection_string":
+               "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+               f"AccountKey={AZURITE_KEY};BlobEndpoint={silent_endpoint}/devstoreaccount1;"})
+    context = RuntimeContext("lake", flavor, "default", Path("/x"))
+    store = implementation("artifact_store", flavor).from_config(config, context)
+    finished: list[BaseException] = []
+    worker = threading.Thread(target=lambda: finished.append(_raised(store.check)),
+                              daemon=True)
+    worker.start()
+    worker.join(timeout=60)  # a hang guard
+    assert not worker.is_alive()
+    message = str(finished[0])
+    assert isinstance(finished[0], StoreError) and silent_endpoint in message
+    assert AZURITE_KEY not in message and AZURITE_KEY not in repr(store)
