@@ -16,6 +16,7 @@ only in this object: they are in no error, no log line and no ``repr``, and a pi
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import secrets as _random
 from collections.abc import Mapping
@@ -224,6 +225,16 @@ class ObjectStoreArtifactStore:
         return state
 
 
+def _quiet_debug_logs(*names: str) -> None:
+    """The AWS SDK logs every request's headers at DEBUG (a session token among them): its
+    loggers stop at INFO unless the user set their level, so a step that turns the root
+    logger to DEBUG does not put a credential in its log file."""
+    for name in names:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.INFO)
+
+
 def _call(fs: Any, method: str, *args: Any, timeout: float) -> Any:
     """``fs.<method>(*args)``, given up after ``timeout`` seconds (fsspec's async file
     systems cancel the request; a synchronous one has no such option)."""
@@ -248,6 +259,7 @@ class S3ArtifactStore(ObjectStoreArtifactStore):
 
     def tune(self, fs: Any, check: bool) -> None:
         fs.retries = 1 if check else 5  # s3fs's own retries of transient errors
+        _quiet_debug_logs("botocore", "aiobotocore")
 
     def endpoint_label(self) -> str:
         endpoint = self.config.get("endpoint_url")

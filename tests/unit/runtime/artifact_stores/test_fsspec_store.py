@@ -4,6 +4,7 @@ moto's server where only that is installed), and the ``gcs``/``azure`` flavors' 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import pickle
 import socket
@@ -189,6 +190,33 @@ def test_no_secret_in_repr_and_a_pickled_store_works_in_another_process(
                           capture_output=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == data
+
+
+def test_no_credential_in_the_log_even_with_the_root_logger_at_debug(
+        s3_server: S3Server, s3_path: str) -> None:
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    root = logging.getLogger()
+    handler, level = Keep(level=logging.DEBUG), root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        store = s3_store(s3_server, s3_path)
+        data = b"logged?"
+        store.check()
+        store.put(digest_of(data), data)
+        assert store.get(digest_of(data)) == data
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    text = "\n".join(f"{r.name} {r.getMessage()}" for r in records)
+    assert s3_server.secret_key not in text
+    assert not [r for r in records if r.name.startswith(("botocore", "aiobotocore"))
+                and r.levelno < logging.INFO]
 
 
 @pytest.mark.parametrize("path", ["bucket/p", "gs://bucket", "s3://", "s3:///p"])
