@@ -260,6 +260,20 @@ def execute_step(task: StepTask) -> StepResult:
 
 
 # ----------------------------------------------------------------------------- parameters
+_ADAPTERS: dict[Any, Any] = {}
+
+
+def _adapter(annotation: Any, factory: Any) -> Any:
+    """One pydantic TypeAdapter per annotation (building one costs more than validating)."""
+    try:
+        found = _ADAPTERS.get(annotation)
+    except TypeError:  # not hashable
+        return factory(annotation)
+    if found is None:
+        found = _ADAPTERS[annotation] = factory(annotation)
+    return found
+
+
 def validate_parameters(node: StepNode, overrides: Mapping[str, Any]) -> tuple[
     dict[str, Any], dict[str, Any]
 ]:
@@ -301,7 +315,7 @@ def validate_parameters(node: StepNode, overrides: Mapping[str, Any]) -> tuple[
         annotation = spec.annotation(name)
         if annotation is not inspect.Parameter.empty:
             try:
-                value = TypeAdapter(annotation).validate_python(value)
+                value = _adapter(annotation, TypeAdapter).validate_python(value)
             except ValidationError as exc:
                 first = exc.errors()[0]
                 raise InputError(
