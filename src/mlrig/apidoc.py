@@ -367,6 +367,13 @@ def _class_members(cls: type) -> list[str]:
     return rows
 
 
+def render_function(name: str, func: Any) -> str:
+    """A function exported by ``mlrig`` (the decorators ``step`` and ``pipeline``)."""
+    code = signature(_function(func), name)
+    return "\n\n".join([f"### `{name}`", f"```python\n{code}\n```",
+                        f"*function, `from mlrig import {name}`*", markdown(doc_of(func))])
+
+
 def render_class(name: str, cls: type) -> str:
     out = [f"### `{name}`"]
     if not dataclasses.is_dataclass(cls) and not issubclass(cls, (tuple, enum.Enum)):
@@ -422,6 +429,9 @@ def render_records() -> str:
            render_aliases()]
     for name, value in exported().items():
         if value is Client or (isinstance(value, type) and issubclass(value, MlrigError)):
+            continue
+        if not isinstance(value, type):  # a decorator (step, pipeline)
+            out.append(render_function(name, value))
             continue
         out.append(render_class(name, value))
     return "\n\n".join(out)

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from mlrig.pipelines import pipeline, step
 
+
 # ----------------------------------------------------------------------------- linear
 @step
 def make_numbers(count: int = 5) -> list[int]:

@@ -92,7 +92,7 @@ def test_after_orders_a_step_without_outputs() -> None:
     (lambda: bool(one()), "cannot branch"),
     (lambda: add(*pair(), 1, 2), "does not take"),
     (lambda: add(pair(), 1), "unpack them"),
-    (lambda: [x for x in one()], "cannot be unpacked"),
+    (lambda: list(one()), "cannot be unpacked"),
 ])
 def test_mistakes_in_a_pipeline_are_one_line(body: object, message: str) -> None:
     @pipeline

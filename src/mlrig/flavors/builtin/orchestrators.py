@@ -12,9 +12,11 @@ from mlrig.models import ComponentType
 class LocalOrchestratorConfig(Config):
     """Runs pipelines in the local Python process."""
 
-    parallelism: int = Field(
-        default=1, ge=1,
-        description="Steps run at once: 1 runs them in order in the calling process; N "
+    # None, not 1, by default: a validated config keeps no default value, so the default
+    # stack's orchestrator stays `{}` (how core/defaults.py recognises it)
+    parallelism: int | None = Field(
+        default=None, ge=1,
+        description="Steps run at once (default 1: in order, in the calling process); N "
         "runs independent steps at once in N worker processes.",
     )
 
