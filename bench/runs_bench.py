@@ -8,7 +8,8 @@ store itself (schema, indexes) and filled in one transaction. Each round then ru
 after the other, ``stack list`` and ``pipeline runs list`` on every size, and the
 filtered listings on the largest (``--pipeline``, ``--status failed``), through the real
 ``mlrig`` executable, so a busy machine slows all of them alike. The table gives medians
-and the ratios of the goals (issue 13): ≤ 2× the 100-run command, ≤ 1.5× ``stack list``.
+and the ratios of the goals (issue 13): at most 2 times the 100-run command, at most 1.5
+times ``stack list``.
 """
 
 from __future__ import annotations
