@@ -294,3 +294,28 @@ def test_retries_are_recorded_with_every_attempt_in_the_log(
     assert step.status.value == "completed" and step.attempts == 3
     log = Path(step.logs_uri or "").read_text()
     assert log.count("ConnectionError: attempt") == 2 and "Retrying step 'flaky'" in log
+
+
+def test_preflight_resolves_secret_references_and_names_a_missing_one(
+        client: Client, tmp_path: Path) -> None:
+    from mlrig.testing.pipelines import linear
+
+    client.register_component("secrets_manager", "vault", "local", {})
+    client.register_component("artifact_store", "lake", "local",
+                              {"path": "{{lake.path}}"})
+    client.register_stack("sealed", {"orchestrator": "default", "metadata_store": "default",
+                                     "artifact_store": "lake", "secrets_manager": "vault"},
+                          set_active=True)
+    quiet = {"config_path": client.config_dir, "events": lambda e: None}
+    with pytest.raises(core.PreflightError) as info:
+        linear.run(**quiet)
+    message = str(info.value)
+    assert message.startswith("Preflight: the artifact store 'lake' (local) of stack 'sealed'")
+    assert "secret 'lake'" in message and "\n" not in message
+    lake = tmp_path / "lake"
+    client.register_secret("lake", {"path": str(lake)})
+    record = linear.run(**quiet)
+    assert record.status is RunStatus.COMPLETED
+    assert any((lake / "artifacts").rglob("*"))  # the outputs went where the secret says
+    stored = client.get_component("artifact_store", "lake").config
+    assert stored == {"path": "{{lake.path}}"}  # the reference, never the value

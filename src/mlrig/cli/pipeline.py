@@ -98,9 +98,28 @@ def list_(state: State, output: str) -> None:
                 center_first=False)
 
 
+@pipeline.command("run")
+@click.argument("target", metavar="FILE.py:NAME|module:NAME")
+@click.option("--config", "config", metavar="FILE",
+              help="A YAML file: 'parameters' per step ({step: {name: value}}), "
+              "'enable_cache'.")
+@pass_state
+def run(state: State, target: str, config: str | None) -> None:
+    """Run a pipeline on the active stack.
+
+    TARGET is a script and the name of a function decorated with @pipeline in it
+    (train.py:training; the script is loaded as a module, so its
+    'if __name__ == "__main__":' block does not run), or an importable module and that
+    name (mypackage.pipelines:training).
+    """
+    state.banner()
+    record = state.client.run_pipeline(target, config=config)
+    click.echo(f"Run '{record.id}' of pipeline '{record.pipeline}' {record.status.value}.")
+
+
 @pipeline.group()
 def runs() -> None:
-    """Inspect the runs of pipelines: list, describe, logs, delete, explain-cache."""
+    """Inspect the runs of pipelines: list, describe, logs, delete, resume, explain-cache."""
 
 
 @runs.command("list")
@@ -219,6 +238,17 @@ def runs_delete(state: State, run_id: str, yes: bool) -> None:
             canceled=f"Run '{run.id}' was not deleted.")
     client.delete_pipeline_run(run.id)
     click.echo(f"Deleted run '{run.id}' of pipeline '{run.pipeline}'.")
+
+
+@runs.command("resume")
+@click.argument("run_id", metavar="RUN")
+@pass_state
+def runs_resume(state: State, run_id: str) -> None:
+    """Re-run a failed run from its failed step, reusing the steps that finished in it."""
+    state.banner()
+    record = state.client.resume_pipeline_run(run_id)
+    click.echo(f"Run '{record.id}' of pipeline '{record.pipeline}' {record.status.value} "
+               f"(resumed from run '{record.resumed_from}').")
 
 
 @runs.command("explain-cache")
