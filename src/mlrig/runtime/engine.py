@@ -357,6 +357,24 @@ class RunSettings:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
+class _LazyExecutor:
+    """The orchestrator's executor, opened when the first step is submitted: a run whose
+    steps all come from the cache starts no worker process and reaches no cluster."""
+
+    def __init__(self, orchestrator: Orchestrator, stack: contextlib.ExitStack) -> None:
+        self.orchestrator = orchestrator
+        self.stack = stack
+        self.executor: Executor | None = None
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        if self.executor is None:
+            opened = self.stack.enter_context(self.orchestrator.executor())
+            if opened is None:
+                raise MlrigError("The orchestrator runs steps in process but gave no executor.")
+            self.executor = opened
+        return self.executor.submit(fn, *args, **kwargs)
+
+
 def new_id() -> str:
     return uuid.uuid4().hex
 
@@ -511,11 +529,11 @@ class _Run:
                                               self.settings.profile))
         error: str | None = None
         try:
-            with self.orchestrator.executor() as executor:
-                if executor is None:
+            with contextlib.ExitStack() as stack:
+                if self.orchestrator.in_process:
                     self.run_inline()
                 else:
-                    self.run_on(executor)
+                    self.run_on(_LazyExecutor(self.orchestrator, stack))
         except BaseException as exc:
             error = f"The run stopped: {_one_line(exc)}"
             for name, record in list(self.records.items()):
