@@ -290,7 +290,7 @@ class SQLMetadataStore:
                 db = _SQLiteDatabase(self.sqlite_file, self.describe)
             else:
                 assert self.url is not None
-                db = _ServerDatabase(self.url, self.describe, self._connect_timeout)
+                db = _ServerDatabase(self.name, self.url, self.describe, self._connect_timeout)
             self._db = db
         return db
 
@@ -887,11 +887,13 @@ class _ServerDatabase:
     """A PostgreSQL or MySQL/MariaDB database through a SQLAlchemy engine set up as the
     profile store's is (a deadline for every connection attempt, READ COMMITTED writes)."""
 
-    def __init__(self, url: str, describe: str, connect_timeout: int | None) -> None:
+    def __init__(self, name: str, url: str, describe: str,
+                 connect_timeout: int | None) -> None:
         from sqlalchemy.engine import make_url
 
         from mlrig.stores.sql_url import DEFAULT_CONNECT_TIMEOUT, secrets_of
 
+        self.name = name
         self.url = url
         self.describe = describe
         self.pid = os.getpid()
@@ -956,9 +958,15 @@ class _ServerDatabase:
                     f"Cannot {action} {self.describe}: another process held it for more than "
                     f"{DEFAULT_LOCK_TIMEOUT:.0f}s ({cause.rstrip('.?!')}).",
                     hint="Try again; MLRIG_LOCK_TIMEOUT sets how long to wait.") from None
-            raise StoreError(f"Cannot {action} {self.describe}: {cause}",
-                             hint=_hint(lowered), library_hint=_hint(lowered, library=True)
-                             ) from None
+            hint, library_hint = _hint(lowered), _hint(lowered, library=True)
+            if any(word in lowered for word in ("password", "access denied", "authentic")):
+                hint = ("Check the metadata store's username and password: 'mlrig "
+                        f"metadata-store update {self.name} --username=... --password=...'.")
+                library_hint = ("Check the metadata store's username and password: "
+                                f"client.update_component('metadata_store', '{self.name}', "
+                                "{'password': ...}).")
+            raise StoreError(f"Cannot {action} {self.describe}: {cause}", hint=hint,
+                             library_hint=library_hint) from None
 
     def _revision(self, conn: Any) -> str | None:
         import sqlalchemy as sa
