@@ -251,7 +251,7 @@ def test_flavor_names_built_in_plugin_and_registered(mlrig_exe: Any, client: Cli
     for option in ("--flavor", "-f"):
         assert complete(mlrig_exe, "orchestrator", "register", "o", option, "") == orchestrators
         assert complete(mlrig_exe, "artifact-store", "register", "a", option, "") == [
-            "gcs", "local", "s3"]
+            "azure", "gcs", "local", "s3"]
     assert complete(mlrig_exe, "orchestrator", "register", "o", "-f", "lo") == [
         "local", "local_docker"]
     assert complete(mlrig_exe, "orchestrator", "register", "o", "--flavor=") == orchestrators

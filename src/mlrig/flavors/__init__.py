@@ -43,6 +43,8 @@ _BUILTINS: tuple[tuple[ComponentType, str, str], ...] = (
     (ComponentType.METADATA_STORE, "postgresql", _B + "PostgreSQLMetadataStore"),
     (ComponentType.ARTIFACT_STORE, "local", _B + "LocalArtifactStore"),
     (ComponentType.ARTIFACT_STORE, "s3", _B + "S3ArtifactStore"),
+    (ComponentType.ARTIFACT_STORE, "gcs", _B + "GCSArtifactStore"),
+    (ComponentType.ARTIFACT_STORE, "azure", _B + "AzureArtifactStore"),
     (ComponentType.CONTAINER_REGISTRY, "default", _B + "DefaultContainerRegistry"),
     (ComponentType.CONTAINER_REGISTRY, "dockerhub", _B + "DockerHubContainerRegistry"),
     (ComponentType.SECRETS_MANAGER, "local", _B + "LocalSecretsManager"),

@@ -19,6 +19,8 @@ _MODULE_OF = {
     "PostgreSQLMetadataStore": "metadata_stores",
     "LocalArtifactStore": "artifact_stores",
     "S3ArtifactStore": "artifact_stores",
+    "GCSArtifactStore": "artifact_stores",
+    "AzureArtifactStore": "artifact_stores",
     "DefaultContainerRegistry": "container_registries",
     "DockerHubContainerRegistry": "container_registries",
     "LocalSecretsManager": "secrets_managers",
