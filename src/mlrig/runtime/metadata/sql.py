@@ -41,7 +41,6 @@ import binascii
 import contextlib
 import json
 import os
-import socket
 import sqlite3
 import threading
 import time
@@ -136,6 +135,8 @@ def process_alive(pid: int, token: str | None) -> bool:
 
 
 def this_host() -> str:
+    import socket  # only when there is a process to look for (start-up cost)
+
     return socket.gethostname()
 
 
@@ -531,6 +532,8 @@ class SQLMetadataStore:
                 return {}
             running = tx.rows("SELECT id, host, pid, process_start FROM mlrig_pipeline_runs "
                               "WHERE status = ?", (RunStatus.RUNNING.value,))
+        if not running:
+            return {}
         host = this_host()
         stale = {run_id: (f"The process driving the run (pid {pid} on {host}) ended without "
                           "finishing it.")
