@@ -91,18 +91,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=31)
     parser.add_argument("--sizes", default="100,100000")
+    parser.add_argument("--keep", action="store_true", help="keep the config dirs made")
     options = parser.parse_args()
     sizes = [int(s) for s in options.sizes.split(",")]
     exe = mlrig_executable()
     envs: dict[int, dict[str, str]] = {}
+    try:
+        run_bench(options, sizes, exe, envs)
+    finally:
+        if not options.keep:
+            for env in envs.values():
+                shutil.rmtree(env["MLRIG_CONFIG_PATH"], ignore_errors=True)
+
+
+def run_bench(options: argparse.Namespace, sizes: list[int], exe: list[str],
+              envs: dict[int, dict[str, str]]) -> None:
     for size in sizes:
         config_dir = Path(tempfile.mkdtemp(prefix=f"mlrig-runs-{size}-"))
         env = dict(os.environ, MLRIG_CONFIG_PATH=str(config_dir), COLUMNS="200")
+        envs[size] = env
         subprocess.run([*exe, "stack", "list"], env=env, capture_output=True, check=True)
         begin = time.perf_counter()
         fill(metadata_file(config_dir, env), size)
         print(f"{size:,} runs written in {time.perf_counter() - begin:.1f}s ({config_dir})")
-        envs[size] = env
     largest = max(sizes)
     commands: dict[str, tuple[list[str], dict[str, str]]] = {
         "stack list": ([*exe, "stack", "list"], envs[largest])}
