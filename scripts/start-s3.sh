@@ -31,7 +31,11 @@ _mlrig_s3_python() {
 }
 
 _mlrig_s3_kill_dir() {
-    local dir="$1" pid
+    local dir="$1" pid python
+    # kills the server and removes the gRPC sockets it made in /tmp
+    if [[ -d "$dir/server" ]] && python="$(_mlrig_s3_python)"; then
+        "$python" -m mlrig.testing.s3 stop "$dir/server" 2>/dev/null || true
+    fi
     pid="$(cat "$dir/server.pid" 2>/dev/null || true)"
     if [[ -n "$pid" ]]; then
         kill -9 "$pid" 2>/dev/null || true

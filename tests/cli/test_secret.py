@@ -10,7 +10,14 @@ import pytest
 import yaml
 
 from mlrig.testing.files import snapshot
-from mlrig.testing.runs import Run, assert_one_line_error, run_mlrig_in
+from mlrig.testing.runs import (
+    HEAVY_MODULES,
+    Run,
+    assert_one_line_error,
+    heavy,
+    modules_imported_by,
+    run_mlrig_in,
+)
 
 VALUE = "hunter2-Sup3rSecret"
 
@@ -146,3 +153,21 @@ def test_the_secrets_follow_the_chosen_stack(with_vault: Path) -> None:
     via_env = mlrig(with_vault, "secret", "list", "-o", "json", MLRIG_ACTIVE_STACK="second")
     assert json.loads(via_env.stdout)["secrets"][0]["name"] == "only-here"
     assert (with_vault / "other.yaml").stat().st_mode & 0o777 == 0o600
+
+
+def test_secret_and_describe_commands_import_no_store_driver(with_vault: Path,
+                                                             tmp_path: Path) -> None:
+    """``secret …`` builds the secrets manager only: an S3 artifact store in the stack
+    imports no s3fs, and describing it neither (nor any SQL or HTTP library)."""
+    for args in (("artifact-store", "register", "lake", "-f", "s3", "--path=s3://b/p",
+                  "--secret={{aws.secret}}"),
+                 ("stack", "update", "default", "-a", "lake"),
+                 ("secret", "register", "aws", "--secret=x")):
+        assert mlrig(with_vault, *args).exit_code == 0, args
+    drivers = (*HEAVY_MODULES, "s3fs", "aiobotocore", "botocore", "fsspec",
+               "mlrig.runtime.artifact_stores")
+    for args in (("secret", "list"), ("secret", "get", "aws"),
+                 ("artifact-store", "describe", "lake")):
+        modules = modules_imported_by(with_vault, tmp_path, *args)
+        assert "mlrig.cli" in modules
+        assert heavy(modules, drivers) == [], args

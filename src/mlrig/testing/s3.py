@@ -29,6 +29,7 @@ import re
 import secrets
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -154,11 +155,21 @@ def _seaweedfs_command(workdir: Path, access_key: str, secret_key: str) -> tuple
     ports = {name: free_port() for name in (
         "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
         "filer.port.grpc", "s3.port", "s3.port.grpc")}
+    # the gRPC servers also listen on /tmp/seaweedfs-<role>-grpc-<port>.sock: stop() removes
+    # them
+    sockets = [f"/tmp/seaweedfs-{name.split('.')[0]}-grpc-{port}.sock"
+               for name, port in ports.items() if name.endswith(".grpc")]
+    (workdir / "sockets.json").write_text(json.dumps(sockets))
     command = [_executable("weed") or "weed", "server", f"-dir={data}", "-ip=127.0.0.1",
                "-ip.bind=127.0.0.1", "-filer", "-s3", f"-s3.config={config}",
                "-s3.autoCreateBucket=false",  # as AWS: a PUT to a missing bucket fails
+               # no Iceberg catalog, no Lance namespace: they listen on fixed ports (8181,
+               # 9101), so a second server on the machine would fail to start
+               "-s3.port.iceberg=0", "-s3.port.lance=0",
+               "-master.telemetry=false",  # tests talk to 127.0.0.1 only
                "-volume.max=100", "-master.volumeSizeLimitMB=32", "-volume.preStopSeconds=0",
                f"-filer.localSocket={workdir / 'filer.sock'}",
+               f"-s3.localSocket={workdir / 's3.sock'}",
                *(f"-{name}={port}" for name, port in ports.items())]
     return command, ports["s3.port"]
 
@@ -217,12 +228,13 @@ def launch(workdir: Path, kind: str | None = None, *, detach: bool = False,
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
+            _remove_sockets(workdir)
             raise RuntimeError(f"the {kind} S3 server exited with {proc.returncode}: "
                                f"{_log_tail(workdir)}")
         if _answers(server.endpoint_url + "/") and _lists(server):
             return server
         if time.monotonic() > deadline:
-            stop(proc.pid)
+            stop(proc.pid, workdir)
             raise RuntimeError(f"the {kind} S3 server did not answer within {timeout:g}s: "
                                f"{_log_tail(workdir)}")
         time.sleep(0.1)
@@ -243,9 +255,26 @@ def _log_tail(workdir: Path) -> str:
     return "(no log)"
 
 
-def stop(pid: int) -> None:
+def stop(pid: int, workdir: Path | None = None) -> None:
     """Kill the server this module started (a throwaway: no graceful shutdown needed;
-    SeaweedFS takes ~10 s to stop on SIGTERM)."""
+    SeaweedFS takes ~10 s to stop on SIGTERM), and remove the sockets it left in /tmp."""
+    _kill(pid)
+    if workdir is not None:
+        _remove_sockets(workdir)
+
+
+def _remove_sockets(workdir: Path) -> None:
+    try:
+        sockets = json.loads((workdir / "sockets.json").read_text())
+    except (OSError, ValueError):
+        return
+    for name in sockets:
+        with contextlib.suppress(OSError):
+            if stat.S_ISSOCK(os.lstat(name).st_mode):
+                os.unlink(name)
+
+
+def _kill(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -269,7 +298,7 @@ def running(workdir: Path, kind: str | None = None) -> Iterator[S3Server]:
         yield server
     finally:
         assert server.pid is not None
-        stop(server.pid)
+        stop(server.pid, workdir)
 
 
 # ---------------------------------------------------------------------------- fixtures
@@ -321,7 +350,7 @@ def _main(argv: list[str]) -> int:
     if len(argv) == 2 and argv[0] == "stop":
         pid_file = Path(argv[1]) / "server.pid"
         with contextlib.suppress(OSError, ValueError):
-            stop(int(pid_file.read_text().strip()))
+            stop(int(pid_file.read_text().strip()), Path(argv[1]))
         return 0
     if argv == ["kind"]:
         print(available_kind() or "none")

@@ -48,6 +48,7 @@ class ObjectStoreArtifactStore:
     DRIVER: ClassVar[str] = ""  # the module of the fsspec driver
     EXTRA: ClassVar[str] = ""  # mlrig's extra that installs it
     SECRET_KEYS: ClassVar[tuple[str, ...]] = ()  # config keys never to show
+    CREDENTIALS_HINT: ClassVar[str] = "Check the store's credentials and permissions."
 
     def __init__(self, config: Mapping[str, Any], name: str) -> None:
         self.config = dict(config)
@@ -84,13 +85,14 @@ class ObjectStoreArtifactStore:
             # a request without a body first: an endpoint that never answers fails it within
             # the read timeout
             _call(fs, "exists", probe, timeout=CHECK_CALL_TIMEOUT)
-        except Exception as exc:
-            raise self._error(exc, "cannot reach") from None
-        try:
             _call(fs, "pipe_file", probe, b"mlrig preflight", timeout=CHECK_CALL_TIMEOUT)
             _call(fs, "rm_file", probe, timeout=CHECK_CALL_TIMEOUT)
-        except Exception as exc:
+        except PermissionError as exc:
+            raise self._error(exc, "is refused by", hint=self.CREDENTIALS_HINT) from None
+        except FileNotFoundError as exc:
             raise self._error(exc, "cannot write to") from None
+        except Exception as exc:
+            raise self._error(exc, "cannot reach") from None
 
     def has(self, key: str) -> bool:
         return self._size(self._object(key)) is not None
@@ -192,10 +194,10 @@ class ObjectStoreArtifactStore:
         size = info.get("size")
         return int(size) if size is not None else None
 
-    def _error(self, exc: BaseException, doing: str) -> StoreError:
+    def _error(self, exc: BaseException, doing: str, hint: str | None = None) -> StoreError:
         """One line naming the store, the bucket and the endpoint; never a credential."""
         return StoreError(f"The artifact store '{self.name}' {doing} {self.location()}: "
-                          f"{self._reason(exc)}.")
+                          f"{self._reason(exc)}.", hint=hint)
 
     def _reason(self, exc: BaseException) -> str:
         if "Timeout" in type(exc).__name__ and not str(exc).strip():
@@ -238,6 +240,8 @@ class S3ArtifactStore(ObjectStoreArtifactStore):
     DRIVER = "s3fs"
     EXTRA = "s3"
     SECRET_KEYS = ("key", "secret", "token")
+    CREDENTIALS_HINT = ("Check its 'key' and 'secret' (or the secrets they refer to) and the "
+                        "bucket's permissions.")
 
     def _driver_class(self) -> Any:
         return self._driver().S3FileSystem

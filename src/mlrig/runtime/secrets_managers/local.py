@@ -62,11 +62,9 @@ class LocalSecretsManager:
 
     # ------------------------------------------------------------------ the protocol
     def check(self) -> None:
-        """The file parses (or is absent) and its directory can be written."""
+        """Preflight: the file can be read and parses (or is absent: no secrets yet). A run
+        only reads secrets; a change says itself when the file cannot be written."""
         self._read()
-        if self.path.parent.exists() and not os.access(self.path.parent, os.W_OK):
-            raise StoreError(f"The secrets manager '{self.name}' cannot write to "
-                             f"'{self.path.parent}': Permission denied.")
 
     def names(self) -> Sequence[str]:
         return sorted(self._read())
