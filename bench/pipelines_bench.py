@@ -82,6 +82,9 @@ PREFECT_CHILD = r'''
 import json, os, statistics, sys, tempfile, time
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="prefect-bench-"))
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# a busy machine: give the temporary server time to start
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 from prefect import flow, task
 from prefect.cache_policies import INPUTS, NO_CACHE
 
@@ -119,11 +122,13 @@ print("RESULT " + json.dumps(result))
 '''
 
 
-def child(argv: list[str]) -> dict[str, Any]:
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False)
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return dict(json.loads(line[7:]))
+def child(argv: list[str], tries: int = 2) -> dict[str, Any]:
+    for _ in range(tries):
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False)
+        for line in proc.stdout.splitlines():
+            if line.startswith("RESULT "):
+                return dict(json.loads(line[7:]))
+        print(f"{argv[0]} failed, again:\n{proc.stderr[-1500:]}", file=sys.stderr)
     raise RuntimeError(f"{argv[0]} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
 
 

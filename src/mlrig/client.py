@@ -1378,8 +1378,8 @@ class Client:
         return RunPage(found, next_cursor)
 
     def get_pipeline_run(self, run_id: str) -> RunView:
-        """A run (by its id or a unique prefix of it), with ``steps`` by name; each step's
-        ``outputs`` and ``inputs`` load their values: ``run.steps["trainer"].outputs
+        """The run ``run_id`` (its id or a unique prefix of it), with ``steps`` by name; each
+        step's ``outputs`` and ``inputs`` load their values: ``run.steps["trainer"].outputs
         ["model"].load()``.
 
         Raises:
@@ -1388,29 +1388,30 @@ class Client:
         return runs.run_view(self._session, run_id)
 
     def delete_pipeline_run(self, run_id: str) -> PipelineRunRecord:
-        """Delete a run's records, its log files and the artifact records no other run uses
-        (the bytes stay in the artifact store, which shares them by content); the deleted
-        run's record."""
+        """Delete the run ``run_id``: its records, its log files and the artifact records no
+        other run uses (the bytes stay in the artifact store, which shares them by content);
+        the deleted run's record."""
         return runs.delete_run(self._session, run_id)
 
     def get_pipeline_run_logs(self, run_id: str, step: str | None = None) -> dict[str, str]:
-        """The logs of a run's steps (or of ``step``), by step name."""
+        """The logs of the steps of the run ``run_id`` (or of ``step`` alone), by step name."""
         return dict(runs.run_logs(self._session, run_id, step))
 
     def list_artifacts(self, *, limit: int = 50,
                        cursor: str | None = None) -> list[ArtifactRecord]:
-        """One page of artifacts, newest first; ``cursor`` is the id of the last artifact of
-        the previous page."""
+        """One page of ``limit`` artifacts, newest first; ``cursor`` is the id of the last
+        artifact of the previous page."""
         return runs.list_artifacts(self._session, limit=limit, cursor=cursor)
 
     def get_artifact(self, artifact_id: str) -> ArtifactView:
-        """An artifact (by its id or a unique prefix); ``.load()`` gives its value,
-        ``.read_bytes()`` its stored bytes."""
+        """The artifact ``artifact_id`` (an id or a unique prefix); ``.load()`` gives its
+        value, ``.read_bytes()`` its stored bytes."""
         return runs.artifact_view(self._session, artifact_id)
 
     def explain_cache(self, run_id: str, step: str) -> CacheExplanation:
-        """Every part of the cache key of ``step`` in a run next to the same part in the
-        previous run of that step, and which changed (``mlrig pipeline runs explain-cache``)."""
+        """Every part of the cache key of ``step`` in the run ``run_id`` next to the same part
+        in the previous run of that step, and which changed (``mlrig pipeline runs
+        explain-cache``)."""
         from mlrig.core import pipelines
 
         return pipelines.explain_cache(self._session, run_id, step)
@@ -1422,22 +1423,26 @@ class Client:
     def pipeline_runs_document(self, *, pipeline: str | None = None,
                                status: str | None = None, limit: int = 50,
                                cursor: str | None = None) -> dict[str, Any]:
-        """``mlrig pipeline runs list -o json``: ``runs`` (one page) and ``next_cursor``."""
+        """``mlrig pipeline runs list -o json``: ``runs`` (one page) and ``next_cursor``; takes
+        the arguments of :meth:`list_pipeline_runs` (``pipeline``, ``status``, ``limit``,
+        ``cursor``)."""
         return runs.runs_document(self._session, pipeline=pipeline, status=status,
                                   limit=limit, cursor=cursor)
 
     def pipeline_run_document(self, run_id: str) -> dict[str, Any]:
-        """``mlrig pipeline runs describe -o json``: ``run`` with its ``steps``."""
+        """``mlrig pipeline runs describe -o json``: ``run`` (of ``run_id``) with its
+        ``steps``."""
         return runs.run_document(self._session, run_id)
 
     def artifacts_document(self, *, limit: int = 50,
                            cursor: str | None = None) -> dict[str, Any]:
-        """``mlrig artifact list -o json``: ``artifacts`` (one page) and ``next_cursor``."""
+        """``mlrig artifact list -o json``: ``artifacts`` (one page of ``limit``, after
+        ``cursor``) and ``next_cursor``."""
         return runs.artifacts_document(self._session, limit=limit, cursor=cursor)
 
     def artifact_document(self, artifact_id: str) -> dict[str, Any]:
-        """``mlrig artifact describe -o json``: ``artifact`` with ``producer`` and
-        ``consumers``."""
+        """``mlrig artifact describe -o json``: ``artifact`` (of ``artifact_id``) with
+        ``producer`` and ``consumers``."""
         return runs.artifact_document(self._session, artifact_id)
 
     # ------------------------------------------------------------------ repositories

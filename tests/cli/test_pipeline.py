@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from mlrig.client import Client
-from mlrig.testing.files import snapshot
+from mlrig.testing.metadata import settled_snapshot
 from mlrig.testing.runs import (
     Run,
     assert_one_line_error,
@@ -34,21 +34,6 @@ DIAMOND = "mlrig.testing.pipelines:diamond"
 
 def mlrig(config_dir: Path, *args: str, **kwargs: Any) -> Run:
     return run_mlrig_in(config_dir, *args, **kwargs)
-
-
-def settled(config_dir: Path) -> dict[str, bytes | None]:
-    """The files under ``config_dir`` once every SQLite database's write-ahead log is folded
-    into its file (SQLite does that itself when its last connection closes, even after a
-    read: bytes move, nothing changes)."""
-    import sqlite3
-
-    for db in config_dir.rglob("*.db"):
-        conn = sqlite3.connect(db)
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        conn.close()
-    # the -shm file is SQLite's index of the (now empty) log, kept while a connection is open
-    return {name: data for name, data in snapshot(config_dir).items()
-            if not name.endswith("-shm") and not (name.endswith("-wal") and not data)}
 
 
 def document(config_dir: Path, *args: str) -> dict[str, Any]:
@@ -146,11 +131,11 @@ def test_runs_logs(recorded: dict[str, str], config_dir: Path) -> None:
 
 
 def test_runs_delete(recorded: dict[str, str], config_dir: Path) -> None:
-    before = settled(config_dir)
+    before = settled_snapshot(config_dir)
     refused = mlrig(config_dir, "pipeline", "runs", "delete", recorded["first"])
     assert refused.exit_code == 1 and "Traceback" not in refused.stderr
     assert len(error_lines(refused.stderr)) == 1 and "--yes" in refused.stderr
-    assert settled(config_dir) == before
+    assert settled_snapshot(config_dir) == before
     done = mlrig(config_dir, "pipeline", "runs", "delete", recorded["first"], "-y")
     assert done.exit_code == 0, done.stderr
     assert f"Deleted run '{recorded['first']}'" in done.stdout
@@ -190,10 +175,10 @@ def test_explain_cache(client: Client, config_dir: Path) -> None:
 ])
 def test_bad_input_is_one_line_and_changes_nothing(recorded: dict[str, str], config_dir: Path,
                                                    args: tuple[str, ...]) -> None:
-    before = settled(config_dir)
+    before = settled_snapshot(config_dir)
     done = mlrig(config_dir, *args)
     assert_one_line_error(done.exit_code, done.stdout, done.stderr)
-    assert settled(config_dir) == before
+    assert settled_snapshot(config_dir) == before
 
 
 def test_an_ambiguous_prefix_is_one_line(client: Client, config_dir: Path) -> None:
@@ -206,11 +191,11 @@ def test_an_ambiguous_prefix_is_one_line(client: Client, config_dir: Path) -> No
 
 def test_an_empty_store_lists_nothing_and_creates_nothing(config_dir: Path) -> None:
     assert mlrig(config_dir, "stack", "list").exit_code == 0  # the default profile
-    before = settled(config_dir)
+    before = settled_snapshot(config_dir)
     listed = mlrig(config_dir, "pipeline", "runs", "list")
     assert listed.exit_code == 0 and "No pipeline runs found." in listed.stdout
     assert document(config_dir, "pipeline", "list") == {"format_version": 1, "pipelines": []}
-    assert settled(config_dir) == before  # no database made by reading
+    assert settled_snapshot(config_dir) == before  # no database made by reading
 
 
 def test_runs_list_imports_no_sql_library(recorded: dict[str, str], config_dir: Path,

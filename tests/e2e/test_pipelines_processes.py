@@ -319,3 +319,23 @@ def test_preflight_resolves_secret_references_and_names_a_missing_one(
     assert any((lake / "artifacts").rglob("*"))  # the outputs went where the secret says
     stored = client.get_component("artifact_store", "lake").config
     assert stored == {"path": "{{lake.path}}"}  # the reference, never the value
+
+
+def test_a_cache_hit_reads_no_artifact_until_a_step_that_runs_needs_it(
+        client: Client, tmp_path: Path) -> None:
+    from mlrig.testing.pipelines import linear
+
+    quiet = {"config_path": client.config_dir, "events": lambda e: None}
+    first = linear.run(**quiet)
+    store = metadata(client)
+    artifacts = runtime_stack(Session(client.config_dir)).implementation(
+        ComponentType.ARTIFACT_STORE)
+    for step in first.steps:  # take every output's bytes away
+        digest = store.get_artifact(step.outputs["output"]).digest
+        Path(artifacts.uri(digest)).unlink()
+    again = linear.run(**quiet)
+    assert [s.status.value for s in again.steps] == ["cached"] * 3
+    # scale runs again and needs make_numbers' output: now it is read, and missing
+    with pytest.raises(Exception, match="Step 'scale'") as info:
+        linear.run(config={"parameters": {"scale": {"factor": 5}}}, **quiet)
+    assert "holds no artifact" in str(info.value)

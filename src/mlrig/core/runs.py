@@ -57,6 +57,14 @@ def _status(value: str | None) -> RunStatus | None:
 # ---------------------------------------------------------------------- views
 
 
+def _record_field(view: Any, name: str) -> Any:
+    """A view's missing attribute, from its record (never for private names: a copy or an
+    unpickling asks for those before ``record`` exists)."""
+    if name.startswith("_") or name == "record":
+        raise AttributeError(name)
+    return getattr(view.record, name)
+
+
 @dataclass(frozen=True)
 class ArtifactView:
     """An artifact of a run: its record's fields, and :meth:`load`."""
@@ -67,7 +75,7 @@ class ArtifactView:
     _step: str | None = field(default=None, repr=False, compare=False)
 
     def __getattr__(self, name: str) -> Any:  # id, name, digest, uri, size, data_type, …
-        return getattr(self.record, name)
+        return _record_field(self, name)
 
     def read_bytes(self) -> bytes:
         """The stored bytes, from the artifact store of the stack the run ran on."""
@@ -95,7 +103,7 @@ class StepView:
     outputs: Mapping[str, ArtifactView]
 
     def __getattr__(self, name: str) -> Any:  # id, name, status, cached, duration, …
-        return getattr(self.record, name)
+        return _record_field(self, name)
 
 
 @dataclass(frozen=True)
@@ -107,24 +115,24 @@ class RunView:
     steps: Mapping[str, StepView]
 
     def __getattr__(self, name: str) -> Any:  # id, pipeline, status, stack, profile, …
-        return getattr(self.record, name)
+        return _record_field(self, name)
 
 
 def _artifact_bytes(session: Session, record: ArtifactRecord,
                     run: PipelineRunRecord | None) -> bytes:
-    stores: list[Any] = []
+    """The bytes from the artifact store of the stack the run ran on, else (that stack is
+    gone, or changed its artifact store) from the active stack's."""
     errors: list[str] = []
-    if run is not None:
+    places: list[tuple[str | None, str | None]] = (
+        [(run.stack, run.profile)] if run is not None else [])
+    places.append((None, None))
+    for stack, profile in places:
         try:
-            stores.append(runtime_stack(session, stack=run.stack, profile=run.profile)
-                          .implementation(ComponentType.ARTIFACT_STORE))
+            store = runtime_stack(session, stack=stack, profile=profile).implementation(
+                ComponentType.ARTIFACT_STORE)
         except MlrigError as exc:
             errors.append(exc.message)
-    try:
-        stores.append(runtime_stack(session).implementation(ComponentType.ARTIFACT_STORE))
-    except MlrigError as exc:
-        errors.append(exc.message)
-    for store in stores:
+            continue
         if store.has(record.digest):
             data: bytes = store.get(record.digest)
             return data

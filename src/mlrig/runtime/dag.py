@@ -428,10 +428,11 @@ def resolve(ref: FunctionRef) -> Any:
     import importlib
 
     module = sys.modules.get(ref.module)
-    if module is None or (ref.module == "__main__" and ref.file and getattr(
-        module, "__file__", None
-    ) and str(Path(module.__file__ or "").resolve()) != ref.file):
-        module = None
+    if module is not None and ref.module == "__main__" and ref.file:
+        # this process's __main__ is that script only if it was started from that file
+        main_file = getattr(module, "__file__", None)
+        if not main_file or str(Path(main_file).resolve()) != ref.file:
+            module = None
     if module is None and ref.module in ("__main__", "__mp_main__"):
         if ref.file is None:
             raise DefinitionError(f"'{ref}' is defined in an interactive session: no file.")

@@ -260,6 +260,20 @@ def execute_step(task: StepTask) -> StepResult:
 
 
 # ----------------------------------------------------------------------------- parameters
+_ADAPTERS: dict[Any, Any] = {}
+
+
+def _adapter(annotation: Any, factory: Any) -> Any:
+    """One pydantic TypeAdapter per annotation (building one costs more than validating)."""
+    try:
+        found = _ADAPTERS.get(annotation)
+    except TypeError:  # not hashable
+        return factory(annotation)
+    if found is None:
+        found = _ADAPTERS[annotation] = factory(annotation)
+    return found
+
+
 def validate_parameters(node: StepNode, overrides: Mapping[str, Any]) -> tuple[
     dict[str, Any], dict[str, Any]
 ]:
@@ -301,7 +315,7 @@ def validate_parameters(node: StepNode, overrides: Mapping[str, Any]) -> tuple[
         annotation = spec.annotation(name)
         if annotation is not inspect.Parameter.empty:
             try:
-                value = TypeAdapter(annotation).validate_python(value)
+                value = _adapter(annotation, TypeAdapter).validate_python(value)
             except ValidationError as exc:
                 first = exc.errors()[0]
                 raise InputError(
@@ -341,6 +355,24 @@ class RunSettings:
     reuse: Mapping[str, StepRunRecord] = field(default_factory=dict)
     emit: Callable[[Event], None] = lambda event: None
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+class _LazyExecutor:
+    """The orchestrator's executor, opened when the first step is submitted: a run whose
+    steps all come from the cache starts no worker process and reaches no cluster."""
+
+    def __init__(self, orchestrator: Orchestrator, stack: contextlib.ExitStack) -> None:
+        self.orchestrator = orchestrator
+        self.stack = stack
+        self.executor: Executor | None = None
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        if self.executor is None:
+            opened = self.stack.enter_context(self.orchestrator.executor())
+            if opened is None:
+                raise MlrigError("The orchestrator runs steps in process but gave no executor.")
+            self.executor = opened
+        return self.executor.submit(fn, *args, **kwargs)
 
 
 def new_id() -> str:
@@ -497,11 +529,11 @@ class _Run:
                                               self.settings.profile))
         error: str | None = None
         try:
-            with self.orchestrator.executor() as executor:
-                if executor is None:
+            with contextlib.ExitStack() as stack:
+                if self.orchestrator.in_process:
                     self.run_inline()
                 else:
-                    self.run_on(executor)
+                    self.run_on(_LazyExecutor(self.orchestrator, stack))
         except BaseException as exc:
             error = f"The run stopped: {_one_line(exc)}"
             for name, record in list(self.records.items()):

@@ -24,6 +24,7 @@ import sys
 import time
 import uuid
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -78,6 +79,26 @@ def make_artifact(producer: StepRunRecord, name: str = "output",
     }
     values.update(fields)
     return ArtifactRecord(**values)
+
+
+def settled_snapshot(root: Path) -> dict[str, bytes | None]:
+    """:func:`mlrig.testing.files.snapshot` of ``root`` once every SQLite database's
+    write-ahead log is folded into its file: SQLite does that itself when its last
+    connection closes, even after a read (bytes move, nothing changes), so compare these to
+    tell that a command wrote nothing."""
+    import sqlite3
+
+    from mlrig.testing.files import snapshot
+
+    for db in root.rglob("*.db"):
+        conn = sqlite3.connect(db)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
+    # the -shm file indexes the (now empty) log while another connection stays open
+    return {name: data for name, data in snapshot(root).items()
+            if not name.endswith("-shm") and not (name.endswith("-wal") and not data)}
 
 
 def gone_pid() -> int:

@@ -41,7 +41,6 @@ import binascii
 import contextlib
 import json
 import os
-import socket
 import sqlite3
 import threading
 import time
@@ -73,6 +72,8 @@ if TYPE_CHECKING:
 
 #: the most runs or artifacts one page may hold
 MAX_PAGE = 1000
+#: connections a forked child inherited: kept, never used or closed by the child
+_INHERITED: list[Any] = []
 
 _RUN_COLUMNS = ("id", "pipeline", "status", "stack", "profile", "orchestrator", "started",
                 "finished", "parameters", "host", "pid", "resumed_from", "error")
@@ -134,6 +135,8 @@ def process_alive(pid: int, token: str | None) -> bool:
 
 
 def this_host() -> str:
+    import socket  # only when there is a process to look for (start-up cost)
+
     return socket.gethostname()
 
 
@@ -286,11 +289,13 @@ class SQLMetadataStore:
     def _database(self) -> _Database:
         db = self._db
         if db is None or db.pid != os.getpid():  # never a connection inherited by fork
+            if db is not None:
+                _INHERITED.append(db)  # nor closed here: it is the parent's
             if self.sqlite_file is not None:
                 db = _SQLiteDatabase(self.sqlite_file, self.describe)
             else:
                 assert self.url is not None
-                db = _ServerDatabase(self.url, self.describe, self._connect_timeout)
+                db = _ServerDatabase(self.name, self.url, self.describe, self._connect_timeout)
             self._db = db
         return db
 
@@ -365,13 +370,13 @@ class SQLMetadataStore:
                        f"VALUES ({', '.join('?' * len(_ARTIFACT_COLUMNS))})", (a.id, *values))
 
     def get_run(self, run_id: str) -> PipelineRunRecord:
-        self._reap_stale()
+        stale = self._reap_stale()
         with self._read() as tx:
             if tx is None:
                 raise self._no_run(run_id)
             row = self._find(tx, "mlrig_pipeline_runs", _RUNS_SELECT, run_id, "run")
             steps = _steps(tx, "WHERE s.run_id = ? ORDER BY s.position, s.id", (row[0],))
-            return _run(row, steps)
+        return _as_failed(_run(row, steps), stale)
 
     def list_runs(self, *, pipeline: str | None = None, status: RunStatus | None = None,
                   limit: int = 50, cursor: str | None = None) -> RunPage:
@@ -390,10 +395,10 @@ class SQLMetadataStore:
             params += [started, started, last_id]
         sql = _RUNS_SELECT + (" WHERE " + " AND ".join(where) if where else "")
         sql += f" ORDER BY started DESC, id DESC LIMIT {limit + 1}"
-        self._reap_stale()
+        stale = self._reap_stale()
         with self._read() as tx:
             rows = [] if tx is None else tx.rows(sql, params)
-        runs = [_run(row) for row in rows[:limit]]
+        runs = [_as_failed(_run(row), stale) for row in rows[:limit]]
         more = len(rows) > limit
         return RunPage(runs, _encode_cursor(runs[-1].started, runs[-1].id) if more else None)
 
@@ -517,31 +522,33 @@ class SQLMetadataStore:
                          f"{len(rows) if len(rows) < 20 else 'at least 20'} ids ({shown}, ...); "
                          "give more of it.")
 
-    def _reap_stale(self) -> None:
+    def _reap_stale(self) -> dict[str, str]:
         """Store as failed every run still 'running' whose driving process on this host is
-        gone (cost: the running runs only, on the status index)."""
+        gone (cost: the running runs only, on the status index). Returns their errors by
+        run id: a database that cannot be written (read-only) shows them failed all the
+        same."""
         with self._read() as tx:
             if tx is None:
-                return
+                return {}
             running = tx.rows("SELECT id, host, pid, process_start FROM mlrig_pipeline_runs "
                               "WHERE status = ?", (RunStatus.RUNNING.value,))
+        if not running:
+            return {}
         host = this_host()
-        stale = [(run_id, int(pid)) for run_id, run_host, pid, token in running
-                 if run_host == host and not process_alive(int(pid), token)]
+        stale = {run_id: (f"The process driving the run (pid {pid} on {host}) ended without "
+                          "finishing it.")
+                 for run_id, run_host, pid, token in running
+                 if run_host == host and not process_alive(int(pid), token)}
         if not stale:
-            return
+            return stale
         now = time.time()
         with self._lock:
             db = self._database()
             if db.read_only_reason() is not None:
-                raise StoreError(
-                    f"Cannot mark {len(stale)} stale run(s) as failed in {self.describe}: "
-                    f"{db.read_only_reason()}.")
+                return stale
             with db.transaction(write=True) as tx:
                 assert tx is not None
-                for run_id, pid in stale:
-                    error = (f"The process driving the run (pid {pid} on {host}) ended "
-                             "without finishing it.")
+                for run_id, error in stale.items():
                     if tx.run("UPDATE mlrig_pipeline_runs SET status = ?, finished = ?, "
                               "error = ? WHERE id = ? AND status = ?",
                               (RunStatus.FAILED.value, now, error, run_id,
@@ -550,6 +557,19 @@ class SQLMetadataStore:
                                "error = ? WHERE run_id = ? AND status = ?",
                                (StepStatus.FAILED.value, now, error, run_id,
                                 StepStatus.RUNNING.value))
+        return stale
+
+
+def _as_failed(run: PipelineRunRecord, stale: Mapping[str, str]) -> PipelineRunRecord:
+    """A stale run as it is stored once marked (for a database that cannot be written)."""
+    error = stale.get(run.id)
+    if error is None or run.status is not RunStatus.RUNNING:
+        return run
+    from dataclasses import replace
+
+    steps = tuple(replace(s, status=StepStatus.FAILED, error=error)
+                  if s.status is StepStatus.RUNNING else s for s in run.steps)
+    return replace(run, status=RunStatus.FAILED, error=error, steps=steps)
 
 
 def _save_step(tx: _Tx, step: StepRunRecord, describe: str) -> None:
@@ -887,11 +907,13 @@ class _ServerDatabase:
     """A PostgreSQL or MySQL/MariaDB database through a SQLAlchemy engine set up as the
     profile store's is (a deadline for every connection attempt, READ COMMITTED writes)."""
 
-    def __init__(self, url: str, describe: str, connect_timeout: int | None) -> None:
+    def __init__(self, name: str, url: str, describe: str,
+                 connect_timeout: int | None) -> None:
         from sqlalchemy.engine import make_url
 
         from mlrig.stores.sql_url import DEFAULT_CONNECT_TIMEOUT, secrets_of
 
+        self.name = name
         self.url = url
         self.describe = describe
         self.pid = os.getpid()
@@ -956,9 +978,15 @@ class _ServerDatabase:
                     f"Cannot {action} {self.describe}: another process held it for more than "
                     f"{DEFAULT_LOCK_TIMEOUT:.0f}s ({cause.rstrip('.?!')}).",
                     hint="Try again; MLRIG_LOCK_TIMEOUT sets how long to wait.") from None
-            raise StoreError(f"Cannot {action} {self.describe}: {cause}",
-                             hint=_hint(lowered), library_hint=_hint(lowered, library=True)
-                             ) from None
+            hint, library_hint = _hint(lowered), _hint(lowered, library=True)
+            if any(word in lowered for word in ("password", "access denied", "authentic")):
+                hint = ("Check the metadata store's username and password: 'mlrig "
+                        f"metadata-store update {self.name} --username=... --password=...'.")
+                library_hint = ("Check the metadata store's username and password: "
+                                f"client.update_component('metadata_store', '{self.name}', "
+                                "{'password': ...}).")
+            raise StoreError(f"Cannot {action} {self.describe}: {cause}", hint=hint,
+                             library_hint=library_hint) from None
 
     def _revision(self, conn: Any) -> str | None:
         import sqlalchemy as sa

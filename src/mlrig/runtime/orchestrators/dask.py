@@ -82,17 +82,30 @@ class DaskOrchestrator:
         return self._client
 
     def check(self) -> None:
-        """Preflight: the scheduler answers within ``timeout`` and has a worker."""
+        """Preflight: the scheduler at ``address`` answers within ``timeout`` and has a
+        worker; without an address, ``distributed`` can be imported (the local cluster is
+        started when a step first needs it)."""
+        if not self.address:
+            _distributed()
+            return
         client = self._connect()
         try:
             workers = client.scheduler_info().get("workers", {})
+            if not workers:
+                try:
+                    client.wait_for_workers(1, timeout=self.timeout)
+                except Exception:
+                    raise MlrigError(
+                        f"The Dask scheduler at '{self.address}' has no worker."
+                    ) from None
+        except MlrigError:
+            raise
         except Exception as exc:
             raise MlrigError(f"The Dask scheduler does not answer: {exc}") from None
-        if not workers and self.address:
+        finally:  # a run whose steps all come from the cache needs no connection
+            self._client = None
             with contextlib.suppress(Exception):
-                client.wait_for_workers(1, timeout=self.timeout)
-                return
-            raise MlrigError(f"The Dask scheduler at '{self.address}' has no worker.")
+                client.close()
 
     @contextlib.contextmanager
     def executor(self) -> Iterator[Any]:
