@@ -37,6 +37,8 @@ REQUIRED: dict[tuple[str, str], dict[str, str]] = {
     ("metadata_store", "postgresql"): {"host": "db.internal", "database": "meta",
                                        "username": "ml"},
     ("artifact_store", "s3"): {"path": "s3://bucket/prefix", "key": "AKIAPUBLICKEYID"},
+    ("artifact_store", "gcs"): {"path": "gs://bucket/prefix", "project": "ml-project"},
+    ("artifact_store", "azure"): {"path": "az://box/prefix", "account_name": "mlacct"},
     ("container_registry", "dockerhub"): {"uri": "docker.io/team", "username": "bot"},
     ("experiment_tracker", "mlflow"): {"tracking_uri": "http://mlflow:5000"},
     ("alerter", "slack"): {"default_slack_channel_id": "C0001"},

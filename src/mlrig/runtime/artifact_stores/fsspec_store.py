@@ -89,7 +89,7 @@ class ObjectStoreArtifactStore:
             _call(fs, "pipe_file", probe, b"mlrig preflight", timeout=CHECK_CALL_TIMEOUT)
             _call(fs, "rm_file", probe, timeout=CHECK_CALL_TIMEOUT)
         except PermissionError as exc:
-            raise self._error(exc, "is refused by", hint=self.CREDENTIALS_HINT) from None
+            raise self._error(exc, "is refused by", advice=self.CREDENTIALS_HINT) from None
         except FileNotFoundError as exc:
             raise self._error(exc, "cannot write to") from None
         except Exception as exc:
@@ -195,10 +195,12 @@ class ObjectStoreArtifactStore:
         size = info.get("size")
         return int(size) if size is not None else None
 
-    def _error(self, exc: BaseException, doing: str, hint: str | None = None) -> StoreError:
+    def _error(self, exc: BaseException, doing: str, advice: str | None = None
+               ) -> StoreError:
+        # ``advice`` names no command: the same hint for the CLI and the library
         """One line naming the store, the bucket and the endpoint; never a credential."""
         return StoreError(f"The artifact store '{self.name}' {doing} {self.location()}: "
-                          f"{self._reason(exc)}.", hint=hint)
+                          f"{self._reason(exc)}.", hint=advice, library_hint=advice)
 
     def _reason(self, exc: BaseException) -> str:
         if "Timeout" in type(exc).__name__ and not str(exc).strip():

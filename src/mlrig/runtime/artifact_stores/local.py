@@ -67,7 +67,8 @@ class LocalArtifactStore:
             directory = ensure_dir(self.root / "artifacts", root=self.root)
         except StoreError as exc:
             raise StoreError(f"The artifact store '{self.name}' cannot use '{self.root}': "
-                             f"{exc.message[:1].lower()}{exc.message[1:]}", hint=exc.hint) from None
+                             f"{exc.message[:1].lower()}{exc.message[1:]}", hint=exc.hint,
+                             library_hint=exc.library_hint) from None
         try:
             dir_fd = open_dir(directory, self.root)
         except OSError as exc:
@@ -159,4 +160,4 @@ class LocalArtifactStore:
         base = fs_error(exc, doing, path)
         cause = exc.strerror or str(exc) or type(exc).__name__
         return type(base)(f"The artifact store '{self.name}' cannot {doing} '{path}': "
-                          f"{cause}.", hint=base.hint)
+                          f"{cause}.", hint=base.hint, library_hint=base.library_hint)
