@@ -100,3 +100,44 @@ def test_s3_credentials_as_references_run_pipelines_and_are_never_written(
     bad_key = mlrig(config_dir, "pipeline", "run", PIPELINE)
     line = assert_one_line_error(bad_key.exit_code, bad_key.stdout, bad_key.stderr)
     assert "no key 'other'" in line
+
+
+def test_the_same_pipeline_on_worker_processes_and_dask_with_the_s3_store(
+        config_dir: Path, s3_server: S3Server, s3_path: str) -> None:
+    """The store (with credentials resolved from references) travels to worker processes
+    and Dask workers pickled, in memory; each process opens its own connection."""
+    ok(config_dir, "secrets-manager", "register", "vault", "-f", "local")
+    ok(config_dir, "artifact-store", "register", "lake", "-f", "s3", f"--path={s3_path}",
+       f"--endpoint_url={s3_server.endpoint_url}", "--key={{s3.key}}",
+       "--secret={{s3.secret}}")
+    ok(config_dir, "orchestrator", "register", "pool", "-f", "local", "--parallelism=2")
+    ok(config_dir, "orchestrator", "register", "cluster", "-f", "dask")
+    for name, orchestrator in (("pooled", "pool"), ("dasked", "cluster")):
+        ok(config_dir, "stack", "copy", "default", name)
+        ok(config_dir, "stack", "update", name, "-o", orchestrator, "-a", "lake", "-x",
+           "vault")
+    # both stacks share the secrets manager 'vault'
+    ok(config_dir, "--stack", "pooled", "secret", "register", "s3",
+       f"--key={s3_server.access_key}", f"--secret={s3_server.secret_key}")
+    bucket, _, prefix = s3_path.removeprefix("s3://").partition("/")
+    first = ok(config_dir, "--stack", "pooled", "pipeline", "run", PIPELINE)
+    assert "completed" in first.stdout
+    objects = s3_server.objects(bucket, prefix)
+    assert len(objects) == 3  # one output per step
+    # the same code on Dask (MLRIG_ACTIVE_STACK, as another shell would): served from the
+    # cache, the outputs are the same objects
+    second = mlrig(config_dir, "pipeline", "run", PIPELINE, MLRIG_ACTIVE_STACK="dasked")
+    assert second.exit_code == 0, second.stderr
+    assert "Using cached version of step" in second.output
+    fresh = mlrig(config_dir, "pipeline", "run", PIPELINE, "--config", str(
+        _config(config_dir, count=7)), MLRIG_ACTIVE_STACK="dasked")
+    assert fresh.exit_code == 0, fresh.stderr
+    assert len(s3_server.objects(bucket, prefix)) > len(objects)
+    (secrets_file,) = config_dir.rglob("secrets.yaml")
+    assert files_holding(config_dir, [s3_server.secret_key], besides=secrets_file) == []
+
+
+def _config(config_dir: Path, count: int) -> Path:
+    path = config_dir.parent / "run.yaml"
+    path.write_text(f"parameters:\n  make_numbers:\n    count: {count}\n")
+    return path
