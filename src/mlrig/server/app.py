@@ -292,6 +292,7 @@ class Service:
         stamp = auth.iso(auth.now())
         records: list[dict[str, Any]] = []
         txn_id = secrets_module.token_hex(8)
+        recorded = False
         try:
             with self.store.write() as txn:
                 for key, expected in reads.items():
@@ -310,9 +311,16 @@ class Service:
                                     "token": principal.token, "txn": txn_id,
                                     "action": op["op"], "keys": keys,
                                     "before": before, "after": after})
+                # recorded before the commit (with it, on a SQL store): a write that commits
+                # is never missing from the log, whatever happens next
+                self.accounts.append_audit_within(txn, records)
+                recorded = bool(records)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InputError(f"A malformed operation in a transaction ({exc}).") from None
-        self.accounts.append_audit(records)
+        except BaseException:
+            if recorded:
+                self.accounts.abort_audit(txn_id)
+            raise
         if records and not self.accounts.load()["settings"].get("initialized"):
             self.mark_initialized()
         return {"applied": len(records), "transaction": txn_id}
