@@ -569,16 +569,11 @@ class RestTransaction(RestView):
         self.ops.append({"op": "create_component", "component": component.to_dict()})
 
     def update_component(self, component: Component, old_name: str | None = None) -> None:
-        old = old_name or component.name
-        if self.get_component(component.type, old) is None:
-            raise integrity.component_missing_error(component.type, old)
+        old = integrity.check_component_update(self, component, old_name)
         if old != component.name:
-            if self.get_component(component.type, component.name) is not None:
-                raise integrity.component_exists_error(component.type, component.name)
             del self._components[(component.type, old)]
-            for stack in self._stacks.values():
-                if stack.uses(component.type, old):
-                    stack.components[component.type] = component.name
+            integrity.repoint_stacks(self._stacks.values(), component.type, old,
+                                     component.name)
         self._components[(component.type, component.name)] = _copy(component)
         self._touch(component_key(component.type, old),
                     component_key(component.type, component.name))
@@ -603,15 +598,8 @@ class RestTransaction(RestView):
                          "components": stack.to_dict()})
 
     def update_stack(self, stack: Stack, old_name: str | None = None) -> None:
-        old = old_name or stack.name
-        if self.get_stack(old) is None:
-            raise integrity.stack_missing_error(old)
-        if old != stack.name and self.get_stack(stack.name) is not None:
-            raise integrity.stack_exists_error(stack.name)
-        integrity.check_stack_references(self, stack)
-        self._stacks = {(stack.name if k == old else k):
-                        (Stack(stack.name, dict(stack.components)) if k == old else v)
-                        for k, v in self._stacks.items()}
+        old = integrity.check_stack_update(self, stack, old_name)
+        self._stacks = integrity.replace_stack(self._stacks, stack, old)
         self._touch(stack_key(old), stack_key(stack.name))
         self.ops.append({"op": "update_stack", "name": stack.name, "old_name": old,
                          "components": stack.to_dict()})
