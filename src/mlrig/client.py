@@ -318,6 +318,9 @@ class Client:
         store_type: str | None = None,
         url: str | None = None,
         options: Mapping[str, Any] | None = None,
+        *,
+        user: str | None = None,
+        password: str | None = None,
     ) -> ProfileConfig:
         """Create a profile and its store, or attach to the store already at ``url``.
 
@@ -332,7 +335,12 @@ class Client:
             url: the store's URL (default: a store of that type in the config directory; a ``rest``
                 store needs one).
             options: store options kept with the profile (SQL: ``password_env`` or
-                ``password_file``, where the database password comes from at connect time).
+                ``password_file``, where the database password comes from at connect time;
+                rest: ``token_env`` or ``token_file``, ``ca_bundle``, ``timeout``).
+            user: (rest) log in as this user with ``password`` instead of a token: the
+                server's short-lived token is kept as the profile's credential, as
+                :meth:`login` does.
+            password: the user's password.
 
         Returns:
             The new profile's :class:`ProfileConfig`.
@@ -340,9 +348,10 @@ class Client:
         Raises:
             AlreadyExistsError: a profile of that name exists.
             InputError: the name, store type, URL or an option is not valid.
-            StoreError: the store cannot be created or opened.
+            StoreError: the store cannot be created or opened (or the login was refused).
         """
-        return profiles.create_profile(self._session, name, store_type, url, options)
+        return profiles.create_profile(self._session, name, store_type, url, options,
+                                       user=user, password=password)
 
     def login(self, profile: str | None = None, token: str | None = None, *,
               user: str | None = None, password: str | None = None) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import click
 
 from mlrig.cli.app import State, pass_state
 from mlrig.cli.completers import profile_names
-from mlrig.cli.output import echo_err
+from mlrig.cli.output import ask_secret, echo_err
 
 
 @click.command()
@@ -24,7 +24,7 @@ def login(state: State, profile: str | None, token_file: Any,
     """Keep a credential for a rest profile (never printed, never in config.yaml)."""
     token = password = None
     if user is not None:
-        password = click.prompt("Password", hide_input=True, err=True)
+        password = ask_secret("Password")
     elif token_file is not None:
         token = token_file.read(64 * 1024).strip()
     elif sys.stdin.isatty():

@@ -9,6 +9,7 @@ keeps using that source until ``login`` replaces it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,21 +38,13 @@ def login(session: Session, name: str | None, token: str | None = None,
           user: str | None = None, password: str | None = None) -> dict[str, Any]:
     """Check a token (or get one for a user's password) and keep it for the profile;
     returns who the server says it is (``user``, ``token``, ``permissions``)."""
-    from mlrig.fsutil import atomic_write, ensure_dir
     from mlrig.stores.rest import RestStore
 
     profile = _rest_profile(session, name)
     if (token is None) == (user is None):
         raise InputError("Give a token, or a user name and its password.")
     if user is not None:
-        anonymous = RestStore(profile.store_url, profile.options, env=session.env,
-                              token="-", events=session.events)
-        try:
-            answer = anonymous.call("POST", "/auth/login",
-                                    {"user": user, "password": password or ""})
-        finally:
-            anonymous.close()
-        token = str(answer["token"])
+        token = password_token(session, profile.store_url, profile.options, user, password)
     assert token is not None
     token = token.strip()
     if not token or any(ch.isspace() for ch in token):
@@ -62,9 +55,7 @@ def login(session: Session, name: str | None, token: str | None = None,
         who: dict[str, Any] = store.call("GET", "/whoami")
     finally:
         store.close()
-    path = credential_path(session, profile.name)
-    ensure_dir(path.parent)
-    atomic_write(path, token + "\n")
+    path = keep_token(session, profile.name, token)
 
     def change(config: GlobalConfig) -> None:
         current = config.profiles[profile.name]
@@ -74,6 +65,29 @@ def login(session: Session, name: str | None, token: str | None = None,
     session.update_config(change)
     session.drop_store(profile.name)
     return who
+
+
+def password_token(session: Session, url: str, options: Mapping[str, Any], user: str,
+                   password: str | None) -> str:
+    """A short-lived token from the server at ``url`` for a user's password."""
+    from mlrig.stores.rest import RestStore
+
+    anonymous = RestStore(url, options, env=session.env, token="-", events=session.events)
+    try:
+        answer = anonymous.call("POST", "/auth/login", {"user": user, "password": password or ""})
+    finally:
+        anonymous.close()
+    return str(answer["token"])
+
+
+def keep_token(session: Session, name: str, token: str) -> Path:
+    """Write a profile's credential file (0600, atomically); its path."""
+    from mlrig.fsutil import atomic_write, ensure_dir
+
+    path = credential_path(session, name)
+    ensure_dir(path.parent)
+    atomic_write(path, token + "\n")
+    return path
 
 
 def logout(session: Session, name: str | None) -> bool:

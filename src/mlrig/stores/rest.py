@@ -255,9 +255,13 @@ def resolve_token(url: str, options: Mapping[str, Any], env: Mapping[str, str],
         if token:
             return token
     raise StoreError(f"The mlrig server at {url} needs a token, and this profile has none.",
-                     hint="Run 'mlrig login PROFILE' with a token an admin created.",
+                     hint="Give it a token an admin created ('mlrig login PROFILE', or "
+                          "--token-env/--token-file of 'profile create'), or log in as a "
+                          "user ('mlrig login PROFILE --user NAME', or --user of 'profile "
+                          "create').",
                      library_hint="Call client.login(PROFILE, TOKEN) with a token an admin "
-                                  "created.")
+                                  "created, or pass user= and password= to "
+                                  "client.create_profile().")
 
 
 # -- HTTP ----------------------------------------------------------------------------------
