@@ -354,13 +354,16 @@ class Client:
                                        user=user, password=password)
 
     def login(self, profile: str | None = None, token: str | None = None, *,
-              user: str | None = None, password: str | None = None) -> dict[str, Any]:
+              user: str | None = None, password: str | None = None,
+              keyring: bool = False) -> dict[str, Any]:
         """Keep a credential for a ``rest`` profile (checked with its server first).
 
         Args:
             profile: the profile (default: the active one); its store type is ``rest``.
             token: an API token an admin created (``mlrig server token create``), or
             user: a user name, with ``password``, for a short-lived token.
+            keyring: keep the token in the system keyring (the ``keyring`` library,
+                ``mlrig[keyring]``) instead of a 0600 file in the config directory.
 
         Returns:
             Who the server says the credential is: ``user``, ``token``, ``permissions``.
@@ -371,7 +374,8 @@ class Client:
         """
         from mlrig.core import credentials
 
-        return credentials.login(self._session, profile, token, user, password)
+        return credentials.login(self._session, profile, token, user, password,
+                                 keyring=keyring)
 
     def logout(self, profile: str | None = None) -> bool:
         """Forget the credential :meth:`login` kept for a ``rest`` profile.

@@ -56,7 +56,11 @@ TOKEN_ENV = "token_env"
 TOKEN_FILE = "token_file"
 CA_BUNDLE = "ca_bundle"
 TIMEOUT = "timeout"
-REST_OPTIONS = (TOKEN_ENV, TOKEN_FILE, CA_BUNDLE, TIMEOUT)
+#: set by ``mlrig login --keyring`` only: the profile's token is in the system keyring under
+#: this user name (service ``mlrig``)
+TOKEN_KEYRING = "token_keyring"
+KEYRING_SERVICE = "mlrig"
+REST_OPTIONS = (TOKEN_ENV, TOKEN_FILE, CA_BUNDLE, TIMEOUT, TOKEN_KEYRING)
 #: the deadline of one request (connect + send + answer), seconds
 DEFAULT_TIMEOUT = 5.0
 #: a secret value the server withheld from a caller without the ``secrets`` permission; sent
@@ -205,6 +209,8 @@ def validate_rest_options(url: str, options: Mapping[str, Any]) -> dict[str, Any
     for key in (TOKEN_FILE, CA_BUNDLE):
         if options.get(key):
             result[key] = str(Path(str(options[key])).expanduser().absolute())
+    if options.get(TOKEN_KEYRING):
+        result[TOKEN_KEYRING] = str(options[TOKEN_KEYRING])
     if options.get(TIMEOUT) is not None:
         try:
             seconds = float(options[TIMEOUT])
@@ -241,6 +247,28 @@ def read_token_file(path: Path, url: str, emit: Listener | None = None) -> str:
     return value
 
 
+def keyring_call(method: str, url: str, user: str, *args: str) -> Any:
+    """``keyring.<method>('mlrig', user, *args)`` on the system keyring (the ``keyring``
+    library, imported only for a profile whose token is there); one line when there is no
+    keyring or it refuses."""
+    try:
+        import keyring
+        from keyring.errors import KeyringError, PasswordDeleteError
+    except ImportError:
+        raise StoreError(f"The token for the mlrig server at {url} is in the system keyring, "
+                         "but the 'keyring' library is not installed.",
+                         hint="Install it (pip install 'mlrig[keyring]') or run 'mlrig "
+                              "login' again without --keyring.") from None
+    try:
+        return getattr(keyring, method)(KEYRING_SERVICE, user, *args)
+    except PasswordDeleteError:
+        return None  # nothing kept under that name: nothing to forget
+    except KeyringError as exc:
+        raise StoreError(f"The system keyring ({type(keyring.get_keyring()).__name__}) "
+                         f"refused to {method.replace('_', ' ')} for the mlrig server at {url}"
+                         f" ({type(exc).__name__}).") from None
+
+
 def resolve_token(url: str, options: Mapping[str, Any], env: Mapping[str, str],
                   emit: Listener | None = None) -> str:
     variable = options.get(TOKEN_ENV)
@@ -254,6 +282,10 @@ def resolve_token(url: str, options: Mapping[str, Any], env: Mapping[str, str],
         token = read_token_file(Path(str(options[TOKEN_FILE])), url, emit)
         if token:
             return token
+    if options.get(TOKEN_KEYRING):
+        token = keyring_call("get_password", url, str(options[TOKEN_KEYRING]))
+        if token:
+            return str(token).strip()
     raise StoreError(f"The mlrig server at {url} needs a token, and this profile has none.",
                      hint="Give it a token an admin created ('mlrig login PROFILE', or "
                           "--token-env/--token-file of 'profile create'), or log in as a "
