@@ -154,7 +154,7 @@ def test_login_with_a_password_gets_a_short_lived_token(server, token, member) -
     assert session[0]["expires"] is not None and session[0]["last_used"] is not None
 
 
-def test_a_user_with_only_a_password_creates_the_profile_by_logging_in(server, token, member) -> None:  # type: ignore[no-untyped-def]
+def test_a_user_with_a_password_only_joins_by_logging_in(server, token, member) -> None:  # type: ignore[no-untyped-def]
     from mlrig.testing.runs import run_mlrig
 
     admin_env = {"MLRIG_CONFIG_PATH": str(server.config_dir)}
