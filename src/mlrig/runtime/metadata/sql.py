@@ -150,14 +150,17 @@ def _encode_cursor(started: float, run_id: str) -> str:
 
 def _decode_cursor(cursor: str) -> tuple[float, str]:
     try:
+        if len(cursor) > 1000:  # a run id is short: no cursor is this long
+            raise ValueError(cursor)
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         started, run_id = json.loads(raw)
         if not isinstance(run_id, str) or not isinstance(started, (int, float)):
             raise ValueError(cursor)
         return float(started), run_id
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        shown = cursor if len(cursor) <= 60 else f"{cursor[:40]}... ({len(cursor)} characters)"
         raise InputError(
-            f"Invalid cursor '{cursor}': give the one a listing printed as its next page."
+            f"Invalid cursor '{shown}': give the one a listing printed as its next page."
         ) from None
 
 
