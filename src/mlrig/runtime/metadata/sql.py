@@ -164,6 +164,11 @@ def _decode_cursor(cursor: str) -> tuple[float, str]:
         ) from None
 
 
+def _shown(value: str) -> str:
+    """An id as a message shows it: a huge one shortened."""
+    return value if len(value) <= 80 else f"{value[:60]}... ({len(value)} characters)"
+
+
 def _check_limit(limit: int) -> None:
     if not 1 <= limit <= MAX_PAGE:
         raise InputError(f"Invalid page size {limit}: give a number from 1 to {MAX_PAGE}.")
@@ -462,13 +467,13 @@ class SQLMetadataStore:
         with self._read() as tx:
             found = [] if tx is None else _steps(tx, "WHERE s.id = ?", (step_run_id,))
         if not found:
-            raise NotFoundError(f"No step run '{step_run_id}' in {self.describe}.")
+            raise NotFoundError(f"No step run '{_shown(step_run_id)}' in {self.describe}.")
         return found[0]
 
     def get_artifact(self, artifact_id: str) -> ArtifactRecord:
         with self._read() as tx:
             if tx is None:
-                raise NotFoundError(f"No artifact '{artifact_id}' in {self.describe}.")
+                raise NotFoundError(f"No artifact '{_shown(artifact_id)}' in {self.describe}.")
             return _artifact(self._find(tx, "mlrig_artifacts", _ARTIFACTS_SELECT,
                                         artifact_id, "artifact"))
 
@@ -501,7 +506,7 @@ class SQLMetadataStore:
 
     # helpers --------------------------------------------------------------------------
     def _no_run(self, run_id: str) -> NotFoundError:
-        return NotFoundError(f"No pipeline run '{run_id}' in {self.describe}.",
+        return NotFoundError(f"No pipeline run '{_shown(run_id)}' in {self.describe}.",
                              hint="Run 'mlrig pipeline runs list'.",
                              library_hint="client.list_pipeline_runs() lists the runs.")
 
@@ -517,11 +522,11 @@ class SQLMetadataStore:
         if not rows:
             if what == "run":
                 raise self._no_run(key)
-            raise NotFoundError(f"No {what} '{key}' in {self.describe}.",
+            raise NotFoundError(f"No {what} '{_shown(key)}' in {self.describe}.",
                                 hint="Run 'mlrig artifact list'.",
                                 library_hint="client.list_artifacts() lists the artifacts.")
         shown = ", ".join(str(row[0]) for row in rows[:3])
-        raise InputError(f"The {what} id '{key}' is ambiguous in {self.describe}: it starts "
+        raise InputError(f"The {what} id '{_shown(key)}' is ambiguous in {self.describe}: it starts "
                          f"{len(rows) if len(rows) < 20 else 'at least 20'} ids ({shown}, ...); "
                          "give more of it.")
 
