@@ -526,9 +526,9 @@ class SQLMetadataStore:
                                 hint="Run 'mlrig artifact list'.",
                                 library_hint="client.list_artifacts() lists the artifacts.")
         shown = ", ".join(str(row[0]) for row in rows[:3])
-        raise InputError(f"The {what} id '{_shown(key)}' is ambiguous in {self.describe}: it starts "
-                         f"{len(rows) if len(rows) < 20 else 'at least 20'} ids ({shown}, ...); "
-                         "give more of it.")
+        raise InputError(f"The {what} id '{_shown(key)}' is ambiguous in {self.describe}: "
+                         f"it starts {len(rows) if len(rows) < 20 else 'at least 20'} ids "
+                         f"({shown}, ...); give more of it.")
 
     def _reap_stale(self) -> dict[str, str]:
         """Store as failed every run still 'running' whose driving process on this host is
