@@ -513,10 +513,18 @@ class SQLMetadataStore:
     def _find(self, tx: _Tx, table: str, select: str, key: str, what: str) -> tuple[Any, ...]:
         """The row whose id is ``key`` or, failing that, the one row whose id starts with it."""
         rows = tx.rows(f"{select} WHERE id = ?", (key,))
-        if not rows and key:
+        if not rows and key and ord(key[-1]) < 0x10FFFF:
+            # the ids from the key up to the next possible prefix: a walk of the primary key
+            # (LIKE with an escape cannot use it); LIKE still catches what a database's
+            # collation orders otherwise
+            upper = key[:-1] + chr(ord(key[-1]) + 1)
             rows = [row for row in tx.rows(
-                f"{select} WHERE id LIKE ? ESCAPE '!' ORDER BY id LIMIT 20",
-                (_like_prefix(key),)) if str(row[0]).startswith(key)]
+                f"{select} WHERE id >= ? AND id < ? ORDER BY id LIMIT 20", (key, upper))
+                if str(row[0]).startswith(key)]
+            if not rows:
+                rows = [row for row in tx.rows(
+                    f"{select} WHERE id LIKE ? ESCAPE '!' ORDER BY id LIMIT 20",
+                    (_like_prefix(key),)) if str(row[0]).startswith(key)]
         if len(rows) == 1:
             return rows[0]
         if not rows:
