@@ -1266,6 +1266,9 @@ class Client:
         """The keys and values of a secret of the active stack's secrets manager (unmasked:
         mask them before showing them).
 
+        Args:
+            name: the secret.
+
         Raises:
             NotFoundError: no such secret, or the active stack has no secrets manager.
         """
@@ -1300,6 +1303,9 @@ class Client:
     def delete_secret(self, name: str) -> None:
         """Delete a secret of the active stack's secrets manager.
 
+        Args:
+            name: the secret.
+
         Raises:
             NotFoundError: no such secret, or the active stack has no secrets manager.
         """
@@ -1310,8 +1316,8 @@ class Client:
         return secrets.secrets_document(self._session)
 
     def secret_document(self, name: str, show_values: bool = False) -> dict[str, Any]:
-        """``mlrig secret get NAME -o json``: the secret's keys, values ``"********"`` unless
-        ``show_values``."""
+        """``mlrig secret get NAME -o json``: the secret ``name``'s keys, values
+        ``"********"`` unless ``show_values``."""
         return secrets.secret_document(self._session, name, show_values)
 
     # ------------------------------------------------------------------ pipeline runs

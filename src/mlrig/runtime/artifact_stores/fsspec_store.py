@@ -16,6 +16,7 @@ only in this object: they are in no error, no log line and no ``repr``, and a pi
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import secrets as _random
 from collections.abc import Mapping
@@ -201,7 +202,7 @@ class ObjectStoreArtifactStore:
 
     def _reason(self, exc: BaseException) -> str:
         if "Timeout" in type(exc).__name__ and not str(exc).strip():
-            return "no answer in time (is the endpoint an S3 server, and up?)"
+            return "no answer in time (is the endpoint up, and the right one?)"
         text = " ".join(str(exc).split()) or type(exc).__name__
         for key in self.SECRET_KEYS:
             value = self.config.get(key)
@@ -222,6 +223,16 @@ class ObjectStoreArtifactStore:
         state["_fs"] = None  # a live connection does not cross processes
         state["_pid"] = 0
         return state
+
+
+def _quiet_debug_logs(*names: str) -> None:
+    """The AWS SDK logs every request's headers at DEBUG (a session token among them): its
+    loggers stop at INFO unless the user set their level, so a step that turns the root
+    logger to DEBUG does not put a credential in its log file."""
+    for name in names:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.INFO)
 
 
 def _call(fs: Any, method: str, *args: Any, timeout: float) -> Any:
@@ -248,6 +259,7 @@ class S3ArtifactStore(ObjectStoreArtifactStore):
 
     def tune(self, fs: Any, check: bool) -> None:
         fs.retries = 1 if check else 5  # s3fs's own retries of transient errors
+        _quiet_debug_logs("botocore", "aiobotocore")
 
     def endpoint_label(self) -> str:
         endpoint = self.config.get("endpoint_url")
@@ -322,8 +334,14 @@ class AzureArtifactStore(ObjectStoreArtifactStore):
     def endpoint_label(self) -> str:
         if self.config.get("account_name"):
             return f"account '{self.config['account_name']}'"
-        return "from the connection string" if self.config.get("connection_string") else \
-            "default"
+        # the connection string holds the account key: only its endpoint or account is shown
+        parts = dict(part.split("=", 1) for part in
+                     str(self.config.get("connection_string") or "").split(";") if "=" in part)
+        if parts.get("BlobEndpoint"):
+            return parts["BlobEndpoint"]
+        if parts.get("AccountName"):
+            return f"account '{parts['AccountName']}'"
+        return "default"
 
     def filesystem_options(self, check: bool) -> dict[str, Any]:
         options: dict[str, Any] = {}

@@ -150,15 +150,23 @@ def _encode_cursor(started: float, run_id: str) -> str:
 
 def _decode_cursor(cursor: str) -> tuple[float, str]:
     try:
+        if len(cursor) > 1000:  # a run id is short: no cursor is this long
+            raise ValueError(cursor)
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         started, run_id = json.loads(raw)
         if not isinstance(run_id, str) or not isinstance(started, (int, float)):
             raise ValueError(cursor)
         return float(started), run_id
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        shown = cursor if len(cursor) <= 60 else f"{cursor[:40]}... ({len(cursor)} characters)"
         raise InputError(
-            f"Invalid cursor '{cursor}': give the one a listing printed as its next page."
+            f"Invalid cursor '{shown}': give the one a listing printed as its next page."
         ) from None
+
+
+def _shown(value: str) -> str:
+    """An id as a message shows it: a huge one shortened."""
+    return value if len(value) <= 80 else f"{value[:60]}... ({len(value)} characters)"
 
 
 def _check_limit(limit: int) -> None:
@@ -459,13 +467,13 @@ class SQLMetadataStore:
         with self._read() as tx:
             found = [] if tx is None else _steps(tx, "WHERE s.id = ?", (step_run_id,))
         if not found:
-            raise NotFoundError(f"No step run '{step_run_id}' in {self.describe}.")
+            raise NotFoundError(f"No step run '{_shown(step_run_id)}' in {self.describe}.")
         return found[0]
 
     def get_artifact(self, artifact_id: str) -> ArtifactRecord:
         with self._read() as tx:
             if tx is None:
-                raise NotFoundError(f"No artifact '{artifact_id}' in {self.describe}.")
+                raise NotFoundError(f"No artifact '{_shown(artifact_id)}' in {self.describe}.")
             return _artifact(self._find(tx, "mlrig_artifacts", _ARTIFACTS_SELECT,
                                         artifact_id, "artifact"))
 
@@ -498,29 +506,37 @@ class SQLMetadataStore:
 
     # helpers --------------------------------------------------------------------------
     def _no_run(self, run_id: str) -> NotFoundError:
-        return NotFoundError(f"No pipeline run '{run_id}' in {self.describe}.",
+        return NotFoundError(f"No pipeline run '{_shown(run_id)}' in {self.describe}.",
                              hint="Run 'mlrig pipeline runs list'.",
                              library_hint="client.list_pipeline_runs() lists the runs.")
 
     def _find(self, tx: _Tx, table: str, select: str, key: str, what: str) -> tuple[Any, ...]:
         """The row whose id is ``key`` or, failing that, the one row whose id starts with it."""
         rows = tx.rows(f"{select} WHERE id = ?", (key,))
-        if not rows and key:
+        if not rows and key and ord(key[-1]) < 0x10FFFF:
+            # the ids from the key up to the next possible prefix: a walk of the primary key
+            # (LIKE with an escape cannot use it); LIKE still catches what a database's
+            # collation orders otherwise
+            upper = key[:-1] + chr(ord(key[-1]) + 1)
             rows = [row for row in tx.rows(
-                f"{select} WHERE id LIKE ? ESCAPE '!' ORDER BY id LIMIT 20",
-                (_like_prefix(key),)) if str(row[0]).startswith(key)]
+                f"{select} WHERE id >= ? AND id < ? ORDER BY id LIMIT 20", (key, upper))
+                if str(row[0]).startswith(key)]
+            if not rows:
+                rows = [row for row in tx.rows(
+                    f"{select} WHERE id LIKE ? ESCAPE '!' ORDER BY id LIMIT 20",
+                    (_like_prefix(key),)) if str(row[0]).startswith(key)]
         if len(rows) == 1:
             return rows[0]
         if not rows:
             if what == "run":
                 raise self._no_run(key)
-            raise NotFoundError(f"No {what} '{key}' in {self.describe}.",
+            raise NotFoundError(f"No {what} '{_shown(key)}' in {self.describe}.",
                                 hint="Run 'mlrig artifact list'.",
                                 library_hint="client.list_artifacts() lists the artifacts.")
         shown = ", ".join(str(row[0]) for row in rows[:3])
-        raise InputError(f"The {what} id '{key}' is ambiguous in {self.describe}: it starts "
-                         f"{len(rows) if len(rows) < 20 else 'at least 20'} ids ({shown}, ...); "
-                         "give more of it.")
+        raise InputError(f"The {what} id '{_shown(key)}' is ambiguous in {self.describe}: "
+                         f"it starts {len(rows) if len(rows) < 20 else 'at least 20'} ids "
+                         f"({shown}, ...); give more of it.")
 
     def _reap_stale(self) -> dict[str, str]:
         """Store as failed every run still 'running' whose driving process on this host is

@@ -4,6 +4,7 @@ moto's server where only that is installed), and the ``gcs``/``azure`` flavors' 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import pickle
 import socket
@@ -191,6 +192,33 @@ def test_no_secret_in_repr_and_a_pickled_store_works_in_another_process(
     assert proc.stdout == data
 
 
+def test_no_credential_in_the_log_even_with_the_root_logger_at_debug(
+        s3_server: S3Server, s3_path: str) -> None:
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    root = logging.getLogger()
+    handler, level = Keep(level=logging.DEBUG), root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        store = s3_store(s3_server, s3_path)
+        data = b"logged?"
+        store.check()
+        store.put(digest_of(data), data)
+        assert store.get(digest_of(data)) == data
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    text = "\n".join(f"{r.name} {r.getMessage()}" for r in records)
+    assert s3_server.secret_key not in text
+    assert not [r for r in records if r.name.startswith(("botocore", "aiobotocore"))
+                and r.levelno < logging.INFO]
+
+
 @pytest.mark.parametrize("path", ["bucket/p", "gs://bucket", "s3://", "s3:///p"])
 def test_a_path_that_is_no_s3_path_is_refused(s3_server: S3Server, path: str) -> None:
     with pytest.raises(InputError, match="must start with 's3://'"):
@@ -208,3 +236,33 @@ def test_a_missing_driver_is_one_line_naming_the_extra(flavor: str, driver: str,
         implementation("artifact_store", flavor).from_config({"path": path}, context)
     assert f"pip install 'mlrig[{flavor}]'" in str(info.value)
     assert f"'{driver}'" in str(info.value) and "\n" not in str(info.value)
+
+
+#: Azurite's published development account key (a well-known test value)
+AZURITE_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
+               "K1SZFPTOtr/KBHBeksoGMGw==")
+
+
+@pytest.mark.parametrize("flavor", ["gcs", "azure"])
+def test_gcs_and_azure_checks_of_an_endpoint_that_never_answers_are_bounded(
+        flavor: str, silent_endpoint: str) -> None:
+    """Where their drivers are installed (not by the test extra: no emulator of them
+    installs from PyPI, so this is what can be run for real here)."""
+    pytest.importorskip("gcsfs" if flavor == "gcs" else "adlfs",
+                        reason=f"the {flavor} driver is not installed")
+    config = ({"path": "gs://bucket/p", "token": "anon", "endpoint_url": silent_endpoint}
+              if flavor == "gcs" else
+              {"path": "az://box/p", "connection_string":
+               "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+               f"AccountKey={AZURITE_KEY};BlobEndpoint={silent_endpoint}/devstoreaccount1;"})
+    context = RuntimeContext("lake", flavor, "default", Path("/x"))
+    store = implementation("artifact_store", flavor).from_config(config, context)
+    finished: list[BaseException] = []
+    worker = threading.Thread(target=lambda: finished.append(_raised(store.check)),
+                              daemon=True)
+    worker.start()
+    worker.join(timeout=60)  # a hang guard
+    assert not worker.is_alive()
+    message = str(finished[0])
+    assert isinstance(finished[0], StoreError) and silent_endpoint in message
+    assert AZURITE_KEY not in message and AZURITE_KEY not in repr(store)
