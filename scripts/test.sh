@@ -26,10 +26,12 @@ fi
 python3 -m pip install --quiet --disable-pip-version-check --upgrade --upgrade-strategy eager \
     -e '.[test]'
 
-# throwaway database servers on loopback for the SQL store tests, stopped when this script
-# exits: PostgreSQL and MariaDB (each installed with apt-get if missing)
+# throwaway servers on loopback, stopped when this script exits: PostgreSQL and MariaDB for
+# the SQL store tests (each installed with apt-get if missing)
 source scripts/start-postgres.sh
 source scripts/start-mariadb.sh
+# and one S3-compatible server (SeaweedFS from the test extra) for the S3 artifact store tests
+source scripts/start-s3.sh
 
 echo "== ruff"
 python3 -m ruff check src tests bench

@@ -22,8 +22,9 @@ from mlrig.testing.clients import make_client
 from mlrig.testing.plugin import Run, isolate, run_mlrig
 
 # pytester: runs a suite the way a store or flavor author's would (tests/unit/test_testing.py);
-# mlrig.testing.sql: SQLite files and databases on real PostgreSQL/MariaDB servers
-pytest_plugins = ["pytester", "mlrig.testing.sql"]
+# mlrig.testing.sql: SQLite files and databases on real PostgreSQL/MariaDB servers;
+# mlrig.testing.s3: a real S3-compatible server on loopback (s3_server, s3_bucket, s3_path)
+pytest_plugins = ["pytester", "mlrig.testing.sql", "mlrig.testing.s3"]
 
 PLUGIN_SRC = Path(__file__).resolve().parent / "plugin_pkg"
 

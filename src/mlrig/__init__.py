@@ -92,6 +92,8 @@ if TYPE_CHECKING:
     from mlrig.models import FlavorRecord as FlavorRecord
     from mlrig.models import ProfileConfig as ProfileConfig
     from mlrig.models import Stack as Stack
+    from mlrig.pipelines import pipeline as pipeline
+    from mlrig.pipelines import step as step
 
 #: public name -> the module that defines it (``__all__`` lists the same names)
 _EXPORTS: dict[str, str] = {
@@ -127,6 +129,9 @@ _EXPORTS: dict[str, str] = {
     "MigrationResult": "mlrig.core.results",
     "ProfileImportPlan": "mlrig.core.results",
     "TransferPlan": "mlrig.core.transfer_plan",
+    # pipelines
+    "step": "mlrig.pipelines",
+    "pipeline": "mlrig.pipelines",
 }
 
 __all__ = [
@@ -160,6 +165,8 @@ __all__ = [
     "TransferPlan",
     "UsageError",
     "__version__",
+    "pipeline",
+    "step",
 ]
 
 

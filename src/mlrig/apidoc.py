@@ -53,13 +53,23 @@ CLIENT_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Flavors", (
         "list_flavors", "register_flavor", "delete_flavor", "explain_component_type",
     )),
+    ("Secrets", (
+        "register_secret", "get_secret", "list_secrets", "update_secret", "delete_secret",
+    )),
+    ("Pipeline runs", ("run_pipeline", "resume_pipeline_run")),
+    ("Inspecting runs", (
+        "list_pipelines", "list_pipeline_runs", "get_pipeline_run", "delete_pipeline_run",
+        "get_pipeline_run_logs", "list_artifacts", "get_artifact", "explain_cache",
+        "pipelines_document", "pipeline_runs_document", "pipeline_run_document",
+        "artifacts_document", "artifact_document",
+    )),
     ("Export and import", (
         "export_stack", "stack_bundle", "plan_stack_import", "import_stack",
         "export_profile", "profile_bundle", "plan_profile_import", "import_profile",
     )),
     ("Documents (the JSON/YAML of -o json)", (
         "stacks_document", "stack_document", "components_document", "component_document",
-        "flavors_document", "active_component",
+        "flavors_document", "active_component", "secrets_document", "secret_document",
     )),
     ("The client itself", ("config_dir", "cwd", "env", "global_file", "reads_would_write",
                            "needs_repair", "close")),
@@ -357,6 +367,13 @@ def _class_members(cls: type) -> list[str]:
     return rows
 
 
+def render_function(name: str, func: Any) -> str:
+    """A function exported by ``mlrig`` (the decorators ``step`` and ``pipeline``)."""
+    code = signature(_function(func), name)
+    return "\n\n".join([f"### `{name}`", f"```python\n{code}\n```",
+                        f"*function, `from mlrig import {name}`*", markdown(doc_of(func))])
+
+
 def render_class(name: str, cls: type) -> str:
     out = [f"### `{name}`"]
     if not dataclasses.is_dataclass(cls) and not issubclass(cls, (tuple, enum.Enum)):
@@ -412,6 +429,9 @@ def render_records() -> str:
            render_aliases()]
     for name, value in exported().items():
         if value is Client or (isinstance(value, type) and issubclass(value, MlrigError)):
+            continue
+        if not isinstance(value, type):  # a decorator (step, pipeline)
+            out.append(render_function(name, value))
             continue
         out.append(render_class(name, value))
     return "\n\n".join(out)

@@ -34,12 +34,24 @@ if TYPE_CHECKING:
     from mlrig.config.global_config import GlobalConfig
     from mlrig.config.repository import Repository
     from mlrig.context import Choice
-    from mlrig.core import components, documents, flavors, profiles, repositories, stacks
+    from mlrig.core import (
+        components,
+        documents,
+        flavors,
+        profiles,
+        repositories,
+        runs,
+        secrets,
+        stacks,
+    )
+    from mlrig.core.pipelines import CacheExplanation
     from mlrig.core.portability import Bundle
+    from mlrig.core.runs import ArtifactView, RunView
     from mlrig.core.transfer_plan import SecretValues, TransferPlan
     from mlrig.events import EventSink, Listener
     from mlrig.flavors import FlavorSpec
     from mlrig.models import FlavorRecord
+    from mlrig.runtime.records import ArtifactRecord, PipelineRunRecord, RunPage
 
 if not TYPE_CHECKING:
     # the noun modules are imported on first use: `mlrig profile current` (a shell prompt's
@@ -49,6 +61,8 @@ if not TYPE_CHECKING:
     flavors = lazy_module("mlrig.core.flavors")
     profiles = lazy_module("mlrig.core.profiles")
     repositories = lazy_module("mlrig.core.repositories")
+    runs = lazy_module("mlrig.core.runs")
+    secrets = lazy_module("mlrig.core.secrets")
     stacks = lazy_module("mlrig.core.stacks")
 
 def _create_initial_config(session: Session) -> GlobalConfig:
@@ -1242,6 +1256,207 @@ class Client:
             InUseError: components use it (the message names them).
         """
         flavors.delete_flavor(self._session, type_, name)
+
+    # ------------------------------------------------------------------ secrets
+    def register_secret(self, name: str, values: Mapping[str, str]) -> None:
+        """Add a secret to the active stack's secrets manager.
+
+        A component config refers to one of its keys as ``{{NAME.KEY}}``; the reference is
+        stored, the value is read only when a run needs it.
+
+        Args:
+            name: the secret's name (letters, digits, ``_``, ``-``, ``.``).
+            values: its keys and string values (at least one).
+
+        Raises:
+            AlreadyExistsError: the secrets manager holds a secret of that name.
+            NotFoundError: the active stack has no secrets manager.
+            InputError: a bad name, key or value.
+        """
+        secrets.register_secret(self._session, name, values)
+
+    def get_secret(self, name: str) -> dict[str, str]:
+        """The keys and values of a secret of the active stack's secrets manager (unmasked:
+        mask them before showing them).
+
+        Args:
+            name: the secret.
+
+        Raises:
+            NotFoundError: no such secret, or the active stack has no secrets manager.
+        """
+        return secrets.get_secret(self._session, name)
+
+    def list_secrets(self) -> list[str]:
+        """The names of the secrets of the active stack's secrets manager, sorted.
+
+        Raises:
+            NotFoundError: the active stack has no secrets manager.
+        """
+        return secrets.list_secrets(self._session)
+
+    def update_secret(self, name: str, values: Mapping[str, str],
+                      remove: Iterable[str] = ()) -> dict[str, str]:
+        """Add or replace keys of a secret, and remove keys, in one write.
+
+        Args:
+            name: the secret.
+            values: keys to set.
+            remove: keys to remove (the secret must keep one).
+
+        Returns:
+            The secret's keys and values after the change.
+
+        Raises:
+            NotFoundError: no such secret or key, or no secrets manager.
+            InputError: nothing to change, or no key would be left.
+        """
+        return secrets.update_secret(self._session, name, values, remove)
+
+    def delete_secret(self, name: str) -> None:
+        """Delete a secret of the active stack's secrets manager.
+
+        Args:
+            name: the secret.
+
+        Raises:
+            NotFoundError: no such secret, or the active stack has no secrets manager.
+        """
+        secrets.delete_secret(self._session, name)
+
+    def secrets_document(self) -> dict[str, Any]:
+        """``mlrig secret list -o json``: each secret's name, secrets manager and key names."""
+        return secrets.secrets_document(self._session)
+
+    def secret_document(self, name: str, show_values: bool = False) -> dict[str, Any]:
+        """``mlrig secret get NAME -o json``: the secret ``name``'s keys, values
+        ``"********"`` unless ``show_values``."""
+        return secrets.secret_document(self._session, name, show_values)
+
+    # ------------------------------------------------------------------ pipeline runs
+    def run_pipeline(
+        self, target: str, *, config: str | Path | Mapping[str, Any] | None = None
+    ) -> PipelineRunRecord:
+        """Run the pipeline ``target`` names (``FILE.py:NAME`` or ``module:NAME``, as
+        ``mlrig pipeline run``) on the active stack; its run's record.
+
+        Args:
+            target: the pipeline: a script file (loaded as a module, so its
+                ``if __name__ == "__main__":`` block does not run) or an importable module,
+                and the name of a function decorated with ``@pipeline`` in it.
+            config: a YAML file (or a mapping) with ``parameters: {step: {name: value}}`` and
+                ``enable_cache``.
+
+        Raises:
+            StepFailedError: a step failed; the run is recorded ``failed`` and can be
+                resumed (:meth:`resume_pipeline_run`).
+            PreflightError: a component of the stack is not ready; nothing ran.
+        """
+        from mlrig.core import pipelines
+
+        return pipelines.run_pipeline(self._session, pipelines.load_pipeline(self._session, target),
+                                      config=config)
+
+    def resume_pipeline_run(self, run_id: str) -> PipelineRunRecord:
+        """Re-run the failed run ``run_id`` (or a run whose process was killed) from its
+        failed step, reusing the steps that finished in it; the new run's record."""
+        from mlrig.core import pipelines
+
+        return pipelines.resume_run(self._session, run_id)
+
+    # ------------------------------------------------------------------ inspecting runs
+    # (the records of the active stack's metadata store; docs/runs.md)
+    def list_pipelines(self) -> list[tuple[str, int, float]]:
+        """``(pipeline name, number of runs, start of the last run)`` of every pipeline the
+        active stack's metadata store has runs of, by name."""
+        return runs.list_pipelines(self._session)
+
+    def list_pipeline_runs(self, *, pipeline: str | None = None, status: str | None = None,
+                           limit: int = 50, cursor: str | None = None) -> RunPage:
+        """One page of runs, newest first (``page.runs``, ``page.next_cursor``).
+
+        Args:
+            pipeline: only the runs of this pipeline.
+            status: only the runs in this state (``running``, ``completed``, ``failed``).
+            limit: the page size (1 to 1000).
+            cursor: the ``next_cursor`` of the previous page.
+
+        A run still ``running`` whose process on this host is gone is recorded and shown as
+        ``failed``.
+        """
+        from mlrig.runtime.records import RunPage
+
+        found, next_cursor = runs.list_runs(self._session, pipeline=pipeline, status=status,
+                                            limit=limit, cursor=cursor)
+        return RunPage(found, next_cursor)
+
+    def get_pipeline_run(self, run_id: str) -> RunView:
+        """The run ``run_id`` (its id or a unique prefix of it), with ``steps`` by name; each
+        step's ``outputs`` and ``inputs`` load their values: ``run.steps["trainer"].outputs
+        ["model"].load()``.
+
+        Raises:
+            NotFoundError: no such run. InputError: the prefix names several runs.
+        """
+        return runs.run_view(self._session, run_id)
+
+    def delete_pipeline_run(self, run_id: str) -> PipelineRunRecord:
+        """Delete the run ``run_id``: its records, its log files and the artifact records no
+        other run uses (the bytes stay in the artifact store, which shares them by content);
+        the deleted run's record."""
+        return runs.delete_run(self._session, run_id)
+
+    def get_pipeline_run_logs(self, run_id: str, step: str | None = None) -> dict[str, str]:
+        """The logs of the steps of the run ``run_id`` (or of ``step`` alone), by step name."""
+        return dict(runs.run_logs(self._session, run_id, step))
+
+    def list_artifacts(self, *, limit: int = 50,
+                       cursor: str | None = None) -> list[ArtifactRecord]:
+        """One page of ``limit`` artifacts, newest first; ``cursor`` is the id of the last
+        artifact of the previous page."""
+        return runs.list_artifacts(self._session, limit=limit, cursor=cursor)
+
+    def get_artifact(self, artifact_id: str) -> ArtifactView:
+        """The artifact ``artifact_id`` (an id or a unique prefix); ``.load()`` gives its
+        value, ``.read_bytes()`` its stored bytes."""
+        return runs.artifact_view(self._session, artifact_id)
+
+    def explain_cache(self, run_id: str, step: str) -> CacheExplanation:
+        """Every part of the cache key of ``step`` in the run ``run_id`` next to the same part
+        in the previous run of that step, and which changed (``mlrig pipeline runs
+        explain-cache``)."""
+        from mlrig.core import pipelines
+
+        return pipelines.explain_cache(self._session, run_id, step)
+
+    def pipelines_document(self) -> dict[str, Any]:
+        """``mlrig pipeline list -o json``: ``pipelines`` (``name``, ``runs``, ``last_run``)."""
+        return runs.pipelines_document(self._session)
+
+    def pipeline_runs_document(self, *, pipeline: str | None = None,
+                               status: str | None = None, limit: int = 50,
+                               cursor: str | None = None) -> dict[str, Any]:
+        """``mlrig pipeline runs list -o json``: ``runs`` (one page) and ``next_cursor``; takes
+        the arguments of :meth:`list_pipeline_runs` (``pipeline``, ``status``, ``limit``,
+        ``cursor``)."""
+        return runs.runs_document(self._session, pipeline=pipeline, status=status,
+                                  limit=limit, cursor=cursor)
+
+    def pipeline_run_document(self, run_id: str) -> dict[str, Any]:
+        """``mlrig pipeline runs describe -o json``: ``run`` (of ``run_id``) with its
+        ``steps``."""
+        return runs.run_document(self._session, run_id)
+
+    def artifacts_document(self, *, limit: int = 50,
+                           cursor: str | None = None) -> dict[str, Any]:
+        """``mlrig artifact list -o json``: ``artifacts`` (one page of ``limit``, after
+        ``cursor``) and ``next_cursor``."""
+        return runs.artifacts_document(self._session, limit=limit, cursor=cursor)
+
+    def artifact_document(self, artifact_id: str) -> dict[str, Any]:
+        """``mlrig artifact describe -o json``: ``artifact`` (of ``artifact_id``) with
+        ``producer`` and ``consumers``."""
+        return runs.artifact_document(self._session, artifact_id)
 
     # ------------------------------------------------------------------ repositories
     def init_repository(

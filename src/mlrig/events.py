@@ -851,3 +851,85 @@ class InterruptedProfileDeletionKept(Event, kind="interrupted_profile_deletion_k
     def message(self) -> str:
         return (f"Finished the interrupted deletion of profile '{self.name}': kept "
                 f"{self.path}, which profile(s) {', '.join(self.profiles)} use.")
+
+
+# ---------------------------------------------------------------------------- pipeline runs
+class PipelineRunStarted(Event, kind="pipeline_run_started"):
+    """A pipeline run (``run_id``) started on ``stack`` of ``profile``."""
+
+    pipeline: str
+    run_id: str
+    stack: str
+    profile: str
+
+    @property
+    def message(self) -> str:
+        return (f"Running pipeline '{self.pipeline}' on stack '{self.stack}' of profile "
+                f"'{self.profile}' (run {self.run_id}).")
+
+
+class StepStarting(Event, kind="step_starting"):
+    """A step of the run starts."""
+
+    step: str
+
+    @property
+    def message(self) -> str:
+        return f"Step '{self.step}' has started."
+
+
+class StepFinished(Event, kind="step_finished"):
+    """A step completed in ``duration_ms`` milliseconds."""
+
+    step: str
+    duration_ms: int
+
+    @property
+    def message(self) -> str:
+        return f"Step '{self.step}' has finished in {self.duration_ms} ms."
+
+
+class StepCached(Event, kind="step_cached"):
+    """A step's cache key matched a completed earlier run: its outputs are reused."""
+
+    step: str
+
+    @property
+    def message(self) -> str:
+        return f"Using cached version of step '{self.step}'."
+
+
+class StepReused(Event, kind="step_reused"):
+    """A resumed run reuses a step that finished in the run it resumes (``run_id``)."""
+
+    step: str
+    run_id: str
+
+    @property
+    def message(self) -> str:
+        return f"Reusing step '{self.step}' of run {self.run_id}."
+
+
+class StepFailed(Event, kind="step_failed", level=WARNING):
+    """A step failed after its retries (``error`` is one line; the traceback is in its log)."""
+
+    step: str
+    error: str
+
+    @property
+    def message(self) -> str:
+        return f"Step '{self.step}' failed: {self.error}"
+
+
+class PipelineRunFinished(Event, kind="pipeline_run_finished"):
+    """The run ended with ``status`` after ``duration_ms`` milliseconds."""
+
+    pipeline: str
+    run_id: str
+    status: str
+    duration_ms: int
+
+    @property
+    def message(self) -> str:
+        return (f"Pipeline '{self.pipeline}' run {self.run_id} {self.status} in "
+                f"{self.duration_ms} ms.")

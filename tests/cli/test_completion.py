@@ -247,11 +247,11 @@ def test_flavor_names_built_in_plugin_and_registered(mlrig_exe: Any, client: Cli
                                                      plugin: Path) -> None:
     client.register_flavor("orchestrator", CUSTOM + "KubeflowOrchestrator")
     client.register_flavor("artifact_store", CUSTOM + "GCSArtifactStore")
-    orchestrators = ["airflow", "kubeflow", "local", "local_docker"]
+    orchestrators = ["airflow", "dask", "kubeflow", "local", "local_docker"]
     for option in ("--flavor", "-f"):
         assert complete(mlrig_exe, "orchestrator", "register", "o", option, "") == orchestrators
         assert complete(mlrig_exe, "artifact-store", "register", "a", option, "") == [
-            "gcs", "local", "s3"]
+            "azure", "gcs", "local", "s3"]
     assert complete(mlrig_exe, "orchestrator", "register", "o", "-f", "lo") == [
         "local", "local_docker"]
     assert complete(mlrig_exe, "orchestrator", "register", "o", "--flavor=") == orchestrators
@@ -266,7 +266,7 @@ def test_a_flavor_shadowing_a_built_in_is_suggested_once(mlrig_exe: Any, client:
                                                          plugin: Path) -> None:
     client.register_flavor("orchestrator", CUSTOM + "ShadowLocalOrchestrator")
     assert complete(mlrig_exe, "orchestrator", "register", "o", "-f", "") == [
-        "airflow", "local", "local_docker"]
+        "airflow", "dask", "local", "local_docker"]
 
 
 # ----------------------------------------------------------------------------- --profile

@@ -34,6 +34,8 @@ FLAVOR_DIR = Path(__file__).resolve().parent
 # the non-secret attributes each flavor with secrets needs
 REQUIRED: dict[tuple[str, str], dict[str, str]] = {
     ("metadata_store", "mysql"): {"host": "db.internal", "database": "meta", "username": "ml"},
+    ("metadata_store", "postgresql"): {"host": "db.internal", "database": "meta",
+                                       "username": "ml"},
     ("artifact_store", "s3"): {"path": "s3://bucket/prefix", "key": "AKIAPUBLICKEYID"},
     ("container_registry", "dockerhub"): {"uri": "docker.io/team", "username": "bot"},
     ("experiment_tracker", "mlflow"): {"tracking_uri": "http://mlflow:5000"},

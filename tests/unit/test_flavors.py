@@ -61,7 +61,7 @@ def test_invalid_configs(values: dict[str, str], match: str) -> None:
 
 
 def test_unknown_flavor() -> None:
-    with pytest.raises(NotFoundError, match=r"There is no flavor 'nope'.*Available: local"):
+    with pytest.raises(NotFoundError, match=r"There is no flavor 'nope'.*Available: dask, local"):
         flavors.resolve(ComponentType.ORCHESTRATOR, "nope", [])
 
 

@@ -31,6 +31,12 @@ _COMMANDS: dict[str, tuple[str, str]] = {
                "Serve a store to a team over HTTP: users, roles, tokens, audit."),
     "login": ("mlrig.cli.login:login", "Keep a credential for a profile of store type rest."),
     "logout": ("mlrig.cli.login:logout", "Forget the credential of a rest profile."),
+    "secret": ("mlrig.cli.secret:secret",
+               "Manage the secrets of the active stack's secrets manager."),
+    "pipeline": ("mlrig.cli.pipeline:pipeline",
+                 "Run pipelines on the active stack and inspect their runs."),
+    "artifact": ("mlrig.cli.artifact:artifact",
+                 "Inspect the artifacts of pipeline runs and their lineage."),
     "completion": ("mlrig.cli.completion:completion",
                    "Print the shell completion script: bash, zsh or fish."),
 }

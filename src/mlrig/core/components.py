@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from mlrig.core.results import SECRET_MASK
+from mlrig.core.runtime_stack import secret_reference
 from mlrig.core.session import Session
 from mlrig.core.stacks import get_stack
 from mlrig.events import (
@@ -164,8 +165,10 @@ def masked_config(
     secret = secret_fields(session, component)
     if secret is None:
         session.emit(SecretsUnknown(component.flavor, component.type, component.name))
+    # a secret reference ({{NAME.KEY}}) is no secret: it is shown as it is stored
     return {
-        k: (SECRET_MASK if (secret is None or k in secret) and v is not None else v)
+        k: (SECRET_MASK if (secret is None or k in secret) and v is not None
+            and secret_reference(v) is None else v)
         for k, v in component.config.items()
     }
 

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from mlrig.core.flavors import flavor_class
+from mlrig.core.runtime_stack import secret_reference
 from mlrig.core.session import Session
 from mlrig.events import (
     ComponentCopyRenamed,
@@ -104,8 +105,11 @@ def without_secrets(view: StoreView, contents: Contents) -> Contents:
                 hint="Make its flavor importable, or export with --include-secrets.",
                 library_hint="Make its flavor importable, or pass include_secrets=True.",
             ) from None
-        kept = {k: v for k, v in comp.config.items() if k not in secret}
-        omitted = tuple(k for k, v in comp.config.items() if k in secret and v is not None)
+        # a secret reference ({{NAME.KEY}}) is no secret: an export carries it
+        left_out = {k for k, v in comp.config.items()
+                    if k in secret and v is not None and secret_reference(v) is None}
+        kept = {k: v for k, v in comp.config.items() if k not in left_out}
+        omitted = tuple(k for k in comp.config if k in left_out)
         carried.append(ContentComponent(
             Component(comp.type, comp.name, comp.flavor, kept, id=comp.id),
             omitted, entry.profile_default))

@@ -148,6 +148,9 @@ class MetadataStore(Protocol):
     ):
         """The newest run of that step of that pipeline (before ``before_run`` if given)."""
 
+    def get_step_run(self, step_run_id: str) -> StepRunRecord:
+        """One step run by its id (an artifact's producer); ``NotFoundError`` otherwise."""
+
     def get_artifact(self, artifact_id: str) -> ArtifactRecord: ...
 
     def list_artifacts(self, *, limit: int = 50, cursor: str | None = None) -> Sequence[

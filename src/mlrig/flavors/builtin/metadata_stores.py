@@ -37,3 +37,16 @@ class MySQLMetadataStore(Flavor):
     FLAVOR = "mysql"
     CONFIG = MySQLMetadataStoreConfig
     DESCRIPTION = "Keeps metadata in a MySQL database."
+
+
+class PostgreSQLMetadataStoreConfig(MySQLMetadataStoreConfig):
+    """MySQL's attributes; only the default port differs."""
+
+    port: int = Field(default=5432, ge=1, le=65535)
+
+
+class PostgreSQLMetadataStore(Flavor):
+    TYPE = ComponentType.METADATA_STORE
+    FLAVOR = "postgresql"
+    CONFIG = PostgreSQLMetadataStoreConfig
+    DESCRIPTION = "Keeps metadata in a PostgreSQL database."
