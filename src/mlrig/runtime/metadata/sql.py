@@ -14,7 +14,12 @@ Transactions
     Every method is one transaction. SQLite: WAL (set when the database is made), a busy
     timeout (``MLRIG_LOCK_TIMEOUT``, 30 s by default), ``BEGIN IMMEDIATE`` for writers,
     so that many processes writing at once wait for each other instead of failing with
-    "database is locked"; readers never wait. PostgreSQL/MySQL: READ COMMITTED writes,
+    "database is locked"; readers never wait. A run's own beginning and end (and a
+    deletion) are committed with ``synchronous=FULL``; the records of its steps and
+    artifacts in between with ``NORMAL``, which in WAL mode survives the crash of any
+    process (a SIGKILL included) and is flushed to disk by the next FULL commit: a power
+    cut during a run can take back the latest step records of that run only (shown
+    failed, resumable), never a finished run. PostgreSQL/MySQL: READ COMMITTED writes,
     REPEATABLE READ reads.
 
 Listing
@@ -316,11 +321,16 @@ class SQLMetadataStore:
                 yield tx
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[_Tx]:
+    def _write(self, durable: bool = True) -> Iterator[_Tx]:
+        """A write transaction. ``durable=False`` (the records of a run in progress: its
+        steps and artifacts) may skip the flush to disk on SQLite: such a commit survives a
+        crash of any process, and the next durable commit (the run's end) flushes it with
+        everything before it; only a power cut can take it back, with the run then shown as
+        failed and resumable."""
         with self._lock:
             db = self._database()
             db.ensure_schema()
-            with db.transaction(write=True) as tx:
+            with db.transaction(write=True, durable=durable) as tx:
                 assert tx is not None
                 yield tx
 
@@ -357,7 +367,7 @@ class SQLMetadataStore:
                 raise self._no_run(run_id)
 
     def save_step_run(self, step: StepRunRecord) -> None:
-        with self._write() as tx:
+        with self._write(durable=False) as tx:
             _save_step(tx, step, self.describe)
 
     def save_artifact(self, artifact: ArtifactRecord) -> None:
@@ -365,7 +375,7 @@ class SQLMetadataStore:
         values = (a.name, a.digest, a.uri, int(a.size), a.data_type, a.materializer,
                   a.materializer_version, a.producer_step_run_id, float(a.created),
                   _dump(dict(a.versions)))
-        with self._write() as tx:
+        with self._write(durable=False) as tx:
             exists = tx.rows("SELECT 1 FROM mlrig_artifacts WHERE id = ?", (a.id,))
             if exists:
                 tx.run(
@@ -679,7 +689,8 @@ def _mask(url: str) -> str:
 class _Database(Protocol):
     pid: int
 
-    def transaction(self, *, write: bool) -> contextlib.AbstractContextManager[_Tx | None]: ...
+    def transaction(self, *, write: bool, durable: bool = True
+                    ) -> contextlib.AbstractContextManager[_Tx | None]: ...
 
     def ensure_schema(self) -> None: ...
 
@@ -770,13 +781,17 @@ class _SQLiteDatabase:
         return revision
 
     @contextlib.contextmanager
-    def transaction(self, *, write: bool) -> Iterator[_Tx | None]:
+    def transaction(self, *, write: bool, durable: bool = True) -> Iterator[_Tx | None]:
         if not write and not self.path.exists():
             yield None  # no database yet: no runs, and a read creates nothing
             return
         action = "write to" if write else "read"
         conn = self._connection()
         try:
+            if write:
+                # WAL: NORMAL commits without fsync (safe against any process crash), FULL
+                # flushes the log, and with it every commit before
+                conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         except sqlite3.Error as exc:
             raise self._error(action, exc) from None
@@ -1014,7 +1029,7 @@ class _ServerDatabase:
         return ",".join(sorted(found)) if found else None
 
     @contextlib.contextmanager
-    def transaction(self, *, write: bool) -> Iterator[_Tx | None]:
+    def transaction(self, *, write: bool, durable: bool = True) -> Iterator[_Tx | None]:
         engine = self._engine_()
         action = "write to" if write else "read"
         with self._errors(action), engine.connect() as conn:
