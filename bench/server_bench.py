@@ -15,6 +15,7 @@ and through the CLI: lost updates, conflicts, throughput.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,11 +113,17 @@ def populate(url: str, size: int) -> None:
     store.close()
 
 
-def page_latency(sizes: list[int], requests: int, tmp: Path) -> list[str]:
-    lines = ["### One page (`limit=100`): p50 / p95 ms", "",
-             "| store | components | GET components p50 | p95 | GET stacks p50 | p95 |",
-             "|---|---:|---:|---:|---:|---:|"]
-    targets = [("sqlite", lambda size: f"sqlite:///{tmp / f'page-{size}.db'}")]
+def page_latency(sizes: list[int], requests: int, tmp: Path, limit: int = 100) -> list[str]:
+    """p50/p95 of one page at each size, the sizes' servers up at once and asked in turn
+    (A B A B), so that a change of the machine's load hits every size alike."""
+    lines = [f"### One page (`limit={limit}`): p50 / p95 ms, sizes interleaved", "",
+             "| store | components | entries per page | GET components p50 | p95 "
+             "| GET stacks p50 | p95 |",
+             "|---|---:|---|---:|---:|---:|---:|"]
+    def sqlite_db(size: int) -> str:
+        return f"sqlite:///{tmp / f'page-{size}.db'}"
+
+    targets: list[tuple[str, Callable[[int], str]]] = [("sqlite", sqlite_db)]
     pg = os.environ.get("MLRIG_TEST_POSTGRES_URL")
     if pg:
         import uuid
@@ -131,26 +139,40 @@ def page_latency(sizes: list[int], requests: int, tmp: Path) -> list[str]:
             return sa.make_url(pg).set(database=name).render_as_string(hide_password=False)
 
         targets.append(("postgresql", pg_db))
+    paths = (f"/api/v1/components/artifact_store?limit={limit}",
+             f"/api/v1/stacks?limit={limit}")
     for label, make in targets:
-        for size in sizes:
-            url = make(size)
-            populate(url, size)
-            with served(tmp / f"page-{label}-{size}", url) as server:
-                http = Http(server.url, server.admin_token, timeout=60)
-                figures = []
-                for path in ("/api/v1/components/artifact_store?limit=100",
-                             "/api/v1/stacks?limit=100"):
-                    samples = []
-                    http.request("GET", path)
-                    for _ in range(requests):
-                        start = time.perf_counter()
-                        status, _, _ = http.request("GET", path)
-                        samples.append((time.perf_counter() - start) * 1000)
+        with contextlib.ExitStack() as stack:
+            clients: dict[int, Http] = {}
+            entries: dict[int, list[int]] = {}
+            for size in sizes:
+                url = make(size)
+                populate(url, size)
+                server = stack.enter_context(served(tmp / f"page-{label}-{size}", url))
+                clients[size] = Http(server.url, server.admin_token, timeout=60)
+                stack.callback(clients[size].close)
+                entries[size] = []
+                for path in paths:  # warm-up, and how many entries a page holds
+                    _, doc, _ = clients[size].request("GET", path)
+                    entries[size].append(len(next(v for v in doc.values()
+                                                  if isinstance(v, list))))
+            samples: dict[tuple[int, str], list[float]] = {
+                (size, path): [] for size in sizes for path in paths}
+            for _ in range(requests):
+                for size in sizes:
+                    for path in paths:
+                        begin = time.perf_counter()
+                        status, _, _ = clients[size].request("GET", path)
+                        samples[(size, path)].append((time.perf_counter() - begin) * 1000)
                         assert status == 200
-                    figures += [statistics.median(samples), pct(samples, 0.95)]
-                http.close()
-            lines.append(f"| {label} | {size} | " + " | ".join(f"{v:.1f}" for v in figures)
-                         + " |")
+            for size in sizes:
+                figures = []
+                for path in paths:
+                    figures += [statistics.median(samples[(size, path)]),
+                                pct(samples[(size, path)], 0.95)]
+                shown = " / ".join(str(n) for n in entries[size])
+                lines.append(f"| {label} | {size} | {shown} | "
+                             + " | ".join(f"{v:.1f}" for v in figures) + " |")
     lines.append("")
     return lines
 
@@ -322,6 +344,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=21)
     parser.add_argument("--sizes", default="100,10000")
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--limit", type=int, default=100, help="the page size of 'pages'")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--writes", type=int, default=50)
@@ -338,7 +361,8 @@ def main() -> None:
     if "startup" in only:
         out += startup(options.rounds, tmp)
     if "pages" in only:
-        out += page_latency([int(s) for s in options.sizes.split(",")], options.requests, tmp)
+        out += page_latency([int(s) for s in options.sizes.split(",")], options.requests, tmp,
+                            options.limit)
     if "rps" in only:
         out += throughput(options.seconds, tmp)
     if "writers" in only:

@@ -332,6 +332,9 @@ class Client:
         store_type: str | None = None,
         url: str | None = None,
         options: Mapping[str, Any] | None = None,
+        *,
+        user: str | None = None,
+        password: str | None = None,
     ) -> ProfileConfig:
         """Create a profile and its store, or attach to the store already at ``url``.
 
@@ -346,7 +349,12 @@ class Client:
             url: the store's URL (default: a store of that type in the config directory; a ``rest``
                 store needs one).
             options: store options kept with the profile (SQL: ``password_env`` or
-                ``password_file``, where the database password comes from at connect time).
+                ``password_file``, where the database password comes from at connect time;
+                rest: ``token_env`` or ``token_file``, ``ca_bundle``, ``timeout``).
+            user: (rest) log in as this user with ``password`` instead of a token: the
+                server's short-lived token is kept as the profile's credential, as
+                :meth:`login` does.
+            password: the user's password.
 
         Returns:
             The new profile's :class:`ProfileConfig`.
@@ -354,18 +362,22 @@ class Client:
         Raises:
             AlreadyExistsError: a profile of that name exists.
             InputError: the name, store type, URL or an option is not valid.
-            StoreError: the store cannot be created or opened.
+            StoreError: the store cannot be created or opened (or the login was refused).
         """
-        return profiles.create_profile(self._session, name, store_type, url, options)
+        return profiles.create_profile(self._session, name, store_type, url, options,
+                                       user=user, password=password)
 
     def login(self, profile: str | None = None, token: str | None = None, *,
-              user: str | None = None, password: str | None = None) -> dict[str, Any]:
+              user: str | None = None, password: str | None = None,
+              keyring: bool = False) -> dict[str, Any]:
         """Keep a credential for a ``rest`` profile (checked with its server first).
 
         Args:
             profile: the profile (default: the active one); its store type is ``rest``.
             token: an API token an admin created (``mlrig server token create``), or
             user: a user name, with ``password``, for a short-lived token.
+            keyring: keep the token in the system keyring (the ``keyring`` library,
+                ``mlrig[keyring]``) instead of a 0600 file in the config directory.
 
         Returns:
             Who the server says the credential is: ``user``, ``token``, ``permissions``.
@@ -376,7 +388,8 @@ class Client:
         """
         from mlrig.core import credentials
 
-        return credentials.login(self._session, profile, token, user, password)
+        return credentials.login(self._session, profile, token, user, password,
+                                 keyring=keyring)
 
     def logout(self, profile: str | None = None) -> bool:
         """Forget the credential :meth:`login` kept for a ``rest`` profile.

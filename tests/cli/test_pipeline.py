@@ -272,3 +272,21 @@ def test_a_run_killed_with_sigkill_is_listed_as_failed(config_dir: Path, tmp_pat
     assert {s["name"]: s["status"] for s in steps}["slow"] == "failed"
     table = mlrig(config_dir, "pipeline", "runs", "list", "--status", "failed")
     assert runs[0]["id"][:12] in table.stdout
+
+
+def test_a_newer_schema_is_one_line_naming_the_database(recorded: dict[str, str],
+                                                        config_dir: Path) -> None:
+    import sqlite3
+
+    (db,) = config_dir.rglob("metadata.db")
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE mlrig_runs_alembic_version SET version_num = 'm0099_from_the_future'")
+    conn.commit()
+    conn.close()
+    before = settled_snapshot(config_dir)
+    for args in (("pipeline", "runs", "list"), ("pipeline", "list"),
+                 ("pipeline", "runs", "describe", recorded["first"])):
+        done = mlrig(config_dir, *args)
+        line = assert_one_line_error(done.exit_code, done.stdout, done.stderr)
+        assert str(db) in line and "m0099_from_the_future" in line and "untouched" in line
+    assert settled_snapshot(config_dir) == before

@@ -2,15 +2,15 @@
 
 One profile, one artifact store and one metadata store (the default ones), three stacks
 that differ only in their orchestrator: ``local`` in the calling process, ``local`` with
-two worker processes, and ``dask`` on a real ``distributed.LocalCluster`` started once for
-this module. Each pipeline first runs without the cache on each orchestrator (same keys,
-same output digests, same statuses, attempts and errors), then with it (every step that
-completed before is served from the cache, on every orchestrator alike).
+two worker processes, and ``dask`` on a real ``distributed.LocalCluster`` started once per
+test process (``dask_address`` of tests/e2e/conftest.py). Each pipeline first runs without
+the cache on each orchestrator (same keys, same output digests, same statuses, attempts and
+errors), then with it (every step that completed before is served from the cache, on every
+orchestrator alike).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,20 +24,11 @@ from mlrig.pipelines import StepFailedError
 from mlrig.runtime.records import MetadataStore, PipelineRunRecord
 from mlrig.testing.pipelines import CONFORMANCE
 
-distributed = pytest.importorskip("distributed")
+pytest.importorskip("distributed")
 
 ORCHESTRATORS = ("serial", "parallel", "dask")
 
 
-@pytest.fixture(scope="module")
-def dask_address() -> Iterator[str]:
-    """A real LocalCluster of two worker processes, for the whole module."""
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=None)
-    try:
-        yield cluster.scheduler_address
-    finally:
-        cluster.close()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ by ``MLRIG_ACTIVE_STACK``; the second run there is served from the cache and say
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,17 +21,9 @@ CONFIG = str(ROOT / "examples" / "digits" / "run.yaml")
 STEPS = ("load_digits", "split", "train", "evaluate")
 
 pytest.importorskip("sklearn")
-distributed = pytest.importorskip("distributed")
+pytest.importorskip("distributed")
 
 
-@pytest.fixture(scope="module")
-def dask_address() -> Iterator[str]:
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=None)
-    try:
-        yield cluster.scheduler_address
-    finally:
-        cluster.close()
 
 
 def mlrig(client: Client, *args: str, **env: str) -> Run:

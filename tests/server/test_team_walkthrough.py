@@ -152,3 +152,40 @@ def test_login_with_a_password_gets_a_short_lived_token(server, token, member) -
     session = [t for t in json.loads(listed.stdout)["tokens"] if t["kind"] == "session"]
     assert len(session) == 1 and session[0]["user"] == "judy"
     assert session[0]["expires"] is not None and session[0]["last_used"] is not None
+
+
+def test_a_user_with_a_password_only_joins_by_logging_in(server, token, member) -> None:  # type: ignore[no-untyped-def]
+    from mlrig.testing.runs import run_mlrig
+
+    admin_env = {"MLRIG_CONFIG_PATH": str(server.config_dir)}
+    boss = member("boss")  # an editor sets up the shared store first
+    _ok(boss("profile", "create", "team", "-t", "rest", "--url", server.url,
+             "--token-env", "B", env={"B": token("boss", "editor")}))
+    _ok(run_mlrig("server", "user", "create", "kim", "--role", "viewer", "--password",
+                  "--store", server.store_url, env=admin_env, input="pass phrase\npass phrase\n"))
+    kim = member("kim")
+    _ok(kim("profile", "list"))
+    config_before = (kim.config_dir / "config.yaml").read_text()
+
+    no_token = kim("profile", "create", "team", "-t", "rest", "--url", server.url)
+    assert no_token.exit_code == 1 and "--user" in no_token.stderr
+    wrong = kim("profile", "create", "team", "-t", "rest", "--url", server.url,
+                "--user", "kim", input="not it\n")
+    assert wrong.exit_code == 1 and "Wrong user name or password." in wrong.stderr
+    both = kim("profile", "create", "team", "-t", "rest", "--url", server.url, "--user", "kim",
+               "--token-env", "T", env={"T": "x"}, input="pass phrase\n")
+    assert both.exit_code == 1 and "not both" in both.stderr
+    # nothing was left behind by the refusals
+    assert (kim.config_dir / "config.yaml").read_text() == config_before
+    assert not (kim.config_dir / "credentials").exists() or \
+        list((kim.config_dir / "credentials").iterdir()) == []
+
+    _ok(kim("profile", "create", "team", "-t", "rest", "--url", server.url, "--user", "kim",
+            input="pass phrase\n"))
+    kept = kim.config_dir / "credentials" / "team.token"
+    assert kept.stat().st_mode & 0o077 == 0
+    assert kept.read_text().strip() not in (kim.config_dir / "config.yaml").read_text()
+    assert "default" in _ok(kim("--profile", "team", "stack", "list")).stdout
+    refused = kim("--profile", "team", "stack", "register", "x", "-o", "default",
+                  "-a", "default", "-m", "default")
+    assert refused.exit_code == 1 and "'write' permission" in refused.stderr

@@ -3,6 +3,7 @@ refused and left untouched; the migrated schema is exactly the one the store cod
 
 from __future__ import annotations
 
+import datetime
 import json
 import threading
 from collections.abc import Callable
@@ -68,8 +69,21 @@ def insert_0001(conn: sa.Connection) -> None:
                          "('orchestrator', 'custom', 'pkg.mod.Custom')"))
 
 
+def insert_0002(conn: sa.Connection) -> None:
+    """The same data as mlrig wrote it at revision 0002: with creation and change times."""
+    insert_0001(conn)
+    for table, columns in (("mlrig_store", ("created_at",)),
+                           ("mlrig_components", ("created_at", "updated_at")),
+                           ("mlrig_stacks", ("created_at", "updated_at")),
+                           ("mlrig_flavors", ("created_at",))):
+        assignments = ", ".join(f"{c} = :t" for c in columns)
+        conn.execute(sa.text(f"UPDATE {table} SET {assignments}"),
+                     {"t": datetime.datetime(2026, 11, 1, tzinfo=datetime.timezone.utc)})
+
+
 #: for every revision but the head: how mlrig stored the sample data at that revision
-SAMPLES: dict[str, Callable[[sa.Connection], None]] = {"0001_initial": insert_0001}
+SAMPLES: dict[str, Callable[[sa.Connection], None]] = {"0001_initial": insert_0001,
+                                                       "0002_timestamps": insert_0002}
 
 EXPECTED = Contents.of(
     components=(
@@ -277,3 +291,27 @@ def test_the_cli_announces_the_upgrade_on_stderr(tmp_path: Path, config_dir: Pat
     listed = run_mlrig_in(config_dir, "--profile", "team", "stack", "list", "-o", "json")
     assert sorted(s["name"] for s in json.loads(listed.stdout)["stacks"]) == ["bare", "dev"]
     assert "Upgrad" not in listed.stderr
+
+
+def test_names_are_in_code_point_order_in_the_indexes(any_url: str) -> None:
+    """A page of a listing in name order reads only its rows: on PostgreSQL, whose databases
+    usually sort by a language's rules, the name columns are in the collation "C" (Alembic's
+    comparison does not look at collations, so this is checked here)."""
+    create_at(any_url, HEAD)
+    engine = engine_for(any_url)
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            for table in ("mlrig_components", "mlrig_stacks"):
+                columns = {c["name"]: c for c in sa.inspect(conn).get_columns(table)}
+                assert getattr(columns["name"]["type"], "collation", None) == "C", table
+            plan = "\n".join(r[0] for r in conn.execute(sa.text(
+                'EXPLAIN SELECT id FROM mlrig_stacks ORDER BY name COLLATE "C" LIMIT 10')))
+            assert "Sort" not in plan.split("\n")[1], plan
+        names = ["b", "B", "a", "é", "Z", "_"]
+        conn.execute(sa.text("INSERT INTO mlrig_stacks (name) VALUES " + ", ".join(
+            f"('{n}')" for n in names)))
+    engine.dispose()
+    store = SqlStore(any_url)
+    with store.read() as view:
+        assert [s.name for s in view.page_stacks(limit=10)] == sorted(names)
+    store.close()

@@ -183,5 +183,15 @@ def confirm_or_refuse(question: str, *, refused: str, canceled: str) -> None:
         raise click.exceptions.Exit(1)
 
 
+def ask_secret(prompt: str) -> str:
+    """A password or token: asked without echo on a terminal, else the first line of the
+    standard input (so that scripts can pipe it, without a warning about echo)."""
+    import sys
+
+    if sys.stdin.isatty():
+        return str(click.prompt(prompt, hide_input=True, err=True))
+    return sys.stdin.readline(64 * 1024).rstrip("\r\n")
+
+
 def stdout_is_tty() -> bool:
     return sys.stdout.isatty()

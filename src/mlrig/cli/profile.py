@@ -10,6 +10,7 @@ import click
 from mlrig.cli.app import State, pass_state
 from mlrig.cli.completers import file_names, profile_names
 from mlrig.cli.output import (
+    ask_secret,
     confirm_or_refuse,
     echo_err,
     emit_data,
@@ -51,17 +52,23 @@ def password_options(func: Any) -> Any:
 @click.option("--store-type", "-t", "store_type", help=STORE_TYPE_HELP)
 @password_options
 @token_options
+@click.option("--user", "user", metavar="NAME",
+              help="rest store: log in as this user (asks for the password) instead of "
+              "giving a token; the server's 12-hour token is kept as with 'mlrig login'.")
 @pass_state
 def create(state: State, name: str, *, url: str | None, store_type: str | None,
            password_env: str | None, password_file: str | None, token_env: str | None,
-           token_file: str | None, ca_bundle: str | None, timeout: str | None) -> None:
+           token_file: str | None, ca_bundle: str | None, timeout: str | None,
+           user: str | None) -> None:
     """Create a profile and initialise its store (or attach to an existing store)."""
     state.banner(strict=False)
+    password = ask_secret("Password") if user is not None else None
     state.client.create_profile(name, store_type=store_type, url=url,
                                 options={"password_env": password_env,
                                          "password_file": password_file,
                                          "token_env": token_env, "token_file": token_file,
-                                         "ca_bundle": ca_bundle, "timeout": timeout})
+                                         "ca_bundle": ca_bundle, "timeout": timeout},
+                                user=user, password=password)
     click.echo(f"Profile '{name}' successfully created.")
 
 

@@ -335,6 +335,9 @@ def create_profile(
     store_type: str | None = None,
     url: str | None = None,
     options: Mapping[str, Any] | None = None,
+    *,
+    user: str | None = None,
+    password: str | None = None,
 ) -> ProfileConfig:
     session.config()  # make sure the default profile exists first
     validate_name("profile", name)
@@ -345,6 +348,41 @@ def create_profile(
         raise AlreadyExistsError(f"Profile '{name}' already exists.")
     profile = new_profile_config(session, name, chosen_type, url)
     profile.options = store_options(profile.store_type, profile.store_url, options)
+    credential = None
+    if user is not None:
+        credential = _log_in_new_profile(session, profile, user, password)
+    try:
+        return _create_profile(session, name, profile, url)
+    except BaseException:
+        if credential is not None:  # the token file this call wrote a moment ago
+            from mlrig.fsutil import remove_file
+
+            with contextlib.suppress(OSError):
+                remove_file(credential, root=session.config_dir)
+        raise
+
+
+def _log_in_new_profile(session: Session, profile: ProfileConfig, user: str,
+                        password: str | None) -> Path:
+    """A new ``rest`` profile that logs in with a user's password: the token the server
+    gives for it, kept as the profile's credential (as ``mlrig login --user`` does)."""
+    from mlrig.core import credentials
+
+    if profile.store_type != "rest":
+        raise InputError(f"A user logs in to a rest store only; this profile's store type is "
+                         f"'{profile.store_type}'.")
+    if profile.options.get("token_env") or profile.options.get("token_file"):
+        raise InputError("Give a token (--token-env / --token-file) or a user (--user), "
+                         "not both.")
+    token = credentials.password_token(session, profile.store_url, profile.options, user,
+                                       password)
+    path = credentials.keep_token(session, profile.name, token)
+    profile.options["token_file"] = str(path)
+    return path
+
+
+def _create_profile(session: Session, name: str, profile: ProfileConfig,
+                    url: str | None) -> ProfileConfig:
     own_dir = profile_dir(session.config_dir, name)
     if url is None:
         require_own_place(own_dir, name)

@@ -58,10 +58,33 @@ class Accounts(Protocol):
 
     def append_audit(self, records: list[dict[str, Any]]) -> None: ...
 
+    def append_audit_within(self, txn: Any, records: list[dict[str, Any]]) -> None:
+        """Record the writes of a store transaction *before* it commits (``txn`` is the
+        store's open transaction): a SQL store commits them with its own rows; a local one
+        gets them appended first, and :meth:`abort_audit` withdraws them if the commit then
+        fails. Either way a committed write is never missing from the log."""
+
+    def abort_audit(self, txn_id: str) -> None:
+        """The transaction ``txn_id`` whose records :meth:`append_audit_within` wrote did
+        not commit: :meth:`audit` leaves them out from now on."""
+
     def audit(self, since: str | None = None, limit: int = 10_000) -> list[dict[str, Any]]:
         """Records from the oldest (after ``since``, an ISO time) to the newest."""
 
     def close(self) -> None: ...
+
+
+#: the action of the record that withdraws the records of a transaction that did not commit
+ABORTED = "aborted"
+
+
+def settled(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records of committed transactions (without those an abort record withdraws, and
+    without the abort records)."""
+    aborted = {r.get("txn") for r in records if r.get("action") == ABORTED}
+    if not aborted:
+        return records
+    return [r for r in records if r.get("action") != ABORTED and r.get("txn") not in aborted]
 
 
 class FileAccounts:
@@ -147,6 +170,14 @@ class FileAccounts:
             finally:
                 os.close(fd)
 
+    def append_audit_within(self, txn: Any, records: list[dict[str, Any]]) -> None:
+        self.append_audit(records)
+
+    def abort_audit(self, txn_id: str) -> None:
+        from mlrig.server.auth import iso, now
+
+        self.append_audit([{"time": iso(now()), "txn": txn_id, "action": ABORTED}])
+
     def audit(self, since: str | None = None, limit: int = 10_000) -> list[dict[str, Any]]:
         path = self.dir / _AUDIT
         if not path.exists():
@@ -166,7 +197,7 @@ class FileAccounts:
                 continue  # the torn tail of an append a crash interrupted
             if isinstance(record, dict) and (since is None or str(record.get("time")) > since):
                 records.append(record)
-        return records[-limit:]
+        return settled(records)[-limit:]
 
     @staticmethod
     def _tail(path: Path, limit: int) -> str:
@@ -268,9 +299,24 @@ class SqlAccounts:
         if not records:
             return
         with self._errors(), self._engine.begin() as conn:
-            conn.execute(self._audit.insert(), [
-                {"time": str(r["time"]), "body": json.dumps(r, sort_keys=True)}
-                for r in records])
+            conn.execute(self._audit.insert(), self._audit_rows(records))
+
+    def _audit_rows(self, records: list[dict[str, Any]]) -> list[dict[str, str]]:
+        return [{"time": str(r["time"]), "body": json.dumps(r, sort_keys=True)}
+                for r in records]
+
+    def append_audit_within(self, txn: Any, records: list[dict[str, Any]]) -> None:
+        if not records:
+            return
+        connection = getattr(txn, "connection", None)
+        if connection is None:  # not a transaction of this database: commit on our own
+            self.append_audit(records)
+            return
+        with self._errors():
+            connection.execute(self._audit.insert(), self._audit_rows(records))
+
+    def abort_audit(self, txn_id: str) -> None:
+        return None  # the records rolled back with the store's transaction
 
     def audit(self, since: str | None = None, limit: int = 10_000) -> list[dict[str, Any]]:
         import sqlalchemy as sa

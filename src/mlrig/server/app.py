@@ -6,6 +6,11 @@ valid token, 403 naming the missing permission). Errors are JSON: ``{"error": <t
 CLI prints>, "hint": ..., "kind": ...}`` with the status of their kind (404 not found, 409
 exists / in use / stale revision, 413 too large, 422 malformed). OpenAPI is at ``/docs``.
 
+Single objects: ``GET /stacks/{name}`` and ``/components/{type}/{name}`` carry the object's
+revision as ``ETag``; ``PUT`` (create with ``If-None-Match: *``, replace with ``If-Match``)
+and ``DELETE`` (``If-Match``) of the same paths change one object at the revision the
+caller read: 412 when it changed since, 428 without a precondition.
+
 Store routes (the ``rest`` store type's protocol, see :mod:`mlrig.stores.rest`):
 ``GET /store``, ``GET /store/status``, ``POST /store/initialize``,
 ``POST /store/transactions``. Document routes return what ``-o json`` prints:
@@ -41,7 +46,7 @@ from mlrig.exceptions import (
     NotFoundError,
     StoreError,
 )
-from mlrig.models import Component, ComponentType
+from mlrig.models import Component, ComponentType, new_id
 from mlrig.server import auth
 from mlrig.server.accounts import Accounts, open_accounts, record_admin
 from mlrig.server.settings import SETTINGS_ENV, ServerSettings
@@ -57,11 +62,20 @@ class StaleError(StoreError):
     """A transaction read something that another writer changed since (HTTP 409)."""
 
 
-STATUS = [(auth.AuthError, 401), (auth.PermissionDenied, 403), (StaleError, 409),
+class PreconditionFailed(StaleError):
+    """A single-object write whose ``If-Match`` names another revision (HTTP 412)."""
+
+
+class PreconditionRequired(InputError):
+    """A single-object write without ``If-Match`` / ``If-None-Match: *`` (HTTP 428)."""
+
+
+STATUS = [(auth.AuthError, 401), (auth.PermissionDenied, 403), (PreconditionFailed, 412),
+          (PreconditionRequired, 428), (StaleError, 409),
           (NotFoundError, 404), (AlreadyExistsError, 409), (InUseError, 409),
           (InputError, 422), (StoreError, 503)]
 KINDS = [(auth.AuthError, "unauthorized"), (auth.PermissionDenied, "forbidden"),
-         (StaleError, "conflict")]
+         (PreconditionRequired, "precondition_required"), (StaleError, "conflict")]
 
 
 def error_body(exc: MlrigError) -> tuple[int, dict[str, Any]]:
@@ -292,6 +306,7 @@ class Service:
         stamp = auth.iso(auth.now())
         records: list[dict[str, Any]] = []
         txn_id = secrets_module.token_hex(8)
+        recorded = False
         try:
             with self.store.write() as txn:
                 for key, expected in reads.items():
@@ -310,12 +325,93 @@ class Service:
                                     "token": principal.token, "txn": txn_id,
                                     "action": op["op"], "keys": keys,
                                     "before": before, "after": after})
+                # recorded before the commit (with it, on a SQL store): a write that commits
+                # is never missing from the log, whatever happens next
+                self.accounts.append_audit_within(txn, records)
+                recorded = bool(records)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InputError(f"A malformed operation in a transaction ({exc}).") from None
-        self.accounts.append_audit(records)
+        except BaseException:
+            if recorded:
+                self.accounts.abort_audit(txn_id)
+            raise
         if records and not self.accounts.load()["settings"].get("initialized"):
             self.mark_initialized()
         return {"applied": len(records), "transaction": txn_id}
+
+    # single objects: GET gives an ETag, PUT / DELETE need If-Match (or If-None-Match: *)
+    def revision(self, key: str) -> str | None:
+        with self.store.read() as view:
+            return current_revision(view, key)
+
+    def write_one(self, principal: auth.Principal, key: str, op: dict[str, Any], *,
+                  if_match: str | None, if_none_match: str | None) -> str | None:
+        """Apply one operation on the object ``key`` if it is at the revision the caller
+        read; the object's new revision (``None`` once deleted)."""
+        expected = precondition(if_match, if_none_match)
+        try:
+            self.transaction(principal, {"reads": {key: expected}, "ops": [op]})
+        except StaleError as exc:
+            raise PreconditionFailed(exc.message, hint="Read it again (GET) and retry with "
+                                                       "its new ETag.") from None
+        return self.revision(key)
+
+    def put_component(self, principal: auth.Principal, type_: ComponentType, name: str,
+                      body: Any, *, if_match: str | None, if_none_match: str | None
+                      ) -> str | None:
+        if not isinstance(body, dict) or not isinstance(body.get("flavor"), str) \
+                or not isinstance(body.get("config", {}), dict):
+            raise InputError("A component is {\"flavor\": ..., \"config\": {...}}.")
+        from mlrig.names import validate_name
+
+        validate_name("component", name)
+        key = protocol.component_key(type_, name)
+        with self.store.read() as view:
+            existing = view.get_component(type_, name)
+            config = self._validated(view, type_, name, body["flavor"],
+                                     dict(body.get("config") or {}))
+        component = Component(type_, name, body["flavor"], config,
+                              existing.id if existing is not None else new_id()).to_dict()
+        op: dict[str, Any] = (
+            {"op": "create_component", "component": component} if existing is None
+            else {"op": "update_component", "component": component, "old_name": name})
+        return self.write_one(principal, key, op, if_match=if_match,
+                              if_none_match=if_none_match)
+
+    @staticmethod
+    def _validated(view: StoreView, type_: ComponentType, name: str, flavor: str,
+                   config: dict[str, Any]) -> dict[str, Any]:
+        """The config checked by the flavor's schema (a flavor registered in the profile by
+        a client is never imported here: its config is kept as sent, as the CLI does when
+        it cannot load one)."""
+        from mlrig import flavors as registry
+
+        spec = registry.resolve(type_, flavor, view.list_flavors(type_))
+        if spec.origin == "profile":
+            return config
+        if any(isinstance(v, str) and v.startswith(protocol.SECRET_REF_PREFIX)
+               for v in config.values()):
+            return config  # a withheld secret sent back: resolved (and checked) on write
+        return registry.validate_config(spec.load(), config,
+                                        f"{type_.display_name} '{name}'")
+
+    def put_stack(self, principal: auth.Principal, name: str, body: Any, *,
+                  if_match: str | None, if_none_match: str | None) -> str | None:
+        components = body.get("components") if isinstance(body, dict) else None
+        if not isinstance(components, dict) or not all(
+                isinstance(v, str) for v in components.values()):
+            raise InputError("A stack is {\"components\": {TYPE: NAME, ...}}.")
+        from mlrig.names import validate_name
+
+        validate_name("stack", name)
+        parts = {ComponentType.parse(t).value: n for t, n in components.items()}
+        key = protocol.stack_key(name)
+        with self.store.read() as view:
+            exists = view.get_stack(name) is not None
+        op = ({"op": "update_stack", "name": name, "components": parts, "old_name": name}
+              if exists else {"op": "create_stack", "name": name, "components": parts})
+        return self.write_one(principal, key, op, if_match=if_match,
+                              if_none_match=if_none_match)
 
     def _stale(self, key: str) -> StaleError:
         last = next((r for r in reversed(self.accounts.audit(limit=5000))
@@ -407,6 +503,29 @@ def page(doc: dict[str, Any], key: str, limit: int) -> dict[str, Any]:
     shown = entries[:limit]
     more = len(entries) > limit
     return {**doc, key: shown, "next_cursor": _cursor(shown[-1]["name"]) if more else None}
+
+
+def etag(revision: str | None) -> dict[str, str]:
+    return {} if revision is None else {"ETag": f'"{revision}"'}
+
+
+def precondition(if_match: str | None, if_none_match: str | None) -> str | None:
+    """The revision a single-object write expects (``None``: that the object does not exist
+    yet), from its ``If-Match`` / ``If-None-Match`` headers; one of them is required."""
+    if if_none_match is not None:
+        if if_none_match.strip() != "*":
+            raise InputError("If-None-Match on a write must be '*' (create only).")
+        return None
+    if if_match is None:
+        raise PreconditionRequired(
+            "A write of one object needs the ETag it read (If-Match), or If-None-Match: * to "
+            "create it; nothing was changed.")
+    value = if_match.strip()
+    if value.startswith("W/"):
+        raise InputError("If-Match needs a strong ETag.")
+    if value == "*":
+        raise InputError("If-Match: * is not accepted: name the revision that was read.")
+    return value.strip('"')
 
 
 def settings_from_env() -> ServerSettings:
@@ -524,9 +643,29 @@ def create_app(settings: ServerSettings) -> FastAPI:
         return service.stacks(name, limit, cursor)
 
     @app.get("/api/v1/stacks/{name}")
-    async def stack(request: Request, name: str) -> dict[str, Any]:
+    async def stack(request: Request, name: str) -> JSONResponse:
+        """One stack, with its revision as the ETag (for If-Match on a write)."""
         who(request)
-        return service.stack(name)
+        found = service.stack(name)
+        return JSONResponse(found, headers=etag(service.revision(protocol.stack_key(name))))
+
+    @app.put("/api/v1/stacks/{name}")
+    async def stack_put(request: Request, name: str) -> JSONResponse:
+        """Create (``If-None-Match: *``) or replace (``If-Match: <ETag>``) one stack."""
+        principal = who(request, "write")
+        revision = service.put_stack(principal, name, await body_of(request),
+                                     if_match=request.headers.get("if-match"),
+                                     if_none_match=request.headers.get("if-none-match"))
+        return JSONResponse(service.stack(name), headers=etag(revision))
+
+    @app.delete("/api/v1/stacks/{name}")
+    async def stack_delete(request: Request, name: str) -> dict[str, Any]:
+        """Delete one stack at the revision of ``If-Match``."""
+        principal = who(request, "write")
+        service.write_one(principal, protocol.stack_key(name),
+                          {"op": "delete_stack", "name": name},
+                          if_match=request.headers.get("if-match"), if_none_match=None)
+        return {"deleted": name}
 
     @app.get("/api/v1/components/{type_name}")
     async def components(request: Request, type_name: str, *, name: str | None = None,
@@ -536,8 +675,35 @@ def create_app(settings: ServerSettings) -> FastAPI:
                                   limit=limit, cursor=cursor)
 
     @app.get("/api/v1/components/{type_name}/{name}")
-    async def component(request: Request, type_name: str, name: str) -> dict[str, Any]:
-        return service.component(ctype(type_name), name, who(request))
+    async def component(request: Request, type_name: str, name: str) -> JSONResponse:
+        """One component (secrets masked without the permission), its revision as ETag."""
+        type_ = ctype(type_name)
+        found = service.component(type_, name, who(request))
+        return JSONResponse(found, headers=etag(service.revision(
+            protocol.component_key(type_, name))))
+
+    @app.put("/api/v1/components/{type_name}/{name}")
+    async def component_put(request: Request, type_name: str, name: str) -> JSONResponse:
+        """Create (``If-None-Match: *``) or replace (``If-Match: <ETag>``) one component;
+        its config is checked by its flavor's schema."""
+        type_ = ctype(type_name)
+        principal = who(request, "write")
+        revision = service.put_component(principal, type_, name, await body_of(request),
+                                         if_match=request.headers.get("if-match"),
+                                         if_none_match=request.headers.get("if-none-match"))
+        return JSONResponse(service.component(type_, name, principal), headers=etag(revision))
+
+    @app.delete("/api/v1/components/{type_name}/{name}")
+    async def component_delete(request: Request, type_name: str, name: str
+                               ) -> dict[str, Any]:
+        """Delete one component at the revision of ``If-Match`` (refused while a stack uses
+        it)."""
+        type_ = ctype(type_name)
+        principal = who(request, "write")
+        service.write_one(principal, protocol.component_key(type_, name),
+                          {"op": "delete_component", "type": type_.value, "name": name},
+                          if_match=request.headers.get("if-match"), if_none_match=None)
+        return {"deleted": name}
 
     @app.get("/api/v1/flavors/{type_name}")
     async def flavors(request: Request, type_name: str) -> dict[str, Any]:

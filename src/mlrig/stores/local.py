@@ -467,17 +467,12 @@ class LocalTransaction(LocalView):
         self._components[(component.type, component.name)] = component
 
     def update_component(self, component: Component, old_name: str | None = None) -> None:
-        old = old_name or component.name
-        if self.get_component(component.type, old) is None:
-            raise integrity.component_missing_error(component.type, old)
+        old = integrity.check_component_update(self, component, old_name)
         if old != component.name:
-            if self.get_component(component.type, component.name) is not None:
-                raise integrity.component_exists_error(component.type, component.name)
             self._components[(component.type, old)] = None
-            for stack in self._load_stacks().values():
-                if stack.uses(component.type, old):
-                    stack.components[component.type] = component.name
-                    self._stacks_dirty = True
+            if integrity.repoint_stacks(self._load_stacks().values(), component.type, old,
+                                        component.name):
+                self._stacks_dirty = True
         self._components[(component.type, component.name)] = component
 
     def delete_component(self, type_: ComponentType, name: str) -> None:
@@ -496,22 +491,9 @@ class LocalTransaction(LocalView):
         self._stacks_dirty = True
 
     def update_stack(self, stack: Stack, old_name: str | None = None) -> None:
-        stacks = self._load_stacks()
-        old = old_name or stack.name
-        if old not in stacks:
-            raise integrity.stack_missing_error(old)
-        if old != stack.name and stack.name in stacks:
-            raise integrity.stack_exists_error(stack.name)
-        integrity.check_stack_references(self, stack)
-        if old != stack.name:
-            # keep the position of the stack in the file
-            self._stacks = {
-                (stack.name if k == old else k): (Stack(stack.name, dict(stack.components))
-                                                  if k == old else v)
-                for k, v in stacks.items()
-            }
-        else:
-            stacks[stack.name] = Stack(stack.name, dict(stack.components))
+        old = integrity.check_stack_update(self, stack, old_name)
+        # at the same position in the file
+        self._stacks = integrity.replace_stack(self._load_stacks(), stack, old)
         self._stacks_dirty = True
 
     def delete_stack(self, name: str) -> None:

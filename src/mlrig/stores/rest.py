@@ -56,7 +56,11 @@ TOKEN_ENV = "token_env"
 TOKEN_FILE = "token_file"
 CA_BUNDLE = "ca_bundle"
 TIMEOUT = "timeout"
-REST_OPTIONS = (TOKEN_ENV, TOKEN_FILE, CA_BUNDLE, TIMEOUT)
+#: set by ``mlrig login --keyring`` only: the profile's token is in the system keyring under
+#: this user name (service ``mlrig``)
+TOKEN_KEYRING = "token_keyring"
+KEYRING_SERVICE = "mlrig"
+REST_OPTIONS = (TOKEN_ENV, TOKEN_FILE, CA_BUNDLE, TIMEOUT, TOKEN_KEYRING)
 #: the deadline of one request (connect + send + answer), seconds
 DEFAULT_TIMEOUT = 5.0
 #: a secret value the server withheld from a caller without the ``secrets`` permission; sent
@@ -205,6 +209,8 @@ def validate_rest_options(url: str, options: Mapping[str, Any]) -> dict[str, Any
     for key in (TOKEN_FILE, CA_BUNDLE):
         if options.get(key):
             result[key] = str(Path(str(options[key])).expanduser().absolute())
+    if options.get(TOKEN_KEYRING):
+        result[TOKEN_KEYRING] = str(options[TOKEN_KEYRING])
     if options.get(TIMEOUT) is not None:
         try:
             seconds = float(options[TIMEOUT])
@@ -241,6 +247,28 @@ def read_token_file(path: Path, url: str, emit: Listener | None = None) -> str:
     return value
 
 
+def keyring_call(method: str, url: str, user: str, *args: str) -> Any:
+    """``keyring.<method>('mlrig', user, *args)`` on the system keyring (the ``keyring``
+    library, imported only for a profile whose token is there); one line when there is no
+    keyring or it refuses."""
+    try:
+        import keyring
+        from keyring.errors import KeyringError, PasswordDeleteError
+    except ImportError:
+        raise StoreError(f"The token for the mlrig server at {url} is in the system keyring, "
+                         "but the 'keyring' library is not installed.",
+                         hint="Install it (pip install 'mlrig[keyring]') or run 'mlrig "
+                              "login' again without --keyring.") from None
+    try:
+        return getattr(keyring, method)(KEYRING_SERVICE, user, *args)
+    except PasswordDeleteError:
+        return None  # nothing kept under that name: nothing to forget
+    except KeyringError as exc:
+        raise StoreError(f"The system keyring ({type(keyring.get_keyring()).__name__}) "
+                         f"refused to {method.replace('_', ' ')} for the mlrig server at {url}"
+                         f" ({type(exc).__name__}).") from None
+
+
 def resolve_token(url: str, options: Mapping[str, Any], env: Mapping[str, str],
                   emit: Listener | None = None) -> str:
     variable = options.get(TOKEN_ENV)
@@ -254,10 +282,18 @@ def resolve_token(url: str, options: Mapping[str, Any], env: Mapping[str, str],
         token = read_token_file(Path(str(options[TOKEN_FILE])), url, emit)
         if token:
             return token
+    if options.get(TOKEN_KEYRING):
+        token = keyring_call("get_password", url, str(options[TOKEN_KEYRING]))
+        if token:
+            return str(token).strip()
     raise StoreError(f"The mlrig server at {url} needs a token, and this profile has none.",
-                     hint="Run 'mlrig login PROFILE' with a token an admin created.",
+                     hint="Give it a token an admin created ('mlrig login PROFILE', or "
+                          "--token-env/--token-file of 'profile create'), or log in as a "
+                          "user ('mlrig login PROFILE --user NAME', or --user of 'profile "
+                          "create').",
                      library_hint="Call client.login(PROFILE, TOKEN) with a token an admin "
-                                  "created.")
+                                  "created, or pass user= and password= to "
+                                  "client.create_profile().")
 
 
 # -- HTTP ----------------------------------------------------------------------------------
@@ -569,16 +605,11 @@ class RestTransaction(RestView):
         self.ops.append({"op": "create_component", "component": component.to_dict()})
 
     def update_component(self, component: Component, old_name: str | None = None) -> None:
-        old = old_name or component.name
-        if self.get_component(component.type, old) is None:
-            raise integrity.component_missing_error(component.type, old)
+        old = integrity.check_component_update(self, component, old_name)
         if old != component.name:
-            if self.get_component(component.type, component.name) is not None:
-                raise integrity.component_exists_error(component.type, component.name)
             del self._components[(component.type, old)]
-            for stack in self._stacks.values():
-                if stack.uses(component.type, old):
-                    stack.components[component.type] = component.name
+            integrity.repoint_stacks(self._stacks.values(), component.type, old,
+                                     component.name)
         self._components[(component.type, component.name)] = _copy(component)
         self._touch(component_key(component.type, old),
                     component_key(component.type, component.name))
@@ -603,15 +634,8 @@ class RestTransaction(RestView):
                          "components": stack.to_dict()})
 
     def update_stack(self, stack: Stack, old_name: str | None = None) -> None:
-        old = old_name or stack.name
-        if self.get_stack(old) is None:
-            raise integrity.stack_missing_error(old)
-        if old != stack.name and self.get_stack(stack.name) is not None:
-            raise integrity.stack_exists_error(stack.name)
-        integrity.check_stack_references(self, stack)
-        self._stacks = {(stack.name if k == old else k):
-                        (Stack(stack.name, dict(stack.components)) if k == old else v)
-                        for k, v in self._stacks.items()}
+        old = integrity.check_stack_update(self, stack, old_name)
+        self._stacks = integrity.replace_stack(self._stacks, stack, old)
         self._touch(stack_key(old), stack_key(stack.name))
         self.ops.append({"op": "update_stack", "name": stack.name, "old_name": old,
                          "components": stack.to_dict()})

@@ -700,6 +700,12 @@ class SqlView:
         self._conn = conn
         self._where = where
 
+    @property
+    def connection(self) -> sa.Connection:
+        """The database connection of this transaction, for rows that must commit (or roll
+        back) with the store's own: the server's audit records."""
+        return self._conn
+
     def _component(self, row: Any) -> Component:
         return Component(
             type=_type(row.type, self._where), name=row.name, flavor=row.flavor,

@@ -15,10 +15,10 @@ import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects import mysql, postgresql
 
 #: the Alembic revisions this package knows, oldest first; the last one is the head
-REVISIONS = ("0001_initial", "0002_timestamps")
+REVISIONS = ("0001_initial", "0002_timestamps", "0003_name_order")
 HEAD = REVISIONS[-1]
 VERSION_TABLE = "mlrig_alembic_version"
 STORE_KIND = "mlrig-sql-store"
@@ -29,6 +29,10 @@ TABLE_OPTIONS: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "u
                  "mariadb_charset": "utf8mb4", "mariadb_collate": "utf8mb4_bin"}
 
 NAME = sa.String(255)
+#: a component's or a stack's name: in code-point order on PostgreSQL too (migration 0003), so
+#: that the unique index on it serves the order of paged listings
+ORDERED_NAME = sa.String(255).with_variant(postgresql.VARCHAR(255, collation="C"),
+                                           "postgresql")
 TYPE = sa.String(64)
 ID = sa.String(64)
 TEXT = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
@@ -48,7 +52,7 @@ components = sa.Table(
     "mlrig_components", metadata,
     sa.Column("id", ID, primary_key=True),
     sa.Column("type", TYPE, nullable=False),
-    sa.Column("name", NAME, nullable=False),
+    sa.Column("name", ORDERED_NAME, nullable=False),
     sa.Column("flavor", NAME, nullable=False),
     sa.Column("config", TEXT, nullable=False),
     sa.Column("created_at", TIMESTAMP, nullable=True),
@@ -60,7 +64,7 @@ components = sa.Table(
 stacks = sa.Table(
     "mlrig_stacks", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("name", NAME, nullable=False),
+    sa.Column("name", ORDERED_NAME, nullable=False),
     sa.Column("created_at", TIMESTAMP, nullable=True),
     sa.Column("updated_at", TIMESTAMP, nullable=True),
     sa.UniqueConstraint("name", name="uq_mlrig_stacks_name"),

@@ -9,9 +9,12 @@ process.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Annotated, Any
+
+from pydantic import BaseModel
 
 from mlrig.pipelines import pipeline, step
 
@@ -167,6 +170,36 @@ def types() -> None:
     check_typed(text, raw, mapping, pair)
 
 
+# ----------------------------------------------------------------------------- libraries
+class Point(BaseModel):
+    x: int
+    label: str
+
+
+@step
+def library_values() -> tuple[
+    Annotated[Any, "array"], Annotated[Any, "frame"], Annotated[Point, "point"]
+]:
+    import numpy as np
+    import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+
+    return (np.arange(6, dtype="int64").reshape(2, 3),
+            pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}), Point(x=1, label="one"))
+
+
+@step
+def check_libraries(array: Any, frame: Any, point: Point) -> str:
+    assert array.shape == (2, 3) and int(array.sum()) == 15, array
+    assert list(frame["b"]) == ["x", "y"] and point == Point(x=1, label="one")
+    return f"{type(array).__name__}/{type(frame).__name__}/{type(point).__name__}"
+
+
+@pipeline
+def libraries() -> None:
+    array, frame, point = library_values()
+    check_libraries(array, frame, point)
+
+
 # ----------------------------------------------------------------------------- no outputs
 @step
 def side_effect(directory: str) -> None:
@@ -207,3 +240,5 @@ CONFORMANCE: dict[str, tuple[Any, dict[str, str]]] = {
     "types": (types, {}),
     "ordered": (ordered, {"directory": "{dir}"}),
 }
+if all(importlib.util.find_spec(name) for name in ("numpy", "pandas")):
+    CONFORMANCE["libraries"] = (libraries, {})

@@ -39,14 +39,10 @@ class MySQLMetadataStore(Flavor):
     DESCRIPTION = "Keeps metadata in a MySQL database."
 
 
-class PostgreSQLMetadataStoreConfig(Config):
-    host: str
-    port: int = Field(default=5432, ge=1, le=65535)
-    database: str
-    username: str
-    password: str | None = Field(default=None, json_schema_extra=SECRET)
+class PostgreSQLMetadataStoreConfig(MySQLMetadataStoreConfig):
+    """MySQL's attributes; only the default port differs."""
 
-    _check = field_validator("host", "database", "username")(non_empty)
+    port: int = Field(default=5432, ge=1, le=65535)
 
 
 class PostgreSQLMetadataStore(Flavor):

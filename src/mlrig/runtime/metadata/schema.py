@@ -17,17 +17,13 @@ import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
 
 from mlrig.runtime.metadata.revisions import HEAD, VERSION_TABLE
 
-TABLE_OPTIONS: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin",
-                                 "mariadb_charset": "utf8mb4", "mariadb_collate": "utf8mb4_bin"}
+# the column types and table options of the profile store's tables (utf8mb4, byte order)
+from mlrig.stores.sql_schema import ID, NAME, TABLE_OPTIONS, TEXT
 
-ID = sa.String(64)
-NAME = sa.String(255)
 STATUS = sa.String(16)
-TEXT = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 TIME: Any = sa.Double()
 
 metadata = sa.MetaData()

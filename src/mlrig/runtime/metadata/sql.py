@@ -14,7 +14,12 @@ Transactions
     Every method is one transaction. SQLite: WAL (set when the database is made), a busy
     timeout (``MLRIG_LOCK_TIMEOUT``, 30 s by default), ``BEGIN IMMEDIATE`` for writers,
     so that many processes writing at once wait for each other instead of failing with
-    "database is locked"; readers never wait. PostgreSQL/MySQL: READ COMMITTED writes,
+    "database is locked"; readers never wait. A run's own beginning and end (and a
+    deletion) are committed with ``synchronous=FULL``; the records of its steps and
+    artifacts in between with ``NORMAL``, which in WAL mode survives the crash of any
+    process (a SIGKILL included) and is flushed to disk by the next FULL commit: a power
+    cut during a run can take back the latest step records of that run only (shown
+    failed, resumable), never a finished run. PostgreSQL/MySQL: READ COMMITTED writes,
     REPEATABLE READ reads.
 
 Listing
@@ -150,15 +155,23 @@ def _encode_cursor(started: float, run_id: str) -> str:
 
 def _decode_cursor(cursor: str) -> tuple[float, str]:
     try:
+        if len(cursor) > 1000:  # a run id is short: no cursor is this long
+            raise ValueError(cursor)
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         started, run_id = json.loads(raw)
         if not isinstance(run_id, str) or not isinstance(started, (int, float)):
             raise ValueError(cursor)
         return float(started), run_id
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        shown = cursor if len(cursor) <= 60 else f"{cursor[:40]}... ({len(cursor)} characters)"
         raise InputError(
-            f"Invalid cursor '{cursor}': give the one a listing printed as its next page."
+            f"Invalid cursor '{shown}': give the one a listing printed as its next page."
         ) from None
+
+
+def _shown(value: str) -> str:
+    """An id as a message shows it: a huge one shortened."""
+    return value if len(value) <= 80 else f"{value[:60]}... ({len(value)} characters)"
 
 
 def _check_limit(limit: int) -> None:
@@ -308,11 +321,16 @@ class SQLMetadataStore:
                 yield tx
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[_Tx]:
+    def _write(self, durable: bool = True) -> Iterator[_Tx]:
+        """A write transaction. ``durable=False`` (the records of a run in progress: its
+        steps and artifacts) may skip the flush to disk on SQLite: such a commit survives a
+        crash of any process, and the next durable commit (the run's end) flushes it with
+        everything before it; only a power cut can take it back, with the run then shown as
+        failed and resumable."""
         with self._lock:
             db = self._database()
             db.ensure_schema()
-            with db.transaction(write=True) as tx:
+            with db.transaction(write=True, durable=durable) as tx:
                 assert tx is not None
                 yield tx
 
@@ -349,7 +367,7 @@ class SQLMetadataStore:
                 raise self._no_run(run_id)
 
     def save_step_run(self, step: StepRunRecord) -> None:
-        with self._write() as tx:
+        with self._write(durable=False) as tx:
             _save_step(tx, step, self.describe)
 
     def save_artifact(self, artifact: ArtifactRecord) -> None:
@@ -357,7 +375,7 @@ class SQLMetadataStore:
         values = (a.name, a.digest, a.uri, int(a.size), a.data_type, a.materializer,
                   a.materializer_version, a.producer_step_run_id, float(a.created),
                   _dump(dict(a.versions)))
-        with self._write() as tx:
+        with self._write(durable=False) as tx:
             exists = tx.rows("SELECT 1 FROM mlrig_artifacts WHERE id = ?", (a.id,))
             if exists:
                 tx.run(
@@ -459,13 +477,13 @@ class SQLMetadataStore:
         with self._read() as tx:
             found = [] if tx is None else _steps(tx, "WHERE s.id = ?", (step_run_id,))
         if not found:
-            raise NotFoundError(f"No step run '{step_run_id}' in {self.describe}.")
+            raise NotFoundError(f"No step run '{_shown(step_run_id)}' in {self.describe}.")
         return found[0]
 
     def get_artifact(self, artifact_id: str) -> ArtifactRecord:
         with self._read() as tx:
             if tx is None:
-                raise NotFoundError(f"No artifact '{artifact_id}' in {self.describe}.")
+                raise NotFoundError(f"No artifact '{_shown(artifact_id)}' in {self.describe}.")
             return _artifact(self._find(tx, "mlrig_artifacts", _ARTIFACTS_SELECT,
                                         artifact_id, "artifact"))
 
@@ -498,29 +516,37 @@ class SQLMetadataStore:
 
     # helpers --------------------------------------------------------------------------
     def _no_run(self, run_id: str) -> NotFoundError:
-        return NotFoundError(f"No pipeline run '{run_id}' in {self.describe}.",
+        return NotFoundError(f"No pipeline run '{_shown(run_id)}' in {self.describe}.",
                              hint="Run 'mlrig pipeline runs list'.",
                              library_hint="client.list_pipeline_runs() lists the runs.")
 
     def _find(self, tx: _Tx, table: str, select: str, key: str, what: str) -> tuple[Any, ...]:
         """The row whose id is ``key`` or, failing that, the one row whose id starts with it."""
         rows = tx.rows(f"{select} WHERE id = ?", (key,))
-        if not rows and key:
+        if not rows and key and ord(key[-1]) < 0x10FFFF:
+            # the ids from the key up to the next possible prefix: a walk of the primary key
+            # (LIKE with an escape cannot use it); LIKE still catches what a database's
+            # collation orders otherwise
+            upper = key[:-1] + chr(ord(key[-1]) + 1)
             rows = [row for row in tx.rows(
-                f"{select} WHERE id LIKE ? ESCAPE '!' ORDER BY id LIMIT 20",
-                (_like_prefix(key),)) if str(row[0]).startswith(key)]
+                f"{select} WHERE id >= ? AND id < ? ORDER BY id LIMIT 20", (key, upper))
+                if str(row[0]).startswith(key)]
+            if not rows:
+                rows = [row for row in tx.rows(
+                    f"{select} WHERE id LIKE ? ESCAPE '!' ORDER BY id LIMIT 20",
+                    (_like_prefix(key),)) if str(row[0]).startswith(key)]
         if len(rows) == 1:
             return rows[0]
         if not rows:
             if what == "run":
                 raise self._no_run(key)
-            raise NotFoundError(f"No {what} '{key}' in {self.describe}.",
+            raise NotFoundError(f"No {what} '{_shown(key)}' in {self.describe}.",
                                 hint="Run 'mlrig artifact list'.",
                                 library_hint="client.list_artifacts() lists the artifacts.")
         shown = ", ".join(str(row[0]) for row in rows[:3])
-        raise InputError(f"The {what} id '{key}' is ambiguous in {self.describe}: it starts "
-                         f"{len(rows) if len(rows) < 20 else 'at least 20'} ids ({shown}, ...); "
-                         "give more of it.")
+        raise InputError(f"The {what} id '{_shown(key)}' is ambiguous in {self.describe}: "
+                         f"it starts {len(rows) if len(rows) < 20 else 'at least 20'} ids "
+                         f"({shown}, ...); give more of it.")
 
     def _reap_stale(self) -> dict[str, str]:
         """Store as failed every run still 'running' whose driving process on this host is
@@ -663,7 +689,8 @@ def _mask(url: str) -> str:
 class _Database(Protocol):
     pid: int
 
-    def transaction(self, *, write: bool) -> contextlib.AbstractContextManager[_Tx | None]: ...
+    def transaction(self, *, write: bool, durable: bool = True
+                    ) -> contextlib.AbstractContextManager[_Tx | None]: ...
 
     def ensure_schema(self) -> None: ...
 
@@ -754,13 +781,17 @@ class _SQLiteDatabase:
         return revision
 
     @contextlib.contextmanager
-    def transaction(self, *, write: bool) -> Iterator[_Tx | None]:
+    def transaction(self, *, write: bool, durable: bool = True) -> Iterator[_Tx | None]:
         if not write and not self.path.exists():
             yield None  # no database yet: no runs, and a read creates nothing
             return
         action = "write to" if write else "read"
         conn = self._connection()
         try:
+            if write:
+                # WAL: NORMAL commits without fsync (safe against any process crash), FULL
+                # flushes the log, and with it every commit before
+                conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         except sqlite3.Error as exc:
             raise self._error(action, exc) from None
@@ -998,7 +1029,7 @@ class _ServerDatabase:
         return ",".join(sorted(found)) if found else None
 
     @contextlib.contextmanager
-    def transaction(self, *, write: bool) -> Iterator[_Tx | None]:
+    def transaction(self, *, write: bool, durable: bool = True) -> Iterator[_Tx | None]:
         engine = self._engine_()
         action = "write to" if write else "read"
         with self._errors(action), engine.connect() as conn:
