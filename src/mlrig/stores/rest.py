@@ -258,7 +258,9 @@ def keyring_call(method: str, url: str, user: str, *args: str) -> Any:
         raise StoreError(f"The token for the mlrig server at {url} is in the system keyring, "
                          "but the 'keyring' library is not installed.",
                          hint="Install it (pip install 'mlrig[keyring]') or run 'mlrig "
-                              "login' again without --keyring.") from None
+                              "login' again without --keyring.",
+                         library_hint="Install it (pip install 'mlrig[keyring]') or call "
+                                      "client.login() again without keyring=True.") from None
     try:
         return getattr(keyring, method)(KEYRING_SERVICE, user, *args)
     except PasswordDeleteError:
