@@ -119,7 +119,10 @@ def run(state: State, target: str, config: str | None) -> None:
 
 @pipeline.group()
 def runs() -> None:
-    """Inspect the runs of pipelines: list, describe, logs, delete, resume, explain-cache."""
+    """Inspect the runs of pipelines: list, describe, logs, delete, resume, explain-cache.
+
+    RUN is a run's id, a unique start of it, or 'latest' (the newest run).
+    """
 
 
 @runs.command("list")

@@ -122,8 +122,8 @@ class MetadataStore(Protocol):
     def save_artifact(self, artifact: ArtifactRecord) -> None: ...
 
     def get_run(self, run_id: str) -> PipelineRunRecord:
-        """The run (with its steps) whose id is ``run_id`` or starts with it (unique);
-        ``NotFoundError`` otherwise."""
+        """The run (with its steps) whose id is ``run_id`` or starts with it (unique), or
+        the newest run for ``latest``; ``NotFoundError`` otherwise."""
 
     def list_runs(
         self,

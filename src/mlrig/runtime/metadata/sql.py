@@ -75,6 +75,9 @@ from mlrig.runtime.records import (
 if TYPE_CHECKING:
     from mlrig.runtime.registry import RuntimeContext
 
+#: the run reference that names the newest run (run ids are hexadecimal: no id is this)
+LATEST = "latest"
+
 #: the most runs or artifacts one page may hold
 MAX_PAGE = 1000
 #: connections a forked child inherited: kept, never used or closed by the child
@@ -392,6 +395,11 @@ class SQLMetadataStore:
         with self._read() as tx:
             if tx is None:
                 raise self._no_run(run_id)
+            if run_id == LATEST:
+                rows = tx.rows(_RUNS_SELECT + " ORDER BY started DESC, id DESC LIMIT 1")
+                if not rows:
+                    raise NotFoundError(f"No pipeline run is recorded in {self.describe}.")
+                run_id = str(rows[0][0])
             row = self._find(tx, "mlrig_pipeline_runs", _RUNS_SELECT, run_id, "run")
             steps = _steps(tx, "WHERE s.run_id = ? ORDER BY s.position, s.id", (row[0],))
         return _as_failed(_run(row, steps), stale)
