@@ -68,33 +68,31 @@ def _interrupted() -> int:
 def _quiet_exit() -> None:
     """Flush what the command printed, then let a late Ctrl-C (while the interpreter shuts
     down) end the process quietly with 130."""
-    import contextlib
     import signal
 
     import mlrig
 
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError, KeyboardInterrupt):
+        try:  # not contextlib.suppress: its import is a tenth of a shell prompt's command
             stream.flush()
+        except (OSError, ValueError, KeyboardInterrupt):
+            pass
     signal.signal(signal.SIGINT, mlrig.exit_interrupted)
 
 
 def _fast_current(what: str) -> int | None:
-    """``mlrig profile current`` / ``mlrig stack current`` without loading click or rich.
+    """``mlrig profile current`` / ``mlrig stack current`` without loading click, rich or
+    the client.
 
-    Shell prompts call these on every prompt. The answer comes from the same resolution as
-    every other command (:class:`mlrig.client.Client`); anything unusual (first run, an
-    error) returns ``None`` and the full CLI handles it, with its messages.
+    Shell prompts call these on every prompt. :func:`mlrig.prompt.answer` resolves the name
+    from the configuration and scope files as every other command does; anything it cannot
+    be sure of (first run, an error, a stack only the store can vouch for) returns ``None``
+    and the full CLI handles it, with its messages.
     """
-    from mlrig.client import Client
-    from mlrig.exceptions import MlrigError
+    from mlrig.prompt import answer
 
-    try:
-        client = Client()
-        if not client.global_file.exists():
-            return None
-        name = client.active_profile_name if what == "profile" else client.active_stack_name
-    except MlrigError:
-        return None  # the full CLI reports it, in one line
+    name = answer(what)
+    if name is None:
+        return None
     sys.stdout.write(f"{name}\n")
     return 0
