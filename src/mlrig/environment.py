@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+
 from mlrig.exceptions import InputError, shown_text
 
 TYPE_CHECKING = False  # spelled out, as in mlrig/__init__.py: `typing` costs ~3 ms to import

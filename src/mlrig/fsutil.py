@@ -745,7 +745,7 @@ def _write_cache(path: Path, signature: list[int] | None, data: Any, checked: bo
 
 
 def read_yaml_mapping(path: Path, expected_version: int, what: str,
-                      cached: bool = False, follow: bool = True,
+                      cached: bool = False, follow: bool = True, *,
                       check: Callable[[dict[str, Any]], object] | None = None,
                       ) -> dict[str, Any] | None:
     """Load a versioned mlrig YAML file; ``None`` if absent.
@@ -761,19 +761,18 @@ def read_yaml_mapping(path: Path, expected_version: int, what: str,
     """
     stat_key = _signature(path) if cached else None
     signature: list[int] | None = None
-    data: Any = None
     text = read_text(path, follow=follow)
     if text is None:
         return None
     if stat_key is not None:
         signature = [*stat_key, _checksum(text)]
-        data, checked = _read_cache(path, signature)
-        if data is not None:
-            data = check_version(data, path, expected_version, what)
+        copy, checked = _read_cache(path, signature)
+        if copy is not None:
+            copy = check_version(copy, path, expected_version, what)
             if check is not None and not checked:  # a copy of an older mlrig: check it once
-                check(data)
-                _write_cache(path, signature, data, checked=True)
-            return data
+                check(copy)
+                _write_cache(path, signature, copy, checked=True)
+            return copy
     data = check_version(parse_yaml(text, path), path, expected_version, what)
     if check is not None:
         check(data)

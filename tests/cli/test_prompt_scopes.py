@@ -97,7 +97,7 @@ def answered_alone(config_dir: Path, cwd: Path, tmp_path: Path, what: str, **env
 
 
 def test_global_scope(world: tuple[str, Path, Path], tmp_path: Path) -> None:
-    kind, config_dir, repo = world
+    _, config_dir, repo = world
     assert same_as_full(config_dir, repo, "profile") == (0, "p")
     assert same_as_full(config_dir, repo, "stack") == (0, "default")
     for what in ("profile", "stack"):
@@ -128,7 +128,7 @@ def test_environment_scope(world: tuple[str, Path, Path], tmp_path: Path) -> Non
 
 
 def test_repository_scope(world: tuple[str, Path, Path], tmp_path: Path) -> None:
-    kind, config_dir, repo = world
+    _, config_dir, repo = world
     c = quiet_client(config_dir, cwd=repo)
     c.init_repository(repo)
     c = quiet_client(config_dir, cwd=repo)
