@@ -73,6 +73,19 @@ def answer(what: str, env: Mapping[str, str] | None = None, cwd: str | None = No
         return None
 
 
+def status_info(env: Mapping[str, str] | None = None, cwd: str | None = None
+                ) -> dict[str, Any] | None:
+    """The data of ``mlrig status`` (:meth:`mlrig.client.Client.status`) for a profile on a
+    local store, from the files; ``None`` when only the full command can tell."""
+    from mlrig.exceptions import MlrigError
+
+    environ = os.environ if env is None else env
+    try:
+        return _Resolver(environ, cwd).status()
+    except (_Unsure, MlrigError, OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
 class _Resolver:
     def __init__(self, env: Mapping[str, str], cwd: str | None) -> None:
         self.env = env
@@ -172,21 +185,74 @@ class _Resolver:
         return data
 
     def repository(self) -> dict[str, Any] | None:
+        """The repository's configuration (``None``: no repository); its root is kept in
+        ``repo_root``."""
+        self.repo_root: str | None = None
         root = self.directory("MLRIG_REPOSITORY_PATH")
         if root is not None:
             path = os.path.join(root, REPO_DIR, CONFIG_FILE)
             if not os.path.lexists(path):
                 raise _Unsure  # not a repository: the full command says so
+            self.repo_root = root
             return _checked_copy(path, REPO_CONFIG_VERSION)
         current = os.path.realpath(self.cwd or os.getcwd())
         while True:
             path = os.path.join(current, REPO_DIR, CONFIG_FILE)
             if os.path.lexists(path):
+                self.repo_root = current
                 return _checked_copy(path, REPO_CONFIG_VERSION)
             parent = os.path.dirname(current)
             if parent == current:
                 return None
             current = parent
+
+    # ------------------------------------------------------------------ status
+    def status(self) -> dict[str, Any]:
+        """:func:`mlrig.core.repositories.status` of a local profile, from the files."""
+        from pathlib import Path
+
+        from mlrig import context as ctx
+        from mlrig.core.security import permission_warnings
+        from mlrig.models import ProfileConfig
+
+        self.check_environment()
+        config_dir = self.config_dir()
+        config = self.global_config(config_dir)
+        profiles = {name: ProfileConfig.from_dict(name, entry)
+                    for name, entry in (config.get("profiles") or {}).items()}
+        repo = self.repository()
+        repo_file = (Path(self.repo_root) / REPO_DIR / CONFIG_FILE
+                     if self.repo_root is not None else None)
+        global_file = Path(config_dir) / CONFIG_FILE
+        inputs = ctx.ScopeInputs(
+            flag_profile=None, flag_stack=None, env=self.env,
+            repo_root=Path(self.repo_root) if self.repo_root is not None else None,
+            repo_file=repo_file,
+            repo_profile=repo.get("active_profile") if repo is not None else None,
+            repo_stack=repo.get("active_stack") if repo is not None else None,
+            global_file=global_file, global_profile=config.get("active_profile"),
+            profile_stacks={n: p.active_stack for n, p in profiles.items()})
+        profile = ctx.Choice.from_settings(ctx.profile_settings(inputs))
+        if profile is None:
+            raise _Unsure  # "No active profile is configured.": the full command says it
+        profile_exists = profile.name in profiles
+        stack = ctx.Choice.from_settings(ctx.stack_settings(inputs, profile.name))
+        stack_exists: bool | None = None
+        if stack is not None and profile_exists:
+            entry = profiles[profile.name]
+            if entry.store_type != "local":
+                raise _Unsure  # the store says: the full command opens it
+            stack_exists = self.local_store_has(entry.store_url, stack.name)
+        from types import SimpleNamespace
+
+        return {
+            "profile": ctx.choice_dict(profile, profile_exists),
+            "stack": ctx.choice_dict(stack, stack_exists) if stack is not None else None,
+            "repository": self.repo_root,
+            "config_path": str(global_file),
+            "warnings": permission_warnings(Path(config_dir),
+                                            SimpleNamespace(profiles=profiles)),
+        }
 
     def local_store_has(self, url: Any, stack: str) -> bool:
         """Whether the local store at ``url`` holds ``stack``, as its reader would see it."""

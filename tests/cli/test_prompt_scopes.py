@@ -253,3 +253,42 @@ def test_the_prompt_uses_the_full_resolution_s_file_names() -> None:
         local._MARKER, local._MARKER_TEXT, local._JOURNAL, local._STACKS,
         local.FORMAT_VERSION)
     assert prompt.MAX_FILE_BYTES == MAX_FILE_BYTES
+
+
+def same_status(config_dir: Path, cwd: Path, **env: str) -> str:
+    fast = run_mlrig_in(config_dir, "status", cwd=cwd, **env)
+    code, out, err = full_command(config_dir, cwd, "status", **env)
+    assert (fast.exit_code, fast.stdout, fast.stderr) == (code, out, err)
+    return out
+
+
+def test_status_of_a_local_profile_in_every_scope(config_dir: Path, tmp_path: Path) -> None:
+    """``mlrig status`` of a local profile is drawn from the files (mlrig.prompt), and says
+    what the full command says: the scopes, what they override, a missing name."""
+    c = quiet_client(config_dir)
+    c.config()
+    c.register_component("artifact_store", "lake", "local", {"path": str(tmp_path / "lake")})
+    c.register_stack("dev", {"orchestrator": "default", "metadata_store": "default",
+                             "artifact_store": "lake"})
+    c.create_profile("q")
+    repo = tmp_path / "repo"
+    (repo / "sub").mkdir(parents=True)
+    assert "default" in same_status(config_dir, repo)
+    modules = prompt_modules(config_dir, repo, tmp_path / "s.json", "status")
+    assert "mlrig.client" not in modules and "click" not in modules
+    assert "(MISSING)" in same_status(config_dir, repo, MLRIG_ACTIVE_STACK="nope")
+    assert "(MISSING)" in same_status(config_dir, repo, MLRIG_ACTIVE_PROFILE="nope")
+    assert "overrides" in same_status(config_dir, repo, MLRIG_ACTIVE_STACK="dev")
+    quiet_client(config_dir, cwd=repo).init_repository(repo)
+    quiet_client(config_dir, cwd=repo).set_stack("dev")
+    for cwd in (repo, repo / "sub"):
+        out = same_status(config_dir, cwd)
+        assert "local" in out and "repository: " in out
+    assert "q" in same_status(config_dir, repo / "sub", MLRIG_ACTIVE_PROFILE="q")
+    assert "local" in same_status(config_dir, tmp_path, MLRIG_REPOSITORY_PATH=str(repo))
+    # a file others may read: the warning (printed by the full command) is the same
+    (config_dir / "config.yaml").chmod(0o644)
+    fast = run_mlrig_in(config_dir, "status", cwd=repo)
+    assert "wider than 600" in fast.stderr
+    assert (fast.exit_code, fast.stdout, fast.stderr) == full_command(config_dir, repo,
+                                                                       "status")

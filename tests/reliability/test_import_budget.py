@@ -125,3 +125,23 @@ def test_prompt_commands_import_neither_the_client_nor_sql(
     assert heavy(modules) == []
     assert [m for m in ("mlrig.client", "click", "rich", "yaml", "pathlib", "sqlite3")
             if m in modules] == []
+
+
+@pytest.mark.parametrize("args", [("stack", "list"), ("stack", "list", "-o", "json"),
+                                  ("stack", "describe"), ("status",),
+                                  ("artifact-store", "list")])
+def test_reads_of_a_sqlite_profile_import_no_sqlalchemy(
+        config_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        args: tuple[str, ...]) -> None:
+    """A SQLite profile at the head schema is read with the standard library's sqlite3
+    (mlrig.stores.sqlite_read): SQLAlchemy costs more than the queries."""
+    monkeypatch.setenv("MLRIG_DEFAULT_STORE_TYPE", "sql")
+    from mlrig.testing.clients import quiet_client
+
+    c = quiet_client(config_dir)
+    assert c.config().profiles["default"].store_type == "sql"
+    c.close()
+    monkeypatch.delenv("MLRIG_DEFAULT_STORE_TYPE")
+    modules = modules_imported_by(config_dir, tmp_path, *args)
+    assert "mlrig.stores.sqlite_read" in modules
+    assert heavy(modules) == []

@@ -45,6 +45,10 @@ def _main(argv: list[str] | None) -> int:
         code = _fast_current(args[0])
         if code is not None:
             return code
+    elif args == ["status"]:
+        code = _fast_status()
+        if code is not None:
+            return code
     from mlrig.cli.app import run
 
     return run(args)
@@ -95,4 +99,19 @@ def _fast_current(what: str) -> int | None:
     if name is None:
         return None
     sys.stdout.write(f"{name}\n")
+    return 0
+
+
+def _fast_status() -> int | None:
+    """``mlrig status`` of a local profile without click or the client (see
+    :func:`mlrig.prompt.status_info`); ``None``: the full command runs (a SQL or rest store
+    to ask, a warning to print, anything unusual)."""
+    from mlrig.prompt import status_info
+
+    info = status_info()
+    if info is None or info["warnings"]:
+        return None
+    from mlrig.cli.output import print_status
+
+    print_status(info)
     return 0
