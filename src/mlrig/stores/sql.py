@@ -53,7 +53,7 @@ from mlrig.events import EventSink, Listener, SchemaUpgraded, SchemaUpgrading, l
 from mlrig.exceptions import InputError, LockTimeoutError, MlrigError, ReadOnlyError, StoreError
 from mlrig.fsutil import DEFAULT_LOCK_TIMEOUT, ensure_dir
 from mlrig.models import Component, ComponentType, FlavorRecord, Stack
-from mlrig.stores import integrity, mask_url, paging, sql_errors
+from mlrig.stores import integrity, mask_url, paging, sql_shared
 from mlrig.stores.sql_url import (
     DRIVER_PACKAGES,
     connect_timeout,
@@ -61,7 +61,6 @@ from mlrig.stores.sql_url import (
     resolve_password,
     secrets_of,
 )
-from mlrig.stores.sqlite_read import load_config
 
 try:
     import sqlalchemy as sa
@@ -273,7 +272,7 @@ class SqlStore:
             package = DRIVER_PACKAGES.get(driver)
             raise StoreError(
                 f"Cannot open the SQL store at {self.masked_url}: the database driver "
-                f"'{driver}' is not available ({sql_errors.first_line(str(exc))}).",
+                f"'{driver}' is not available ({sql_shared.first_line(str(exc))}).",
                 hint=f"Install it with: python3 -m pip install '{package}'" if package else None,
             ) from None
         if self.is_sqlite:
@@ -448,8 +447,8 @@ class SqlStore:
                 hint="Try again; MLRIG_LOCK_TIMEOUT sets how long to wait.",
             )
         return StoreError(f"Cannot {action} the SQL store at {self.masked_url}: {cause}",
-                          hint=sql_errors.hint(lowered),
-                          library_hint=sql_errors.hint(lowered, library=True))
+                          hint=sql_shared.hint(lowered),
+                          library_hint=sql_shared.hint(lowered, library=True))
 
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:
@@ -610,7 +609,7 @@ def _remove_sqlite_files(path: Path) -> None:
 
 def _cause(exc: sa_exc.DBAPIError, secrets: list[str], shown_url: str) -> str:
     """The driver's own message, on one line, without SQL, links or the password."""
-    return sql_errors.driver_cause(exc.orig, exc, secrets, shown_url)
+    return sql_shared.driver_cause(exc.orig, exc, secrets, shown_url)
 
 
 # ---------------------------------------------------------------------- views
@@ -644,7 +643,7 @@ class SqlView:
     def _component(self, row: Any) -> Component:
         return Component(
             type=_type(row.type, self._where), name=row.name, flavor=row.flavor,
-            config=load_config(row.config, self._where), id=row.id,
+            config=sql_shared.load_config(row.config, self._where), id=row.id,
         )
 
     # components

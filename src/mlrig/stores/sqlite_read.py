@@ -15,7 +15,6 @@ older database (an upgrade), creating or removing the store — is done by
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sqlite3
 from collections.abc import Iterator, Mapping
@@ -25,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from mlrig.exceptions import LockTimeoutError, MlrigError, StoreError
 from mlrig.fsutil import DEFAULT_LOCK_TIMEOUT
 from mlrig.models import Component, ComponentType, FlavorRecord, Stack
-from mlrig.stores import mask_url, paging, sql_errors
+from mlrig.stores import mask_url, paging, sql_shared
 
 if TYPE_CHECKING:
     from mlrig.events import Listener
@@ -146,7 +145,7 @@ class SqliteStore:
         except MlrigError:
             raise
         except sqlite3.Error as exc:
-            cause = sql_errors.driver_cause(exc, exc, [], self.masked_url)
+            cause = sql_shared.driver_cause(exc, exc, [], self.masked_url)
             lowered = cause.lower()
             if "database is locked" in lowered:
                 raise LockTimeoutError(
@@ -155,8 +154,8 @@ class SqliteStore:
                     f"({cause.rstrip('.?!')}).",
                     hint="Try again; MLRIG_LOCK_TIMEOUT sets how long to wait.") from None
             raise StoreError(f"Cannot {action} the SQL store at {self.masked_url}: {cause}",
-                             hint=sql_errors.hint(lowered),
-                             library_hint=sql_errors.hint(lowered, library=True)) from None
+                             hint=sql_shared.hint(lowered),
+                             library_hint=sql_shared.hint(lowered, library=True)) from None
 
 
 def _revision(conn: sqlite3.Connection) -> str | None:
@@ -168,18 +167,6 @@ def _revision(conn: sqlite3.Connection) -> str | None:
     if not rows:
         return None
     return ",".join(sorted(str(r[0]) for r in rows))
-
-
-def load_config(raw: str, where: str) -> dict[str, Any]:
-    try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        raise StoreError(f"The SQL store at {where} holds a malformed component "
-                         f"configuration ({exc}).") from None
-    if not isinstance(value, dict):
-        raise StoreError(f"The SQL store at {where} holds a component configuration that is "
-                         "not a mapping.")
-    return value
 
 
 def _type(value: str, where: str) -> ComponentType:
@@ -208,7 +195,7 @@ class SqliteView:
     def _component(self, row: Any) -> Component:
         id_, type_, name, flavor, config = row
         return Component(type=_type(type_, self._where), name=name, flavor=flavor,
-                         config=load_config(config, self._where), id=id_)
+                         config=sql_shared.load_config(config, self._where), id=id_)
 
     # components
     def get_component(self, type_: ComponentType, name: str) -> Component | None:

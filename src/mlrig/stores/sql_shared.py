@@ -1,10 +1,13 @@
-"""What a database error says, as one line for a :class:`~mlrig.exceptions.StoreError`:
-shared by the SQLAlchemy store (:mod:`mlrig.stores.sql`) and the SQLite reader that does not
-load SQLAlchemy (:mod:`mlrig.stores.sqlite_read`)."""
+"""What the SQLAlchemy store (:mod:`mlrig.stores.sql`) and the SQLite reader that does not
+load SQLAlchemy (:mod:`mlrig.stores.sqlite_read`) share: a database error as one line for a
+:class:`~mlrig.exceptions.StoreError`, a component's stored configuration."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from mlrig.exceptions import StoreError
 
 
 def first_line(text: str) -> str:
@@ -60,3 +63,15 @@ def hint(cause: str, library: bool = False) -> str | None:
     if "unable to open database file" in cause or "readonly" in cause:
         return "Check that the directory of the database exists and is writable."
     return None
+
+
+def load_config(raw: str, where: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise StoreError(f"The SQL store at {where} holds a malformed component "
+                         f"configuration ({exc}).") from None
+    if not isinstance(value, dict):
+        raise StoreError(f"The SQL store at {where} holds a component configuration that is "
+                         "not a mapping.")
+    return value
