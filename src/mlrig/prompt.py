@@ -64,26 +64,34 @@ def answer(what: str, env: Mapping[str, str] | None = None, cwd: str | None = No
            ) -> str | None:
     """The name of the active ``"profile"`` or ``"stack"``; ``None`` when only the full
     resolution can tell (see the module docstring)."""
-    from mlrig.exceptions import MlrigError
-
     environ = os.environ if env is None else env
     try:
         return _Resolver(environ, cwd).answer(what)
-    except (_Unsure, MlrigError, OSError, ValueError, TypeError, KeyError, AttributeError):
-        return None
+    except Exception as exc:
+        if _unsure(exc):
+            return None
+        raise
+
+
+def _unsure(exc: Exception) -> bool:
+    """Whether ``exc`` means "the full command must answer" (not a bug of this module)."""
+    from mlrig.exceptions import MlrigError
+
+    return isinstance(exc, (_Unsure, MlrigError, OSError, ValueError, TypeError, KeyError,
+                            AttributeError))
 
 
 def status_info(env: Mapping[str, str] | None = None, cwd: str | None = None
                 ) -> dict[str, Any] | None:
     """The data of ``mlrig status`` (:meth:`mlrig.client.Client.status`) for a profile on a
     local store, from the files; ``None`` when only the full command can tell."""
-    from mlrig.exceptions import MlrigError
-
     environ = os.environ if env is None else env
     try:
         return _Resolver(environ, cwd).status()
-    except (_Unsure, MlrigError, OSError, ValueError, TypeError, KeyError, AttributeError):
-        return None
+    except Exception as exc:
+        if _unsure(exc):
+            return None
+        raise
 
 
 class _Resolver:
@@ -125,16 +133,19 @@ class _Resolver:
     # ------------------------------------------------------------------ environment
     def check_environment(self) -> None:
         """What :func:`mlrig.core.session.check_environment` would refuse is left to it."""
-        from mlrig import environment
-        from mlrig.names import validate_name
+        # the modules that check a value are loaded only when a variable is set
+        if self.var("MLRIG_LOCK_TIMEOUT") is not None:
+            from mlrig import environment
 
-        environment.lock_timeout(self.env)  # a bad value: an InputError, the caller's None
-        if self.var(environment.DEFAULT_STORE_TYPE) is not None:
+            environment.lock_timeout(self.env)  # a bad value: an InputError, the caller's None
+        if self.var("MLRIG_DEFAULT_STORE_TYPE") is not None:
             raise _Unsure  # its check belongs to the store registry
-        for variable, kind in ((environment.ACTIVE_PROFILE, "profile"),
-                               (environment.ACTIVE_STACK, "stack")):
+        for variable, kind in (("MLRIG_ACTIVE_PROFILE", "profile"),
+                               ("MLRIG_ACTIVE_STACK", "stack")):
             value = self.var(variable)
             if value is not None:
+                from mlrig.names import validate_name
+
                 validate_name(kind, value)
 
     def directory(self, variable: str) -> str | None:

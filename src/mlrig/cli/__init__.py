@@ -18,8 +18,7 @@ def main(argv: list[str] | None = None) -> None:
     code = 130
     try:
         if mlrig.AS_PROGRAM:  # from here on, Ctrl-C is a KeyboardInterrupt: cleanups run
-            import signal
-
+            signal = mlrig.signal_module()
             signal.signal(signal.SIGINT, signal.default_int_handler)
         code = _main(argv)
     except KeyboardInterrupt:
@@ -72,8 +71,6 @@ def _interrupted() -> int:
 def _quiet_exit() -> None:
     """Flush what the command printed, then let a late Ctrl-C (while the interpreter shuts
     down) end the process quietly with 130."""
-    import signal
-
     import mlrig
 
     for stream in (sys.stdout, sys.stderr):
@@ -81,6 +78,7 @@ def _quiet_exit() -> None:
             stream.flush()
         except (OSError, ValueError, KeyboardInterrupt):
             pass
+    signal = mlrig.signal_module()
     signal.signal(signal.SIGINT, mlrig.exit_interrupted)
 
 
