@@ -219,7 +219,8 @@ class _Resolver:
 
     # ------------------------------------------------------------------ status
     def status(self) -> dict[str, Any]:
-        """:func:`mlrig.core.repositories.status` of a local profile, from the files."""
+        """:func:`mlrig.core.repositories.status` of a profile on a local store (or a SQLite
+        one, read with sqlite3), from the files."""
         from pathlib import Path
 
         from mlrig import context as ctx
@@ -251,9 +252,10 @@ class _Resolver:
         stack_exists: bool | None = None
         if stack is not None and profile_exists:
             entry = profiles[profile.name]
-            if entry.store_type != "local":
-                raise _Unsure  # the store says: the full command opens it
-            stack_exists = self.local_store_has(entry.store_url, stack.name)
+            if entry.store_type == "local":
+                stack_exists = self.local_store_has(entry.store_url, stack.name)
+            else:
+                stack_exists = self.sqlite_store_has(entry, stack.name)
         from types import SimpleNamespace
 
         return {
@@ -264,6 +266,20 @@ class _Resolver:
             "warnings": permission_warnings(Path(config_dir),
                                             SimpleNamespace(profiles=profiles)),
         }
+
+    def sqlite_store_has(self, profile: Any, stack: str) -> bool:
+        """Whether a SQLite store holds ``stack``, read with sqlite3 when its database is
+        the plain case (else: unsure; the full command reads, upgrades or reports)."""
+        from mlrig.stores import open_store
+        from mlrig.stores.sqlite_read import SqliteStore
+
+        store = open_store(profile, env=self.env, events=None)
+        if not isinstance(store, SqliteStore):
+            raise _Unsure  # PostgreSQL, MySQL, rest: the full command asks the store
+        with store.plain_read() as view:
+            if view is None:
+                raise _Unsure
+            return view.get_stack(stack) is not None
 
     def local_store_has(self, url: Any, stack: str) -> bool:
         """Whether the local store at ``url`` holds ``stack``, as its reader would see it."""

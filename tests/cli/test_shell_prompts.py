@@ -292,3 +292,18 @@ def test_status_of_a_local_profile_in_every_scope(config_dir: Path, tmp_path: Pa
     assert "wider than 600" in fast.stderr
     assert (fast.exit_code, fast.stdout, fast.stderr) == full_command(config_dir, repo,
                                                                        "status")
+
+
+def test_status_of_a_sqlite_profile(config_dir: Path, tmp_path: Path) -> None:
+    """On SQLite the stack is looked up with sqlite3: no SQLAlchemy, no click, the same
+    table; a database to upgrade or read-only is left to the full command."""
+    c = quiet_client(config_dir)
+    c.config()
+    c.create_profile("s", store_type="sql")
+    c.set_profile("s", global_=True)
+    c.close()
+    assert "default" in same_status(config_dir, tmp_path)
+    modules = prompt_modules(config_dir, tmp_path, tmp_path / "s.json", "status")
+    assert "mlrig.stores.sqlite_read" in modules
+    assert "click" not in modules and heavy(modules) == []
+    assert "(MISSING)" in same_status(config_dir, tmp_path, MLRIG_ACTIVE_STACK="nope")

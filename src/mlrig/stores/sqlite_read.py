@@ -100,10 +100,20 @@ class SqliteStore:
     # -- reads -------------------------------------------------------------------------------
     @contextlib.contextmanager
     def read(self) -> Iterator[StoreView]:
+        with self.plain_read() as plain:
+            if plain is not None:
+                yield plain
+                return
+        with self.full().read() as view:
+            yield view
+
+    @contextlib.contextmanager
+    def plain_read(self) -> Iterator[SqliteView | None]:
+        """A read through sqlite3 if the database is the plain case, else ``None`` (for a
+        caller that must neither load SQLAlchemy nor upgrade anything: ``mlrig status``)."""
         conn = self._connect()
         if conn is None:
-            with self.full().read() as view:
-                yield view
+            yield None
             return
         try:
             with self._errors("read"):
