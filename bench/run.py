@@ -44,7 +44,7 @@ from mlrig.testing.stores import store_of
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"
-ALL_STORES = ("local", "sqlite", "postgres")
+ALL_STORES = ("local", "sqlite", "postgres", "rest")
 SECTIONS = ("default", "scale", "concurrency")
 
 
@@ -532,6 +532,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="do not run scripts/start-postgres.sh")
     parser.add_argument("--json", type=Path, help="where to write the raw results")
     parser.add_argument("--keep", action="store_true", help="keep the temp config dirs")
+    parser.add_argument("--goals", action="store_true",
+                        help="the goals of issue 14 as paired ratios with pass/miss (see "
+                        "bench/goals.py); --stores may add 'rest'")
+    parser.add_argument("--no-tables", action="store_true",
+                        help="with --goals: skip goal 1 (it builds a 10,000-component profile)")
     return parser.parse_args(argv)
 
 
@@ -585,8 +590,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                  "processes": args.processes, "per_process_library": args.per_process,
                  "per_process_cli": cli_per_process, "sections": sections},
     )
-    targets = list(store_targets([s.strip() for s in args.stores.split(",") if s.strip()],
+    names = [s.strip() for s in args.stores.split(",") if s.strip()]
+    targets = list(store_targets([n for n in names if n != "rest"],
                                  not args.no_start_postgres, report))
+    if args.goals:
+        if str(ROOT) not in sys.path:  # run as a script: bench/ is on the path, not the root
+            sys.path.insert(0, str(ROOT))
+        from bench import goals
+
+        work = Path(tempfile.mkdtemp(prefix="mlrig-goals-"))
+        try:
+            return goals.main(args, exe, work, base_env=base_env, populate=populate,
+                              targets=targets)
+        finally:
+            for t in targets:
+                if t.pg is not None:
+                    t.pg.drop_all()
+            stop_started_servers()
+            shutil.rmtree(work, ignore_errors=True)
     work = Path(tempfile.mkdtemp(prefix="mlrig-bench-"))
     try:
         progress(f"executable: {' '.join(exe)}; floor: {sys.executable} -c pass")

@@ -21,7 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
-COMMANDS = {"stack list": ["stack", "list"], "profile current": ["profile", "current"]}
+COMMANDS = {"stack list": ["stack", "list"], "profile current": ["profile", "current"],
+            "stack current": ["stack", "current"], "stack describe": ["stack", "describe"],
+            "status": ["status"], "stack set": ["stack", "set", "default"],
+            "artifact-store list": ["artifact-store", "list"]}
 
 
 def timed(args: list[str], env: dict[str, str]) -> float:

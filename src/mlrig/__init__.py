@@ -26,6 +26,18 @@ def exit_interrupted(_signum: int, _frame: object) -> None:
     os._exit(130)
 
 
+def signal_module() -> Any:
+    """``signal``'s C module, loaded by Python itself (no import to wait for, and none of
+    ``signal``'s enum classes: a tenth of a shell prompt's command)."""
+    try:
+        import _signal  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:  # pragma: no cover - another Python
+        import signal
+
+        return signal
+    return _signal
+
+
 def _quiet_interrupts() -> bool:
     """The ``mlrig`` program: until its ``main()`` takes over (and again once it is done),
     Ctrl-C ends the process at once, silently, with exit code 130. Returns whether this
@@ -42,10 +54,7 @@ def _quiet_interrupts() -> bool:
     module = orig[1:3] == ["-m", "mlrig"] or orig[1:3] == ["-m", "mlrig.cli"]
     if not (program or module):
         return False
-    try:  # the C module behind `signal`, loaded by Python itself: no import to wait for
-        import _signal as signal  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:  # pragma: no cover - another Python
-        import signal
+    signal = signal_module()
     try:
         signal.signal(signal.SIGINT, exit_interrupted)
     except (ValueError, OSError):  # not the main thread: not the program's start-up

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from mlrig.exceptions import ScopeError
 
@@ -92,6 +92,20 @@ def _settings(
         (GLOBAL, *global_),
     )
     return [Setting(scope, name, source) for scope, name, source in candidates if name]
+
+
+def choice_dict(choice: Choice, exists: bool | None) -> dict[str, Any]:
+    """A choice as ``mlrig status -o json`` shows it (``exists``: whether the name exists;
+    ``None``: not looked up)."""
+    return {
+        "name": choice.name,
+        "exists": exists,
+        "scope": choice.scope,
+        "source": choice.source,
+        "overrides": [
+            {"scope": s.scope, "name": s.name, "source": s.source} for s in choice.overridden
+        ],
+    }
 
 
 def profile_settings(inputs: ScopeInputs) -> list[Setting]:

@@ -23,10 +23,13 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Mapping
-from pathlib import Path
 
 from mlrig.exceptions import InputError, shown_text
+
+TYPE_CHECKING = False  # spelled out, as in mlrig/__init__.py: `typing` costs ~3 ms to import
+if TYPE_CHECKING:  # pathlib costs the shell prompts' commands several ms: loaded on use
+    from collections.abc import Callable, Mapping
+    from pathlib import Path
 
 CONFIG_PATH = "MLRIG_CONFIG_PATH"
 REPOSITORY_PATH = "MLRIG_REPOSITORY_PATH"
@@ -82,6 +85,8 @@ def directory(name: str, env: Mapping[str, str] | None = None) -> Path | None:
     raw = _value(env, name)
     if raw is None:
         return None
+    from pathlib import Path
+
     try:
         path = Path(raw).expanduser()
     except RuntimeError:  # ~user of no user, or ~ without a home directory

@@ -31,7 +31,7 @@ import fcntl
 import os
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -701,29 +701,40 @@ def _cache_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.cache.json")
 
 
-def _read_cache(path: Path, signature: list[int]) -> dict[str, Any] | None:
+def _read_cache(path: Path, signature: list[int]) -> tuple[dict[str, Any] | None, bool]:
+    """The cached content of ``path`` if the copy matches ``signature``, and whether the
+    copy is marked as checked."""
     import json
 
     try:
         raw, _ = read_bytes(_cache_path(path), follow=False)
         cached = json.loads(raw)
     except (OSError, ValueError):
-        return None
+        return None, False
     if isinstance(cached, dict) and cached.get("signature") == signature:
         data = cached.get("data")
         if isinstance(data, dict):
-            return data
-    return None
+            return data, cached.get("checked") is True
+    return None, False
 
 
-def _write_cache(path: Path, signature: list[int] | None, data: Any) -> None:
-    """Best effort: remember the parsed content of ``path`` as of ``signature``."""
+def _write_cache(path: Path, signature: list[int] | None, data: Any, checked: bool) -> None:
+    """Best effort: remember the parsed content of ``path`` as of ``signature``.
+
+    ``checked``: the content passed its file's whole check (the ``check`` of
+    :func:`read_yaml_mapping`, or mlrig wrote it from its own records). Only such a copy may
+    be trusted by a reader that does not check it again (:mod:`mlrig.prompt`, for shell
+    prompts); a copy a reader cannot trust is still a valid cache for the YAML parser.
+    """
     import json
 
     if signature is None:
         return
     try:
-        encoded = json.dumps({"signature": signature, "data": data}, allow_nan=False)
+        record: dict[str, Any] = {"signature": signature, "data": data}
+        if checked:
+            record["checked"] = True
+        encoded = json.dumps(record, allow_nan=False)
         if json.loads(encoded)["data"] != data:
             return  # not faithfully representable in JSON (dates, int keys, ...)
         # a cache that is a link (or a read-only directory) is left alone
@@ -734,30 +745,40 @@ def _write_cache(path: Path, signature: list[int] | None, data: Any) -> None:
 
 
 def read_yaml_mapping(path: Path, expected_version: int, what: str,
-                      cached: bool = False, follow: bool = True) -> dict[str, Any] | None:
+                      cached: bool = False, follow: bool = True, *,
+                      check: Callable[[dict[str, Any]], object] | None = None,
+                      ) -> dict[str, Any] | None:
     """Load a versioned mlrig YAML file; ``None`` if absent.
 
     The file must be a mapping with an integer ``version`` no newer than ``expected_version``.
     With ``cached``, a JSON copy of the parsed content, keyed by the file's (mtime, size,
     inode) and a checksum of its text, is used when it matches: it spares hot commands the
     YAML parser. The YAML file stays the one source of truth; the copy is rebuilt whenever
-    the key differs. Without ``follow``, a symbolic link is refused (for files only mlrig
-    makes, such as the journal).
+    the key differs. ``check`` is the file's whole validation (it raises on bad content):
+    it runs on a freshly parsed file before its copy is written, and a copy of content that
+    passed it is marked as checked. Without ``follow``, a symbolic link is refused (for
+    files only mlrig makes, such as the journal).
     """
     stat_key = _signature(path) if cached else None
     signature: list[int] | None = None
-    data: Any = None
     text = read_text(path, follow=follow)
     if text is None:
         return None
     if stat_key is not None:
         signature = [*stat_key, _checksum(text)]
-        data = _read_cache(path, signature)
-    if data is None:
-        data = parse_yaml(text, path)
-        if cached and isinstance(data, dict) and _signature(path) == stat_key:
-            _write_cache(path, signature, data)
-    return check_version(data, path, expected_version, what)
+        copy, checked = _read_cache(path, signature)
+        if copy is not None:
+            copy = check_version(copy, path, expected_version, what)
+            if check is not None and not checked:  # a copy of an older mlrig: check it once
+                check(copy)
+                _write_cache(path, signature, copy, checked=True)
+            return copy
+    data = check_version(parse_yaml(text, path), path, expected_version, what)
+    if check is not None:
+        check(data)
+    if cached and _signature(path) == stat_key:
+        _write_cache(path, signature, data, checked=check is not None)
+    return data
 
 
 def check_version(data: Any, path: Path, expected_version: int, what: str) -> dict[str, Any]:
@@ -784,14 +805,15 @@ def check_version(data: Any, path: Path, expected_version: int, what: str) -> di
 
 
 def remember_parsed(path: Path, data: Any) -> None:
-    """Record ``data`` as the parsed content of ``path`` as it is on disk now."""
+    """Record ``data`` as the parsed content of ``path`` as it is on disk now (mlrig wrote
+    it from its own records: the copy is marked as checked)."""
     stat_key = _signature(path)
     try:
         text = read_text(path)
     except StoreError:
         return
     if stat_key is not None and text is not None:
-        _write_cache(path, [*stat_key, _checksum(text)], data)
+        _write_cache(path, [*stat_key, _checksum(text)], data, checked=True)
 
 
 def write_yaml(path: Path, data: Any, cached: bool = False,

@@ -104,3 +104,44 @@ def test_commands_on_a_rest_profile_import_no_server_sql_or_http_library(
     assert "mlrig.stores.rest" in modules or args == ("profile", "list")
     assert heavy([*modules]) == []
     assert "http.client" not in modules and "email.parser" not in modules
+
+
+@pytest.mark.parametrize("store_type", ["local", "sql"])
+@pytest.mark.parametrize("args", [("profile", "current"), ("stack", "current")])
+def test_prompt_commands_import_neither_the_client_nor_sql(
+        config_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_type: str,
+        args: tuple[str, ...]) -> None:
+    """Shell prompts run these on every prompt: they answer from the configuration and scope
+    files (mlrig.prompt), opening no store, even when the profile lives in SQLite."""
+    monkeypatch.setenv("MLRIG_DEFAULT_STORE_TYPE", store_type)
+    from mlrig.testing.clients import quiet_client
+
+    c = quiet_client(config_dir)
+    assert c.config().profiles["default"].store_type == store_type
+    c.close()
+    monkeypatch.delenv("MLRIG_DEFAULT_STORE_TYPE")
+    modules = modules_imported_by(config_dir, tmp_path, *args)
+    assert "mlrig.prompt" in modules
+    assert heavy(modules) == []
+    assert [m for m in ("mlrig.client", "click", "rich", "yaml", "pathlib", "sqlite3")
+            if m in modules] == []
+
+
+@pytest.mark.parametrize("args", [("stack", "list"), ("stack", "list", "-o", "json"),
+                                  ("stack", "describe"), ("status",),
+                                  ("artifact-store", "list")])
+def test_reads_of_a_sqlite_profile_import_no_sqlalchemy(
+        config_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        args: tuple[str, ...]) -> None:
+    """A SQLite profile at the head schema is read with the standard library's sqlite3
+    (mlrig.stores.sqlite_read): SQLAlchemy costs more than the queries."""
+    monkeypatch.setenv("MLRIG_DEFAULT_STORE_TYPE", "sql")
+    from mlrig.testing.clients import quiet_client
+
+    c = quiet_client(config_dir)
+    assert c.config().profiles["default"].store_type == "sql"
+    c.close()
+    monkeypatch.delenv("MLRIG_DEFAULT_STORE_TYPE")
+    modules = modules_imported_by(config_dir, tmp_path, *args)
+    assert "mlrig.stores.sqlite_read" in modules
+    assert heavy(modules) == []

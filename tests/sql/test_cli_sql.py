@@ -328,4 +328,9 @@ def test_listing_profiles_imports_no_sql_even_with_sql_profiles(config_dir: Path
                  ("profile", "describe", "team"), ("stack", "list")):
         assert heavy(modules_imported_by(config_dir, tmp_path, *args)) == [], args
     used = modules_imported_by(config_dir, tmp_path, "--profile", "team", "stack", "list")
-    assert "sqlalchemy" in used and "alembic" not in used  # no migration: no alembic
+    # a SQLite store at the head schema is read with sqlite3 (no migration: no alembic)
+    assert "mlrig.stores.sqlite_read" in used
+    assert "sqlalchemy" not in used and "alembic" not in used
+    written = modules_imported_by(config_dir, tmp_path, "--profile", "team", "stack", "copy",
+                                  "default", "copied")
+    assert "sqlalchemy" in written and "alembic" not in written  # writes: SQLAlchemy

@@ -304,3 +304,11 @@ def test_unwritable_directory(tmp_path: Path) -> None:  # pragma: no cover - not
     locked.mkdir(mode=0o500)
     error = _error(f"sqlite:///{locked / 'x' / 'mlrig.db'}")
     assert str(locked) in error.message
+
+
+def test_the_sqlite_reader_knows_the_head_schema() -> None:
+    """mlrig.stores.sqlite_read reads only a database at the head revision (it does not
+    load sql_schema, which imports SQLAlchemy): its copy of the names must follow."""
+    from mlrig.stores import sqlite_read
+
+    assert (sqlite_read.HEAD, sqlite_read.VERSION_TABLE) == (HEAD, VERSION_TABLE)

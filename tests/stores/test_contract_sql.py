@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from mlrig.models import ProfileConfig
+from mlrig.stores.base import Store
 from mlrig.stores.sql import SqlStore
 from mlrig.testing.contract import StoreContract
 
@@ -35,3 +37,21 @@ class TestMysqlStore(StoreContract):
     @pytest.fixture
     def store(self, mysql_url: str) -> Iterator[SqlStore]:
         yield from _open(mysql_url)
+
+
+class TestSqliteReaderStore(StoreContract):
+    """What the ``sql`` backend opens for a SQLite file: reads through the standard library's
+    sqlite3 (mlrig.stores.sqlite_read), writes through SqlStore."""
+
+    @pytest.fixture
+    def store(self, sqlite_url: str) -> Iterator[Store]:
+        from mlrig.stores import backend
+        from mlrig.stores.sqlite_read import SqliteStore
+
+        opened = backend("sql").open(ProfileConfig("p", "sql", sqlite_url), env=None,
+                                     events=None)
+        assert isinstance(opened, SqliteStore)
+        assert not opened.is_initialized()
+        opened.initialize()
+        yield opened
+        opened.close()

@@ -18,8 +18,7 @@ def main(argv: list[str] | None = None) -> None:
     code = 130
     try:
         if mlrig.AS_PROGRAM:  # from here on, Ctrl-C is a KeyboardInterrupt: cleanups run
-            import signal
-
+            signal = mlrig.signal_module()
             signal.signal(signal.SIGINT, signal.default_int_handler)
         code = _main(argv)
     except KeyboardInterrupt:
@@ -45,6 +44,10 @@ def _main(argv: list[str] | None) -> int:
         code = _fast_current(args[0])
         if code is not None:
             return code
+    elif args == ["status"]:
+        code = _fast_status()
+        if code is not None:
+            return code
     from mlrig.cli.app import run
 
     return run(args)
@@ -68,33 +71,45 @@ def _interrupted() -> int:
 def _quiet_exit() -> None:
     """Flush what the command printed, then let a late Ctrl-C (while the interpreter shuts
     down) end the process quietly with 130."""
-    import contextlib
-    import signal
-
     import mlrig
 
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError, KeyboardInterrupt):
+        try:  # noqa: SIM105  (contextlib costs a tenth of a shell prompt's command)
             stream.flush()
+        except (OSError, ValueError, KeyboardInterrupt):
+            pass
+    signal = mlrig.signal_module()
     signal.signal(signal.SIGINT, mlrig.exit_interrupted)
 
 
 def _fast_current(what: str) -> int | None:
-    """``mlrig profile current`` / ``mlrig stack current`` without loading click or rich.
+    """``mlrig profile current`` / ``mlrig stack current`` without loading click, rich or
+    the client.
 
-    Shell prompts call these on every prompt. The answer comes from the same resolution as
-    every other command (:class:`mlrig.client.Client`); anything unusual (first run, an
-    error) returns ``None`` and the full CLI handles it, with its messages.
+    Shell prompts call these on every prompt. :func:`mlrig.prompt.answer` resolves the name
+    from the configuration and scope files as every other command does; anything it cannot
+    be sure of (first run, an error, a stack only the store can vouch for) returns ``None``
+    and the full CLI handles it, with its messages.
     """
-    from mlrig.client import Client
-    from mlrig.exceptions import MlrigError
+    from mlrig.prompt import answer
 
-    try:
-        client = Client()
-        if not client.global_file.exists():
-            return None
-        name = client.active_profile_name if what == "profile" else client.active_stack_name
-    except MlrigError:
-        return None  # the full CLI reports it, in one line
+    name = answer(what)
+    if name is None:
+        return None
     sys.stdout.write(f"{name}\n")
+    return 0
+
+
+def _fast_status() -> int | None:
+    """``mlrig status`` of a local profile without click or the client (see
+    :func:`mlrig.prompt.status_info`); ``None``: the full command runs (a SQL or rest store
+    to ask, a warning to print, anything unusual)."""
+    from mlrig.prompt import status_info
+
+    info = status_info()
+    if info is None or info["warnings"]:
+        return None
+    from mlrig.cli.output import print_status
+
+    print_status(info)
     return 0

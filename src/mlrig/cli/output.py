@@ -1,6 +1,7 @@
 """Rendering: rich tables in the spec's look, JSON and YAML with the same fields.
 
-rich is imported only when a table is actually drawn.
+rich is imported only when a table must be cut or folded, click only by what echoes or
+declares options with it (``mlrig status`` draws its table without either).
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import click
-
 if TYPE_CHECKING:
     from mlrig.events import Event
 
@@ -22,6 +21,8 @@ ASCII_ACTIVE_MARK = "*"
 
 
 def output_option(func: Any) -> Any:
+    import click
+
     return click.option(
         "--output", "-o", "output", type=click.Choice(FORMATS, case_sensitive=False),
         default="table", show_default=True,
@@ -38,6 +39,7 @@ def emit_data(fmt: str, key: str, data: Any) -> None:
 
 def emit_document(fmt: str, document: dict[str, Any]) -> None:
     """Write a document the core built (:mod:`mlrig.core.documents`) as JSON or YAML."""
+    import click
     if fmt == "json":
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:
@@ -80,6 +82,23 @@ def print_table(
         return
     _print_rich_table(columns, cells, title=title, caption=caption, center_first=center_first,
                       fold=fold, unicode=unicode)
+
+
+def print_status(info: dict[str, Any]) -> None:
+    """The table of ``mlrig status`` (``info``: :meth:`mlrig.client.Client.status`)."""
+    rows: list[list[Any]] = []
+    for what in ("profile", "stack"):
+        choice = info[what]
+        if choice is None:
+            rows.append([what.upper(), "(none)", "", "not set"])
+            continue
+        name = choice["name"] + ("" if choice["exists"] is not False else " (MISSING)")
+        rows.append([what.upper(), name, choice["scope"], choice["source"]])
+        rows.extend(["  overrides", o["name"], o["scope"], o["source"]]
+                    for o in choice["overrides"])
+    print_table(["", "NAME", "SCOPE", "SET BY"], rows, title="Active profile and stack",
+                caption=f"repository: {info['repository'] or 'none'}",
+                center_first=False, fold=True)
 
 
 def _terminal_width() -> int:
@@ -148,14 +167,20 @@ def no_color() -> bool:
 
 
 def colored(text: str, fg: str) -> str:
+    import click
+
     return text if no_color() else click.style(text, fg=fg)
 
 
 def echo_err(message: str) -> None:
+    import click
+
     click.echo(message, err=True)
 
 
 def warn(message: str) -> None:
+    import click
+
     click.echo(colored(f"Warning: {message}", "yellow"), err=True)
 
 
@@ -170,6 +195,8 @@ def print_event(event: Event) -> None:
 def confirm_or_refuse(question: str, *, refused: str, canceled: str) -> None:
     """Ask ``question`` on the terminal; no answer (standard input closed, as in a script
     without ``--yes``) refuses with one line, a "no" cancels. Both exit 1, nothing done."""
+    import click
+
     from mlrig.exceptions import InputError
 
     try:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
 from mlrig.cli.app import State, pass_state
-from mlrig.cli.output import emit_data, output_option, print_table, warn
+from mlrig.cli.output import emit_data, output_option, print_status, warn
 
 
 @click.command()
@@ -42,18 +41,6 @@ def status(state: State, output: str) -> None:
     if output != "table":
         emit_data(output, "status", info)
         return
-    rows: list[list[Any]] = []
-    for what in ("profile", "stack"):
-        choice = info[what]
-        if choice is None:
-            rows.append([what.upper(), "(none)", "", "not set"])
-            continue
-        name = choice["name"] + ("" if choice["exists"] is not False else " (MISSING)")
-        rows.append([what.upper(), name, choice["scope"], choice["source"]])
-        rows.extend(["  overrides", o["name"], o["scope"], o["source"]]
-                    for o in choice["overrides"])
-    print_table(["", "NAME", "SCOPE", "SET BY"], rows, title="Active profile and stack",
-                caption=f"repository: {info['repository'] or 'none'}",
-                center_first=False, fold=True)
+    print_status(info)
     for message in info["warnings"]:
         warn(message)

@@ -114,7 +114,8 @@ class GlobalConfigFile:
         return self.path.is_file()
 
     def load(self) -> GlobalConfig | None:
-        data = read_yaml_mapping(self.path, CONFIG_VERSION, "global configuration", cached=True)
+        data = read_yaml_mapping(self.path, CONFIG_VERSION, "global configuration", cached=True,
+                                 check=lambda content: GlobalConfig.from_dict(content, self.path))
         if data is None:
             return None
         return GlobalConfig.from_dict(data, self.path)

@@ -67,9 +67,12 @@ class Repository:
 
     def load(self) -> RepositoryConfig:
         data = read_yaml_mapping(self.path, REPO_CONFIG_VERSION, "repository configuration",
-                                 cached=True)
+                                 cached=True, check=self._parse)
         if data is None:
             return RepositoryConfig()
+        return self._parse(data)
+
+    def _parse(self, data: dict[str, Any]) -> RepositoryConfig:
         profile, stack = data.get("active_profile"), data.get("active_stack")
         for value in (profile, stack):
             if value is not None and not isinstance(value, str):

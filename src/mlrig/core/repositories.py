@@ -19,18 +19,6 @@ if TYPE_CHECKING:
     pass
 
 
-def _choice_dict(choice: ctx.Choice, exists: bool | None) -> dict[str, Any]:
-    return {
-        "name": choice.name,
-        "exists": exists,
-        "scope": choice.scope,
-        "source": choice.source,
-        "overrides": [
-            {"scope": s.scope, "name": s.name, "source": s.source} for s in choice.overridden
-        ],
-    }
-
-
 def init_repository(
     session: Session, path: str | Path | None = None
 ) -> tuple[Repository, Choice, Choice | None]:
@@ -61,8 +49,8 @@ def status(session: Session) -> dict[str, Any]:
     from mlrig.core.security import permission_warnings
 
     return {
-        "profile": _choice_dict(profile, profile_exists),
-        "stack": _choice_dict(stack, stack_exists) if stack is not None else None,
+        "profile": ctx.choice_dict(profile, profile_exists),
+        "stack": ctx.choice_dict(stack, stack_exists) if stack is not None else None,
         "repository": str(repo.root) if repo is not None else None,
         "config_path": str(session.global_file.path),
         "warnings": permission_warnings(session.config_dir, config),

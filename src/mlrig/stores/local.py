@@ -261,6 +261,17 @@ def _apply(root: Path, writes: dict[str, str | None]) -> None:
             atomic_write(target, content, root=root)
 
 
+def _parse_stacks(doc: dict[str, Any], path: Path) -> dict[str, Stack]:
+    """The stacks of a stack index (``stacks.yaml``), or CorruptFileError."""
+    raw = doc.get("stacks") or {}
+    try:
+        return {str(name): Stack.from_dict(str(name), comps or {}) for name, comps in raw.items()}
+    except (AttributeError, ValueError, TypeError) as exc:
+        raise CorruptFileError(
+            f"The stack index '{path}' is malformed ({exc}); mlrig will not overwrite it."
+        ) from None
+
+
 class LocalView:
     """Reads of a local store (inside the store's lock)."""
 
@@ -274,19 +285,14 @@ class LocalView:
     def _load_stacks(self) -> dict[str, Stack]:
         if self._stacks is None:
             path = self.root / _STACKS
-            doc = (read_yaml_mapping(path, FORMAT_VERSION, "stack index", cached=True)
-                   or _stacks_doc({}))
-            raw = doc.get("stacks") or {}
-            try:
-                self._stacks = {
-                    str(name): Stack.from_dict(str(name), comps or {})
-                    for name, comps in raw.items()
-                }
-            except (AttributeError, ValueError, TypeError) as exc:
-                raise CorruptFileError(
-                    f"The stack index '{path}' is malformed ({exc}); "
-                    "mlrig will not overwrite it."
-                ) from None
+            parsed: dict[str, dict[str, Stack]] = {}
+
+            def parse(doc: dict[str, Any]) -> None:
+                parsed[""] = _parse_stacks(doc, path)
+
+            doc = read_yaml_mapping(path, FORMAT_VERSION, "stack index", cached=True,
+                                    check=parse)
+            self._stacks = parsed[""] if parsed else _parse_stacks(doc or _stacks_doc({}), path)
         return self._stacks
 
     def get_stack(self, name: str) -> Stack | None:

@@ -53,7 +53,7 @@ from mlrig.events import EventSink, Listener, SchemaUpgraded, SchemaUpgrading, l
 from mlrig.exceptions import InputError, LockTimeoutError, MlrigError, ReadOnlyError, StoreError
 from mlrig.fsutil import DEFAULT_LOCK_TIMEOUT, ensure_dir
 from mlrig.models import Component, ComponentType, FlavorRecord, Stack
-from mlrig.stores import integrity, mask_url, paging
+from mlrig.stores import integrity, mask_url, paging, sql_shared
 from mlrig.stores.sql_url import (
     DRIVER_PACKAGES,
     connect_timeout,
@@ -272,7 +272,7 @@ class SqlStore:
             package = DRIVER_PACKAGES.get(driver)
             raise StoreError(
                 f"Cannot open the SQL store at {self.masked_url}: the database driver "
-                f"'{driver}' is not available ({_first_line(str(exc))}).",
+                f"'{driver}' is not available ({sql_shared.first_line(str(exc))}).",
                 hint=f"Install it with: python3 -m pip install '{package}'" if package else None,
             ) from None
         if self.is_sqlite:
@@ -447,7 +447,8 @@ class SqlStore:
                 hint="Try again; MLRIG_LOCK_TIMEOUT sets how long to wait.",
             )
         return StoreError(f"Cannot {action} the SQL store at {self.masked_url}: {cause}",
-                          hint=_hint(lowered), library_hint=_hint(lowered, library=True))
+                          hint=sql_shared.hint(lowered),
+                          library_hint=sql_shared.hint(lowered, library=True))
 
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:
@@ -606,73 +607,12 @@ def _remove_sqlite_files(path: Path) -> None:
             path.with_name(path.name + suffix).unlink()
 
 
-def _first_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[0] if lines else text.strip()
-
-
 def _cause(exc: sa_exc.DBAPIError, secrets: list[str], shown_url: str) -> str:
     """The driver's own message, on one line, without SQL, links or the password."""
-    orig = exc.orig
-    args: tuple[Any, ...] = tuple(getattr(orig, "args", ()))
-    if len(args) >= 2 and isinstance(args[0], int) and isinstance(args[1], str):
-        text = args[1]  # PyMySQL: (1045, "Access denied for user ...")
-    else:
-        text = str(orig) if orig is not None else str(exc)
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    # psycopg lists every address it tried; the first failure says it all
-    if lines and lines[0].startswith("Multiple connection attempts failed"):
-        lines = [line.lstrip("- ") for line in lines[1:2]]
-    joined = " ".join(_sentence(line) for line in lines[:2])
-    text = joined or type(orig or exc).__name__
-    for prefix in ("connection failed: ",):
-        text = text.removeprefix(prefix)
-    # drivers do not echo passwords, but make sure; a password that is part of the user or
-    # database name shown anyway (e.g. user "mlrig", password "mlrig") is left alone
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= 4 and secret not in shown_url:
-            text = text.replace(secret, "***")
-    text = " ".join(text.split())
-    return text if text.endswith((".", "?", "!")) else text + "."
-
-
-def _sentence(line: str) -> str:
-    """A driver's message line as a sentence: lines joined into one must stay readable
-    ("Connection refused. Is the server running ...?", not "refused Is")."""
-    line = line.strip()
-    return line if line.endswith((".", "?", "!", ":", ",", ";")) else line + "."
-
-
-def _hint(cause: str, library: bool = False) -> str | None:
-    """What to check for a database error, for the CLI (or, ``library``, the Python API)."""
-    if "password" in cause or "access denied" in cause or "authentication" in cause:
-        where = ("password_env / password_file option" if library
-                 else "--password-env / --password-file")
-        return f"Check the user name and password (in the URL, or the profile's {where})."
-    if ("does not exist" in cause and "database" in cause) or "unknown database" in cause:
-        return "Create the database first, or fix the URL."
-    if any(word in cause for word in ("refused", "timeout", "timed out", "could not translate",
-                                      "can't connect", "name or service not known",
-                                      "no route to host")):
-        return "Is the database server running and reachable from here?"
-    if "unable to open database file" in cause or "readonly" in cause:
-        return "Check that the directory of the database exists and is writable."
-    return None
+    return sql_shared.driver_cause(exc.orig, exc, secrets, shown_url)
 
 
 # ---------------------------------------------------------------------- views
-
-
-def _load_config(raw: str, where: str) -> dict[str, Any]:
-    try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        raise StoreError(f"The SQL store at {where} holds a malformed component "
-                         f"configuration ({exc}).") from None
-    if not isinstance(value, dict):
-        raise StoreError(f"The SQL store at {where} holds a component configuration that is "
-                         "not a mapping.")
-    return value
 
 
 def _dump_config(config: Mapping[str, Any]) -> str:
@@ -709,7 +649,7 @@ class SqlView:
     def _component(self, row: Any) -> Component:
         return Component(
             type=_type(row.type, self._where), name=row.name, flavor=row.flavor,
-            config=_load_config(row.config, self._where), id=row.id,
+            config=sql_shared.load_config(row.config, self._where), id=row.id,
         )
 
     # components

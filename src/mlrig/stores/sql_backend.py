@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from mlrig.stores.base import Store
 
 _SQLITE_PREFIX = re.compile(r"^sqlite(\+\w+)?:///")
+#: a SQLite file that :class:`~mlrig.stores.sqlite_read.SqliteStore` may read with sqlite3
+_PLAIN_SQLITE = re.compile(r"^sqlite(\+pysqlite)?:///")
 
 
 class SqlBackend:
@@ -67,6 +69,13 @@ class SqlBackend:
 
     def open(self, profile: ProfileConfig, *, env: Mapping[str, str] | None,
              events: Listener | None) -> Store:
+        path = self.location(profile.store_url)
+        if path is not None and _PLAIN_SQLITE.match(profile.store_url) \
+                and "?" not in profile.store_url and "%" not in profile.store_url:
+            from mlrig.stores.sqlite_read import SqliteStore
+
+            return SqliteStore(profile.store_url, path, options=profile.options, env=env,
+                               events=events)
         from mlrig.stores.sql import SqlStore
 
         store: Store = SqlStore(profile.store_url, options=profile.options, env=env,
