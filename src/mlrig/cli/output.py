@@ -215,6 +215,8 @@ def ask_secret(prompt: str) -> str:
     standard input (so that scripts can pipe it, without a warning about echo)."""
     import sys
 
+    import click
+
     if sys.stdin.isatty():
         return str(click.prompt(prompt, hide_input=True, err=True))
     return sys.stdin.readline(64 * 1024).rstrip("\r\n")

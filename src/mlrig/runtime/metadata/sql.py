@@ -977,7 +977,8 @@ class _ServerDatabase:
             import sqlalchemy as sa
             from sqlalchemy import exc as sa_exc
 
-            from mlrig.stores.sql import _bound_pymysql_handshake, _first_line
+            from mlrig.stores.sql import _bound_pymysql_handshake
+            from mlrig.stores.sql_shared import first_line as _first_line
             from mlrig.stores.sql_url import DRIVER_PACKAGES
 
             try:
@@ -1001,7 +1002,8 @@ class _ServerDatabase:
     def _errors(self, action: str) -> Iterator[None]:
         from sqlalchemy import exc as sa_exc
 
-        from mlrig.stores.sql import _cause, _hint
+        from mlrig.stores.sql import _cause
+        from mlrig.stores.sql_shared import hint as _hint
 
         try:
             yield
