@@ -145,3 +145,20 @@ def test_reads_of_a_sqlite_profile_import_no_sqlalchemy(
     modules = modules_imported_by(config_dir, tmp_path, *args)
     assert "mlrig.stores.sqlite_read" in modules
     assert heavy(modules) == []
+
+
+@pytest.mark.parametrize("args", [
+    ("artifact-store", "list"),
+    ("artifact-store", "list", "-o", "json"),
+    ("artifact-store", "describe", "lake"),
+    ("metadata-store", "list"),
+    ("stack", "describe", "dev"),
+])
+def test_component_reads_mask_secrets_without_pydantic(
+        local_profile: Path, tmp_path: Path, args: tuple[str, ...]) -> None:
+    """A built-in flavor's secret fields come from a table (kept equal to the schemas by
+    tests/unit/test_flavors.py): listing and describing components loads no pydantic."""
+    modules = modules_imported_by(local_profile, tmp_path, *args)
+    assert "mlrig.cli" in modules
+    assert not any(m == "pydantic" or m.startswith(("pydantic.", "pydantic_core"))
+                   for m in modules)

@@ -97,3 +97,18 @@ def test_json_values_for_structured_fields() -> None:
 
     assert flavors.validate_config(F, {"tags": '["a", "b"]', "name": "[x]"}, "x") == {
         "tags": ["a", "b"], "name": "[x]"}
+
+
+def test_the_table_of_built_in_secret_fields_is_what_the_schemas_declare() -> None:
+    """Masking a listing reads BUILTIN_SECRET_FIELDS instead of loading pydantic: it must
+    name exactly the fields each built-in flavor's schema marks secret."""
+    from mlrig import flavors as registry
+
+    for spec in registry.builtin_specs():
+        declared = spec.load().secret_fields()
+        class_name = spec.source.rsplit(".", 1)[-1]
+        assert registry.BUILTIN_SECRET_FIELDS.get(class_name, frozenset()) == declared, \
+            class_name
+        assert spec.secret_fields() == declared
+    names = {s.source.rsplit(".", 1)[-1] for s in registry.builtin_specs()}
+    assert set(registry.BUILTIN_SECRET_FIELDS) <= names

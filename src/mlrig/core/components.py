@@ -149,12 +149,17 @@ def delete_component(session: Session, type_: TypeLike, name: str) -> None:
 
 
 def secret_fields(session: Session, component: Component) -> frozenset[str] | None:
+    """The component's secret fields (``None``: its flavor cannot be loaded, so every value
+    counts as secret)."""
+    from mlrig import flavors as flavor_registry
+
     try:
         with session.store().read() as view:
-            cls = flavor_class(view, component.type, component.flavor)
+            spec = flavor_registry.resolve(component.type, component.flavor,
+                                           view.list_flavors(component.type))
+        return spec.secret_fields()
     except MlrigError:
         return None
-    return cls.secret_fields()  # type: ignore[no-any-return]
 
 
 def masked_config(

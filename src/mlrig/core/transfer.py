@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from mlrig.core.flavors import flavor_class
+from mlrig import flavors as flavor_registry
 from mlrig.core.runtime_stack import secret_reference
 from mlrig.core.session import Session
 from mlrig.events import (
@@ -97,7 +97,8 @@ def without_secrets(view: StoreView, contents: Contents) -> Contents:
     for entry in contents.components:
         comp = entry.component
         try:
-            secret = flavor_class(view, comp.type, comp.flavor).secret_fields()
+            secret = flavor_registry.resolve(comp.type, comp.flavor,
+                                             view.list_flavors(comp.type)).secret_fields()
         except (InputError, NotFoundError) as exc:
             raise InputError(
                 f"Cannot tell which attributes of the {comp.type.display_name} "

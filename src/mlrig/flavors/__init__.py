@@ -75,6 +75,30 @@ class FlavorSpec:
     def load(self) -> builtins.type[Flavor]:
         return load_flavor_class(self.source, expected_type=self.type)
 
+    def secret_fields(self) -> frozenset[str]:
+        """The config fields whose values are secret. A built-in flavor answers from
+        :data:`BUILTIN_SECRET_FIELDS` (so masking a listing needs neither pydantic nor the
+        flavor's module); any other flavor's class is loaded and asked."""
+        if self.origin == BUILT_IN:
+            return BUILTIN_SECRET_FIELDS.get(self.source.rsplit(".", 1)[-1], frozenset())
+        return self.load().secret_fields()
+
+
+#: the secret config fields of each built-in flavor class with any, as its schema declares
+#: them (``Flavor.secret_fields()``); a test keeps the two equal
+BUILTIN_SECRET_FIELDS: dict[str, frozenset[str]] = {
+    "MySQLMetadataStore": frozenset({"password"}),
+    "PostgreSQLMetadataStore": frozenset({"password"}),
+    "S3ArtifactStore": frozenset({"secret", "token"}),
+    "GCSArtifactStore": frozenset({"token"}),
+    "AzureArtifactStore": frozenset({"account_key", "client_secret", "connection_string",
+                                     "sas_token"}),
+    "DockerHubContainerRegistry": frozenset({"password"}),
+    "MLflowExperimentTracker": frozenset({"tracking_password", "tracking_token"}),
+    "SlackAlerter": frozenset({"slack_token"}),
+    "LabelStudioAnnotator": frozenset({"api_key"}),
+}
+
 
 def builtin_specs(type_: ComponentType | None = None) -> list[FlavorSpec]:
     return [

@@ -113,7 +113,7 @@ class SecretFields:
                 # a source a client registered: the server never imports it (that would run
                 # a module of a caller's choosing), so every value counts as secret
                 return None
-            found: frozenset[str] = spec.load().secret_fields()
+            found: frozenset[str] = spec.secret_fields()
         except Exception:  # a flavor the server cannot load: every value counts as secret
             return None
         return found
