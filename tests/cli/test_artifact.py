@@ -112,3 +112,29 @@ def test_bad_input_is_one_line_and_changes_nothing(run_id: str, config_dir: Path
     done = mlrig(config_dir, *args)
     assert_one_line_error(done.exit_code, done.stdout, done.stderr)
     assert settled_snapshot(config_dir) == before
+
+
+def test_get_replaces_only_a_regular_file(run_id: str, client: Client, config_dir: Path,
+                                          tmp_path: Path) -> None:
+    import os
+    import stat
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    artifact = outputs(client, run_id)["upper.output"]
+    for extra in ((), ("--force",)):
+        done = mlrig(config_dir, "artifact", "get", artifact, "--out", str(fifo), *extra)
+        assert_one_line_error(done.exit_code, done.stdout, done.stderr)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".mlrig.")] == []
+
+
+def test_only_plain_text_goes_to_a_terminal() -> None:
+    from mlrig.cli.artifact import TERMINAL_LIMIT, _fit_for_a_terminal
+
+    assert _fit_for_a_terminal("QUICK BROWN\tfox, ünïcode\n".encode())
+    assert not _fit_for_a_terminal(b"\x1b[31mred\x1b[0m")  # an escape sequence
+    assert not _fit_for_a_terminal(b"\x00\x01binary")
+    assert not _fit_for_a_terminal("\u009b2J".encode())  # a C1 control (CSI)
+    assert not _fit_for_a_terminal(b"\xff\xfe")  # not UTF-8
+    assert not _fit_for_a_terminal(b"a" * (TERMINAL_LIMIT + 1))

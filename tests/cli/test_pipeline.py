@@ -290,3 +290,30 @@ def test_a_newer_schema_is_one_line_naming_the_database(recorded: dict[str, str]
         line = assert_one_line_error(done.exit_code, done.stdout, done.stderr)
         assert str(db) in line and "m0099_from_the_future" in line and "untouched" in line
     assert settled_snapshot(config_dir) == before
+
+
+def test_runs_logs_shows_only_logs_this_profile_wrote(recorded: dict[str, str], client: Client,
+                                                      config_dir: Path, tmp_path: Path) -> None:
+    """A record that names another file (an edited record, a shared metadata store) is
+    refused in one line: the file is never read or printed."""
+    import sqlite3
+
+    private = tmp_path / "private.txt"
+    private.write_text("ssh key material")
+    database = client.get_component("metadata_store").config["uri"]
+    with sqlite3.connect(database) as conn:
+        conn.execute("UPDATE mlrig_step_runs SET logs_uri = ? WHERE run_id = ? AND name = ?",
+                     (str(private), recorded["first"], "total"))
+    done = mlrig(config_dir, "pipeline", "runs", "logs", recorded["first"], "total")
+    line = assert_one_line_error(done.exit_code, done.stdout, done.stderr)
+    assert "not one this profile wrote" in line
+    assert "ssh key material" not in done.stdout + done.stderr
+
+
+def test_a_script_that_exits_while_loading_is_one_line(config_dir: Path, tmp_path: Path) -> None:
+    script = tmp_path / "exits.py"
+    script.write_text("from mlrig import pipeline\nraise SystemExit(3)\n")
+    assert mlrig(config_dir, "profile", "list").exit_code == 0  # the first run's lines
+    done = mlrig(config_dir, "pipeline", "run", f"{script}:p")
+    line = assert_one_line_error(done.exit_code, done.stdout, done.stderr)
+    assert "SystemExit" in line and "__main__" in line

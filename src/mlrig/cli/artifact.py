@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -123,18 +124,66 @@ def get(state: State, artifact_id: str, out: Path | None, force: bool, output: s
         return
     data = view.read_bytes()
     if out is None:
-        if sys.stdout.isatty() and b"\x00" in data:
-            raise InputError(f"The artifact '{view.record.name}' ({view.record.id}) is binary; "
-                             "it is not written to a terminal.",
+        if sys.stdout.isatty() and not _fit_for_a_terminal(data):
+            raise InputError(f"The artifact '{view.record.name}' ({view.record.id}) is binary, "
+                             "holds control characters or is over 1 MiB; it is not written "
+                             "to a terminal.",
                              hint="Write it with --out FILE, or redirect stdout.")
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
-    if out.is_symlink():
-        raise InputError(f"'{out}' is a symbolic link: mlrig does not write through it.")
-    if out.exists() and not force:
-        raise InputError(f"'{out}' exists already.", hint="Pass --force to replace it.")
+    _write_out(out, data, force)
+    echo_err(f"Wrote {size(len(data))} of artifact '{view.record.name}' to '{out}'.")
+
+
+#: the most a terminal is shown of an artifact at once
+TERMINAL_LIMIT = 1 << 20
+
+
+def _fit_for_a_terminal(data: bytes) -> bool:
+    """Text a terminal shows as it is: no escape sequences or other control characters
+    (tabs and newlines apart), valid UTF-8, at most :data:`TERMINAL_LIMIT` bytes."""
+    if len(data) > TERMINAL_LIMIT:
+        return False
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return not any((ord(ch) < 32 and ch not in "\t\n\r") or 127 <= ord(ch) < 160
+                   for ch in text)
+
+
+def _write_out(out: Path, data: bytes, force: bool) -> None:
+    """``data`` into the file ``out``: created anew (never over a file that appears
+    meanwhile), or, with ``force``, replacing a regular file, never anything else."""
+    import os
+    import stat
+
     from mlrig.fsutil import atomic_write
 
-    atomic_write(out.absolute(), data, mode=0o644, create_parents=False)
-    echo_err(f"Wrote {size(len(data))} of artifact '{view.record.name}' to '{out}'.")
+    try:
+        info = os.lstat(out)
+    except FileNotFoundError:
+        info = None
+    if info is not None:
+        if stat.S_ISLNK(info.st_mode):
+            raise InputError(f"'{out}' is a symbolic link: mlrig does not write through it.")
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"'{out}' is not a regular file: mlrig does not replace it.")
+        if not force:
+            raise InputError(f"'{out}' exists already.", hint="Pass --force to replace it.")
+        atomic_write(out.absolute(), data, mode=0o644, create_parents=False)
+        return
+    # the bytes go to a file of mlrig's own first, then are linked to the new name, which
+    # fails if a file appeared there meanwhile: never a half-written or replaced file
+    temp = out.with_name(f".mlrig.{out.name}.{os.getpid()}.tmp")
+    atomic_write(temp.absolute(), data, mode=0o644, create_parents=False)
+    try:
+        os.link(temp, out, follow_symlinks=False)
+    except FileExistsError:
+        raise InputError(f"'{out}' exists already.", hint="Pass --force to replace it.") from None
+    except OSError as exc:
+        raise InputError(f"Cannot create '{out}': {exc.strerror or exc}.") from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)

@@ -80,6 +80,11 @@ def load_pipeline(session: Session, target: str) -> PipelineSpec:
         raise DefinitionError(
             f"Loading '{source}' failed: {type(exc).__name__}: {exc}"
         ) from None
+    except SystemExit as exc:  # a script that exits while it is imported
+        raise DefinitionError(
+            f"Loading '{source}' exited (SystemExit {exc.code!r}) before it defined '{name}'; "
+            "keep the code that runs on its own under 'if __name__ == \"__main__\":'."
+        ) from None
     found = getattr(module, name, None)
     if not isinstance(found, PipelineSpec):
         what = "nothing" if found is None else f"a '{type(found).__name__}'"

@@ -242,13 +242,19 @@ def _remove_logs(rs: RuntimeStack, store: MetadataStore, run: PipelineRunRecord)
         pass  # it holds something mlrig did not write there
 
 
+def _bounded(text: str, limit: int = 200) -> str:
+    shown = text.encode("unicode_escape").decode("ascii")
+    return shown if len(shown) <= limit else shown[:limit - 3] + "..."
+
+
 def run_logs(session: Session, run_id: str, step: str | None = None) -> list[tuple[str, str]]:
     """``(step name, log text)`` of every step of the run that has a log (or of ``step``)."""
     from mlrig.fsutil import read_text
 
-    _, store = records(session)
+    rs, store = records(session)
     run = store.get_run(run_id)
     steps = list(run.steps)
+    logs = rs.data_dir / "logs"
     if step is not None:
         steps = [s for s in steps if s.name == step]
         if not steps:
@@ -262,7 +268,14 @@ def run_logs(session: Session, run_id: str, step: str | None = None) -> list[tup
                                     f"({s.status.value}).")
             continue
         path = Path(s.logs_uri.removeprefix("file://"))
-        text = read_text(path, MAX_LOG_BYTES)
+        # a cached step shows the log of the run it came from: any run's directory
+        if path.parent.parent != logs or path.suffix != ".log" \
+                or path.parent.is_symlink() or logs.is_symlink():
+            # a record names another file (a shared metadata store, an edited record):
+            # mlrig shows only the logs it writes itself, in this profile's logs directory
+            raise NotFoundError(f"The log of step '{s.name}' of run '{run.id}' is not one "
+                                f"this profile wrote ({_bounded(s.logs_uri)}).")
+        text = read_text(path, MAX_LOG_BYTES, follow=False)
         if text is None:
             raise NotFoundError(f"The log of step '{s.name}' of run '{run.id}' is gone: "
                                 f"'{path}' does not exist.")

@@ -44,6 +44,16 @@ class DefinitionError(InputError):
     """A step or pipeline is defined or called in a way mlrig cannot run."""
 
 
+def _step_name(name: str) -> str:
+    """A step's name as every name in mlrig (it names the step's log file too)."""
+    from mlrig.names import validate_name
+
+    try:
+        return validate_name("step", name)
+    except InputError as exc:
+        raise DefinitionError(exc.message) from None
+
+
 @dataclass(frozen=True)
 class OutputSpec:
     name: str
@@ -138,7 +148,9 @@ class StepSpec:
         if not isinstance(retry_delay, (int, float)) or retry_delay < 0:
             raise DefinitionError(f"retry_delay of step '{func.__name__}' must be >= 0 seconds.")
         self.func = func
-        self.name = name or func.__name__
+        # a name given (it names the step's log file) is checked as every mlrig name; a
+        # function's own name is an identifier (or '<lambda>')
+        self.name = _step_name(name) if name else func.__name__
         self.retries = retries
         self.retry_delay = float(retry_delay)
         self.allow_pickle = allow_pickle

@@ -469,12 +469,14 @@ class _Run:
         self.metadata.save_step_run(record)
 
     def write_log(self, step: str, text: str) -> str:
-        directory = self.settings.logs_dir / self.run_id
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path = directory / f"{step}.log"
-        from mlrig.fsutil import atomic_write
+        from mlrig.fsutil import atomic_write, ensure_dir
 
-        atomic_write(path, text, durable=False)
+        root = self.settings.logs_dir
+        directory = root / self.run_id
+        ensure_dir(root)
+        ensure_dir(directory, root=root)  # no link followed below the logs directory
+        path = directory / f"{step}.log"
+        atomic_write(path, text, durable=False, root=root)
         return str(path)
 
     # -- one step, after it ran

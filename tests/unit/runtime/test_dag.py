@@ -153,3 +153,16 @@ def test_the_source_hash_changes_with_the_source() -> None:
 
     assert step(a).source_hash != step(b).source_hash
     assert step(a).source_hash == step(a).source_hash
+
+
+@pytest.mark.parametrize("bad", ["../../evil", "a/b", ".hidden", "tab\there"])
+def test_a_step_name_is_a_name_like_every_other(bad: str) -> None:
+    """A step's name names its log file: no path separator, no leading dot, no control
+    character (the rules of every mlrig name)."""
+    def work() -> int:
+        return 1
+
+    with pytest.raises(DefinitionError) as caught:
+        step(name=bad)(work)
+    assert "Invalid step name" in caught.value.message
+    assert step(name="fine-name_2")(work).name == "fine-name_2"
