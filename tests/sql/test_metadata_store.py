@@ -35,6 +35,7 @@ WRITER = textwrap.dedent("""
     from mlrig.testing.metadata import make_artifact, make_run, make_step
 
     path, start, steps = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+    (start.parent / f"ready-{os.getpid()}").touch()  # imported: waiting for the start
     while not start.exists():
         time.sleep(0.001)
     store = SQLMetadataStore("runs", sqlite_file=path)
@@ -77,7 +78,12 @@ def test_eight_processes_write_one_new_sqlite_file_at_once(tmp_path: Path) -> No
     writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(start), "25"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                for _ in range(8)]
-    time.sleep(0.5)  # every writer is waiting for the start signal
+    # start them at once, only when every writer has imported everything and waits
+    deadline = time.monotonic() + 120
+    while len(list(tmp_path.glob("ready-*"))) < len(writers):
+        assert time.monotonic() < deadline, "the writers did not start"
+        assert all(w.poll() is None for w in writers), [w.communicate() for w in writers]
+        time.sleep(0.01)
     start.touch()
     results = [w.communicate(timeout=240) for w in writers]
     for writer, (_, err) in zip(writers, results, strict=True):

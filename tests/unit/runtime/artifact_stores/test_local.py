@@ -170,9 +170,20 @@ def test_a_writer_killed_mid_write_leaves_only_complete_objects(tmp_path: Path) 
     proc = subprocess.Popen([sys.executable, "-c", WRITER, str(root)], stdout=subprocess.PIPE,
                             text=True)
     assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGKILL)
+    # kill it while an object is being written: once some objects are stored and a
+    # temporary file of the next one exists
+    deadline, torn = time.monotonic() + 60, False
+    while time.monotonic() < deadline:
+        files = [p for p in root.rglob("*") if p.is_file()]
+        if any(p.name.endswith(".tmp") for p in files) and len(files) > 2:
+            proc.send_signal(signal.SIGKILL)
+            torn = True
+            break
+        time.sleep(0.0005)
+    if not torn:
+        proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
+    assert torn, "never saw the writer in the middle of a write"
     objects = [p for p in root.rglob("*") if p.is_file() and not p.name.endswith(".tmp")]
     assert objects, "the writer stored nothing before it was killed"
     store = LocalArtifactStore(root)
