@@ -385,8 +385,11 @@ def test_filenames_are_left_to_the_shell(mlrig_exe: Any, client: Client) -> None
 
 
 # ----------------------------------------------------------------------------- imports
+# (modules loaded by the interpreter's start-up, such as an environment's .pth files, are
+# not the completion's and are left out)
 MODULES_WRAPPER = """
-import json, sys
+import sys
+before = set(sys.modules)
 out = sys.argv[1]
 sys.argv = ["mlrig"]
 from mlrig.cli import main
@@ -394,8 +397,10 @@ try:
     main()
 except SystemExit:
     pass
+modules = sorted(set(sys.modules) - before)
+import json
 with open(out, "w") as handle:
-    json.dump(sorted(sys.modules), handle)
+    json.dump(modules, handle)
 """
 HEAVY = ("rich", "pydantic", "sqlalchemy", "alembic", "mlrig.stores.sql")
 

@@ -106,9 +106,14 @@ def assert_one_line_error(code: int, stdout: str, stderr: str, codes: tuple[int,
 
 
 #: the program :func:`modules_imported_by` runs: ``python -c IMPORTS_WRAPPER OUT ARGS...`` runs
-#: ``mlrig ARGS...`` and writes its exit code and ``sorted(sys.modules)`` to the file OUT
+#: ``mlrig ARGS...`` and writes its exit code and the modules it imported, sorted, to the file
+#: OUT. Modules already loaded when the wrapper starts (by the interpreter's start-up: ``site``
+#: and the ``.pth`` files of the environment, which may import anything) are not the
+#: command's and are left out; the wrapper's own ``json`` is imported only after the list is
+#: taken.
 IMPORTS_WRAPPER = """
-import json, sys
+import sys
+before = set(sys.modules)
 out = sys.argv[1]
 sys.argv = ["mlrig", *sys.argv[2:]]
 from mlrig.cli import main
@@ -118,15 +123,18 @@ except SystemExit as exc:
     code = exc.code
 else:
     code = 0
+modules = sorted(set(sys.modules) - before)
+import json
 with open(out, "w") as handle:
-    json.dump({"code": code, "modules": sorted(sys.modules)}, handle)
+    json.dump({"code": code, "modules": modules}, handle)
 """
 
 
 def modules_imported_by(config_dir: Path, tmp_path: Path, *args: str) -> list[str]:
-    """Every module the command ``mlrig *args`` has imported when it ends, in a fresh
-    interpreter on ``config_dir`` (through the executable's entry point; the command's own
-    output is untouched). The command must succeed."""
+    """Every module the command ``mlrig *args`` has imported when it ends (beyond those
+    the interpreter's start-up loaded), in a fresh interpreter on ``config_dir`` (through
+    the executable's entry point; the command's own output is untouched). The command must
+    succeed."""
     out = tmp_path / "modules.json"
     proc = subprocess.run(
         [sys.executable, "-c", IMPORTS_WRAPPER, str(out), *args], capture_output=True,
