@@ -2,6 +2,8 @@
 
 =========================  ===============================================================
 ``MLRIG_CONFIG_PATH``      the configuration directory (``~`` and ``~user`` expanded)
+``MLRIG_CACHE_PATH``       the directory of mlrig's caches (default: the platform's user
+                           cache directory for mlrig)
 ``MLRIG_REPOSITORY_PATH``  the repository root to use instead of searching upwards
 ``MLRIG_ACTIVE_PROFILE``   a profile name (the environment scope)
 ``MLRIG_ACTIVE_STACK``     a stack name (the environment scope)
@@ -32,6 +34,7 @@ if TYPE_CHECKING:  # pathlib costs the shell prompts' commands several ms: loade
     from pathlib import Path
 
 CONFIG_PATH = "MLRIG_CONFIG_PATH"
+CACHE_PATH = "MLRIG_CACHE_PATH"
 REPOSITORY_PATH = "MLRIG_REPOSITORY_PATH"
 ACTIVE_PROFILE = "MLRIG_ACTIVE_PROFILE"
 ACTIVE_STACK = "MLRIG_ACTIVE_STACK"
@@ -99,6 +102,20 @@ def directory(name: str, env: Mapping[str, str] | None = None) -> Path | None:
         raise _bad(name, raw, f"a directory path that can be resolved ({exc})") from None
 
 
+def cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    """``MLRIG_CACHE_PATH`` if set, else the platform's user cache directory for mlrig
+    (``~/.cache/mlrig`` on Linux, honouring ``XDG_CACHE_HOME``). What is kept there can be
+    lost at any time: it only saves work."""
+    explicit = directory(CACHE_PATH, env)
+    if explicit is not None:
+        return explicit
+    from pathlib import Path
+
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("mlrig", appauthor=False))
+
+
 def debug(env: Mapping[str, str] | None = None) -> bool:
     """``MLRIG_DEBUG``: any value but an empty one, ``0``, ``false``, ``no`` or ``off``."""
     return (_value(env, DEBUG) or "").strip().lower() not in _OFF
@@ -112,7 +129,7 @@ def check(env: Mapping[str, str] | None = None,
     a store type): ``{variable: function}``, each called with the value when it is set.
     """
     lock_timeout(env)
-    for name in (CONFIG_PATH, REPOSITORY_PATH):
+    for name in (CONFIG_PATH, REPOSITORY_PATH, CACHE_PATH):
         directory(name, env)
     for name, validate in (checks or {}).items():
         raw = _value(env, name)

@@ -140,6 +140,7 @@ class _Resolver:
             environment.lock_timeout(self.env)  # a bad value: an InputError, the caller's None
         if self.var("MLRIG_DEFAULT_STORE_TYPE") is not None:
             raise _Unsure  # its check belongs to the store registry
+        self.directory("MLRIG_CACHE_PATH")  # unused here; a value to doubt: unsure
         for variable, kind in (("MLRIG_ACTIVE_PROFILE", "profile"),
                                ("MLRIG_ACTIVE_STACK", "stack")):
             value = self.var(variable)

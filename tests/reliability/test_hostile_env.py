@@ -34,6 +34,7 @@ BAD: list[tuple[str, str]] = [
     ("MLRIG_LOCK_TIMEOUT", "9" * 5000),
     ("MLRIG_CONFIG_PATH", "~nouser-mlrig-test/x"),
     ("MLRIG_REPOSITORY_PATH", "~nouser-mlrig-test"),
+    ("MLRIG_CACHE_PATH", "~nouser-mlrig-test/cache"),
     ("MLRIG_ACTIVE_PROFILE", "a/b"),
     ("MLRIG_ACTIVE_PROFILE", "x" * 5000),
     ("MLRIG_ACTIVE_STACK", ".."),
@@ -79,7 +80,7 @@ def test_a_bad_value_on_the_first_run(config_dir: Path, tmp_path: Path, variable
 @pytest.mark.parametrize("variable", ["MLRIG_LOCK_TIMEOUT", "MLRIG_CONFIG_PATH",
                                       "MLRIG_ACTIVE_PROFILE", "MLRIG_ACTIVE_STACK",
                                       "MLRIG_DEFAULT_STORE_TYPE", "MLRIG_REPOSITORY_PATH",
-                                      "MLRIG_DEBUG"])
+                                      "MLRIG_DEBUG", "MLRIG_CACHE_PATH"])
 def test_an_empty_variable_counts_as_unset(ready: Path, variable: str) -> None:
     env = {variable: ""}
     if variable == "MLRIG_CONFIG_PATH":

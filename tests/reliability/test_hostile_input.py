@@ -410,6 +410,9 @@ REAL_CASES: list[list[str]] = [
 def test_real_executable_refuses_cleanly(config_dir: Path, tmp_path: Path, args: list[str]
                                          ) -> None:
     assert run_mlrig_in(config_dir, "stack", "list").exit_code == 0
+    # the plugins' entry points cached (MLRIG_CACHE_PATH, also under tmp_path) before, as
+    # after any earlier command that looked a flavor up: the refusal itself changes nothing
+    assert run_mlrig_in(config_dir, "artifact-store", "flavor", "list").exit_code == 0
     before = snapshot(tmp_path)
     argv = [os.fsencode(a) if "\udcff" in a else a for a in args]  # an undecodable byte
     result = run_mlrig_in(config_dir, *argv)  # type: ignore[arg-type]

@@ -35,19 +35,13 @@ from mlrig.names import validate_name
 from mlrig.stores.base import StoreView
 
 if TYPE_CHECKING:
-    pass
+    from mlrig.flavors import FlavorSpec
 
 
-from mlrig.core.flavors import flavor_class, list_flavors
+from mlrig.core.flavors import flavor_spec, list_flavors, plugin_cache
 from mlrig.core.transfer import profiles_for_copy, report, stack_contents, transfer
 
 RESERVED_ATTRIBUTES = ("name", "id", "uuid", "type", "flavor")
-
-
-def validate_config_values(flavor_cls: Any, values: dict[str, Any], label: str) -> dict[str, Any]:
-    from mlrig import flavors as flavor_registry
-
-    return flavor_registry.validate_config(flavor_cls, values, label)
 
 
 def _existing(view: StoreView, type_: ComponentType, name: str) -> Component:
@@ -95,9 +89,8 @@ def register_component(
             raise AlreadyExistsError(
                 f"A component of type '{ctype.value}' with the name '{name}' already exists."
             )
-        flavor_cls = flavor_class(txn, ctype, flavor)
-        values = validate_config_values(
-            flavor_cls, dict(config or {}), f"{ctype.display_name} '{name}'"
+        values = flavor_spec(session, txn, ctype, flavor).validate_config(
+            dict(config or {}), f"{ctype.display_name} '{name}'"
         )
         component = Component(ctype, name, flavor, values)
         txn.create_component(component)
@@ -153,6 +146,7 @@ def secret_fields(session: Session, component: Component) -> frozenset[str] | No
     counts as secret)."""
     from mlrig import flavors as flavor_registry
 
+    plugin_cache(session)
     try:
         with session.store().read() as view:
             spec = flavor_registry.resolve(component.type, component.flavor,
@@ -182,18 +176,15 @@ def _reconfigure(
     session: Session,
     ctype: ComponentType,
     name: str,
-    change: Callable[[Component, Any], dict[str, Any]],
+    change: Callable[[Component, FlavorSpec], dict[str, Any]],
 ) -> Component:
     """Give component ``name`` the config ``change`` makes of its current one, validated by its
     flavor, in one write transaction (what ``update`` and ``remove-attribute`` share)."""
-    from mlrig import flavors as flavor_registry
-
     with session.store().write() as txn:
         component = _existing(txn, ctype, name)
-        cls = flavor_class(txn, ctype, component.flavor)
-        config = flavor_registry.validate_config(
-            cls, change(component, cls), f"{ctype.display_name} '{name}'"
-        )
+        spec = flavor_spec(session, txn, ctype, component.flavor)
+        config = spec.validate_config(change(component, spec),
+                                      f"{ctype.display_name} '{name}'")
         updated = Component(ctype, name, component.flavor, config, id=component.id)
         txn.update_component(updated)
     session.emit(ComponentUpdated(ctype, name))
@@ -220,8 +211,8 @@ def remove_component_attributes(
     if not wanted:
         raise InputError("Nothing to remove: name at least one attribute.")
 
-    def without(component: Component, cls: Any) -> dict[str, Any]:
-        fields = cls.CONFIG.model_fields
+    def without(component: Component, spec: FlavorSpec) -> dict[str, Any]:
+        fields = spec.load().CONFIG.model_fields
         for attribute in wanted:
             if attribute not in fields:
                 raise InputError(

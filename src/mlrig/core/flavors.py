@@ -3,7 +3,7 @@ registers (``<type> flavor register|delete|list``)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mlrig.core.session import Session
 from mlrig.events import (
@@ -29,15 +29,30 @@ if TYPE_CHECKING:
     from mlrig.flavors import FlavorSpec
 
 
-def flavor_class(view: StoreView, type_: ComponentType, flavor: str) -> Any:
+def plugin_cache(session: Session) -> None:
+    """Let the flavor registry keep the installed plugins' entry points in mlrig's cache
+    directory (:func:`mlrig.environment.cache_dir`, :func:`mlrig.flavors.use_plugin_cache`):
+    a cache, not configuration, so it is kept out of the configuration directory."""
+    from mlrig import flavors as flavor_registry
+    from mlrig.environment import cache_dir
+
+    flavor_registry.use_plugin_cache(cache_dir(session.env) / "entry_points.json")
+
+
+def flavor_spec(session: Session, view: StoreView, type_: ComponentType, flavor: str
+                ) -> FlavorSpec:
+    """The flavor ``flavor`` of ``type_`` as the profile sees it (not imported: a built-in
+    flavor validates a config without its class, see :meth:`FlavorSpec.validate_config`)."""
     from mlrig import flavors as flavor_registry
 
-    spec = flavor_registry.resolve(type_, flavor, view.list_flavors(type_))
-    return spec.load()
+    plugin_cache(session)
+    return flavor_registry.resolve(type_, flavor, view.list_flavors(type_))
 
 
 def list_flavors(session: Session, type_: TypeLike) -> list[FlavorSpec]:
     from mlrig import flavors as flavor_registry
+
+    plugin_cache(session)
 
     ctype = component_type(type_)
     with session.store().read() as view:
@@ -50,6 +65,8 @@ def list_flavors(session: Session, type_: TypeLike) -> list[FlavorSpec]:
 
 def register_flavor(session: Session, type_: TypeLike, source: str) -> FlavorRecord:
     from mlrig import flavors as flavor_registry
+
+    plugin_cache(session)
 
     ctype = component_type(type_)
     normalized = source.strip().replace(":", ".")

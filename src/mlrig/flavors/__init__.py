@@ -19,12 +19,17 @@ import builtins
 import contextlib
 import importlib
 import json
+import os
+import sys
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlrig.exceptions import InputError, NotFoundError
+from mlrig import fsutil
+from mlrig.exceptions import InputError, MlrigError, NotFoundError
 from mlrig.models import ComponentType, FlavorRecord
 
 if TYPE_CHECKING:
@@ -75,6 +80,18 @@ class FlavorSpec:
     def load(self) -> builtins.type[Flavor]:
         return load_flavor_class(self.source, expected_type=self.type)
 
+    def validate_config(self, values: dict[str, Any], component_label: str) -> dict[str, Any]:
+        """Validate ``values`` with this flavor's config schema; the JSON-able config to
+        keep. A built-in flavor's compiled schema runs on pydantic-core alone
+        (:mod:`mlrig.flavors.compiled`: same checks, same messages, pydantic not imported);
+        any other flavor's class is loaded and its model validates."""
+        if self.origin == BUILT_IN:
+            from mlrig.flavors import compiled
+
+            return compiled.validate(self.source.rsplit(".", 1)[-1], self.name, values,
+                                     component_label)
+        return validate_config(self.load(), values, component_label)
+
     def secret_fields(self) -> frozenset[str]:
         """The config fields whose values are secret. A built-in flavor answers from
         :data:`BUILTIN_SECRET_FIELDS` (so masking a listing needs neither pydantic nor the
@@ -106,19 +123,76 @@ def builtin_specs(type_: ComponentType | None = None) -> list[FlavorSpec]:
     ]
 
 
-@lru_cache(maxsize=1)
-def _plugins() -> tuple[tuple[FlavorSpec, ...], tuple[str, ...]]:
+class _Cache:
+    #: where :func:`_entry_points` keeps what it found (``None``: nowhere); the core sets it
+    #: to a file in the configuration directory (:func:`use_plugin_cache`)
+    path: Path | None = None
+
+
+#: seconds: a directory changed this recently may change again within its timestamp's
+#: granularity, so a cache keyed by it is not written (read again next time)
+_RACY_SECONDS = 2.0
+#: how many ``sys.path`` variants the cache remembers
+_CACHED_PATHS = 8
+
+
+def use_plugin_cache(path: Path | None) -> None:
+    """Keep the plugins' entry points found in ``path`` (JSON), so that a later command
+    need not import :mod:`importlib.metadata` (its import and scan cost a command more
+    than the rest of a flavor lookup). The cache holds the modification time of every
+    ``sys.path`` directory: installing or removing a package changes its directory, and
+    the entry points are looked up again."""
+    if path != _Cache.path:
+        _Cache.path = path
+        _plugins.cache_clear()
+
+
+def _path_key() -> list[list[Any]]:
+    key: list[list[Any]] = []
+    for entry in sys.path:
+        try:
+            key.append([entry, os.stat(entry or ".").st_mtime_ns])
+        except OSError:
+            key.append([entry, None])
+    return key
+
+
+def _entry_points() -> list[tuple[str, str]]:
+    """``(name, value)`` of every ``mlrig.flavors`` entry point installed."""
+    cache, key = _Cache.path, _path_key()
+    kept: list[Any] = []
+    if cache is not None:
+        with contextlib.suppress(OSError, ValueError, TypeError, KeyError, AttributeError):
+            kept = list(json.loads(fsutil.read_bytes(cache, limit=1 << 20, follow=False)[0]))
+            for entry in kept:
+                if entry["key"] == key:
+                    return [(str(name), str(value)) for name, value in entry["entry_points"]]
     from importlib.metadata import entry_points
 
+    points = [(ep.name, ep.value) for ep in entry_points(group=ENTRY_POINT_GROUP)]
+    newest = max((mtime for _, mtime in key if mtime is not None), default=0)
+    if cache is not None and newest < (time.time() - _RACY_SECONDS) * 1e9:
+        # one entry per sys.path seen lately (the console script's, ``python -m``'s, ...);
+        # a cache that cannot be written (a read-only directory) only costs time
+        fresh = [{"key": key, "entry_points": points},
+                 *[e for e in kept if isinstance(e, dict)][:_CACHED_PATHS - 1]]
+        with contextlib.suppress(OSError, MlrigError):
+            fsutil.atomic_write(cache, json.dumps(fresh), durable=False,
+                                root=cache.parent.parent)
+    return points
+
+
+@lru_cache(maxsize=1)
+def _plugins() -> tuple[tuple[FlavorSpec, ...], tuple[str, ...]]:
     specs: list[FlavorSpec] = []
     problems: list[str] = []
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        source = ep.value.replace(":", ".")
+    for ep_name, ep_value in _entry_points():
+        source = ep_value.replace(":", ".")
         try:
             cls = load_flavor_class(source)
         except InputError as exc:
             # a broken plugin must not break mlrig: it is not offered, and it is said why
-            problems.append(f"The plugin flavor '{ep.name}' ({ep.value}) cannot be loaded: "
+            problems.append(f"The plugin flavor '{ep_name}' ({ep_value}) cannot be loaded: "
                             f"{exc.message}")
             continue
         specs.append(FlavorSpec(cls.TYPE, cls.FLAVOR, source, PLUGIN))
@@ -227,15 +301,18 @@ def validate_config(flavor: type[Flavor], values: dict[str, Any],
     """Validate ``values`` against the flavor's schema; return the JSON-able config."""
     from pydantic import ValidationError
 
-    prepared = _prepare(flavor, values)
+    from mlrig.flavors.compiled import invalid, prepare
+
+    fields = flavor.CONFIG.model_fields
+
+    def plain_string(key: str) -> bool | None:
+        info = fields.get(key)
+        return None if info is None else info.annotation in (str, str | None)
+
     try:
-        model = flavor.CONFIG.model_validate(prepared)
+        model = flavor.CONFIG.model_validate(prepare(plain_string, values))
     except ValidationError as exc:
-        problems = "; ".join(_describe(err) for err in exc.errors())
-        raise InputError(
-            f"Invalid configuration for {component_label} (flavor '{flavor.FLAVOR}'): "
-            f"{problems}."
-        ) from None
+        raise invalid(exc.errors(), component_label, flavor.FLAVOR) from None
     result = dict(model.model_dump(mode="json", exclude_none=True))
     # JSON mode dumps SecretStr as "**********": keep the real value (masking is the job
     # of the outputs, and the stored value must be the one given)
@@ -246,29 +323,3 @@ def validate_config(flavor: type[Flavor], values: dict[str, Any],
         if isinstance(field_value, SecretStr):
             result[key] = field_value.get_secret_value()
     return result
-
-
-def _prepare(flavor: type[Flavor], values: dict[str, Any]) -> dict[str, Any]:
-    """Parse JSON given on the command line for fields that are not plain strings."""
-    fields = flavor.CONFIG.model_fields
-    prepared: dict[str, Any] = {}
-    for key, value in values.items():
-        info = fields.get(key)
-        if (
-            info is not None
-            and isinstance(value, str)
-            and value[:1] in ("[", "{")
-            and info.annotation not in (str, str | None)
-        ):
-            with contextlib.suppress(json.JSONDecodeError):
-                value = json.loads(value)
-        prepared[key] = value
-    return prepared
-
-
-def _describe(err: Any) -> str:
-    location = ".".join(str(p) for p in err.get("loc", ())) or "config"
-    if err.get("type") == "extra_forbidden":
-        return f"'{location}' is not an attribute of this flavor"
-    message = str(err.get("msg", "invalid")).replace("\n", " ")
-    return f"{location}: {message}"

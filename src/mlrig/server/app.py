@@ -392,8 +392,7 @@ class Service:
         if any(isinstance(v, str) and v.startswith(protocol.SECRET_REF_PREFIX)
                for v in config.values()):
             return config  # a withheld secret sent back: resolved (and checked) on write
-        return registry.validate_config(spec.load(), config,
-                                        f"{type_.display_name} '{name}'")
+        return spec.validate_config(config, f"{type_.display_name} '{name}'")
 
     def put_stack(self, principal: auth.Principal, name: str, body: Any, *,
                   if_match: str | None, if_none_match: str | None) -> str | None:

@@ -31,13 +31,14 @@ __all__ = ["MLRIG_VARIABLES", "Run", "isolate", "mlrig_command", "run_mlrig"]
 #: every variable mlrig reads; the fixtures start from none of them
 MLRIG_VARIABLES = (
     "MLRIG_CONFIG_PATH", "MLRIG_ACTIVE_PROFILE", "MLRIG_ACTIVE_STACK", "MLRIG_REPOSITORY_PATH",
-    "MLRIG_DEFAULT_STORE_TYPE", "MLRIG_DEBUG", "MLRIG_LOCK_TIMEOUT",
+    "MLRIG_DEFAULT_STORE_TYPE", "MLRIG_DEBUG", "MLRIG_LOCK_TIMEOUT", "MLRIG_CACHE_PATH",
 )
 
 
 def isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *,
             keep: tuple[str, ...] = ()) -> Path:
-    """Point mlrig at a new config dir under ``tmp_path`` and work in ``tmp_path/work``
+    """Point mlrig at a new config dir (and cache dir) under ``tmp_path`` and work in
+    ``tmp_path/work``
     (outside any repository); unset the other ``MLRIG_*`` variables but ``keep``. Returns
     the config dir (not created: mlrig creates it on first use)."""
     for variable in MLRIG_VARIABLES:
@@ -47,6 +48,8 @@ def isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *,
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
     monkeypatch.setenv("MLRIG_CONFIG_PATH", str(config))
+    # caches (the plugins' entry points) are the test's own too, never the user's
+    monkeypatch.setenv("MLRIG_CACHE_PATH", str(tmp_path / "cache"))
     monkeypatch.setenv("COLUMNS", "80")
     monkeypatch.chdir(work)
     return config

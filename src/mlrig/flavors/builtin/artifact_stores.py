@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from mlrig.flavors.base import Flavor
-from mlrig.flavors.builtin._base import SECRET, Config, is_secret_reference, non_empty
+from mlrig.flavors.builtin._base import SECRET, Config
+from mlrig.flavors.builtin._checks import azure_path, endpoint, gcs_path, non_empty, s3_path
 from mlrig.models import ComponentType
 
 
@@ -22,25 +23,6 @@ class LocalArtifactStore(Flavor):
     DESCRIPTION = "Keeps artifacts in a local directory."
 
 
-def _object_path(value: str, schemes: tuple[str, ...]) -> str:
-    if is_secret_reference(value):
-        return value
-    for scheme in schemes:
-        prefix = f"{scheme}://"
-        if value.startswith(prefix) and value[len(prefix):].partition("/")[0]:
-            return value
-    names = " or ".join(f"'{s}://'" for s in schemes)
-    raise ValueError(f"must start with {names} and name a bucket")
-
-
-def _endpoint(value: str | None) -> str | None:
-    if value is None or is_secret_reference(value):
-        return value
-    if not value.startswith(("http://", "https://")) or len(value.split("://", 1)[1]) == 0:
-        raise ValueError("must be an http:// or https:// URL")
-    return value.rstrip("/")
-
-
 class S3ArtifactStoreConfig(Config):
     path: str = Field(description="s3://bucket/prefix")
     endpoint_url: str | None = Field(
@@ -52,12 +34,8 @@ class S3ArtifactStoreConfig(Config):
     token: str | None = Field(default=None, json_schema_extra=SECRET,
                               description="Session token, or {{SECRET.KEY}}.")
 
-    @field_validator("path")
-    @classmethod
-    def _s3_path(cls, value: str) -> str:
-        return _object_path(value, ("s3",))
-
-    _check_endpoint = field_validator("endpoint_url")(_endpoint)
+    _check_path = field_validator("path")(s3_path)
+    _check_endpoint = field_validator("endpoint_url")(endpoint)
 
 
 class S3ArtifactStore(Flavor):
@@ -76,12 +54,8 @@ class GCSArtifactStoreConfig(Config):
         "...), or {{SECRET.KEY}}.")
     endpoint_url: str | None = Field(default=None, description="URL of a GCS emulator.")
 
-    @field_validator("path")
-    @classmethod
-    def _gcs_path(cls, value: str) -> str:
-        return _object_path(value, ("gs", "gcs"))
-
-    _check_endpoint = field_validator("endpoint_url")(_endpoint)
+    _check_path = field_validator("path")(gcs_path)
+    _check_endpoint = field_validator("endpoint_url")(endpoint)
 
 
 class GCSArtifactStore(Flavor):
@@ -101,10 +75,7 @@ class AzureArtifactStoreConfig(Config):
     client_id: str | None = None
     client_secret: str | None = Field(default=None, json_schema_extra=SECRET)
 
-    @field_validator("path")
-    @classmethod
-    def _azure_path(cls, value: str) -> str:
-        return _object_path(value, ("az", "abfs"))
+    _check_path = field_validator("path")(azure_path)
 
 
 class AzureArtifactStore(Flavor):
