@@ -271,7 +271,7 @@ class _Resolver:
         """Whether a SQLite store holds ``stack``, read with sqlite3 when its database is
         the plain case (else: unsure; the full command reads, upgrades or reports)."""
         from mlrig.stores import open_store
-        from mlrig.stores.sqlite_read import SqliteStore
+        from mlrig.stores.sql_fast import SqliteStore
 
         store = open_store(profile, env=self.env, events=None)
         if not isinstance(store, SqliteStore):

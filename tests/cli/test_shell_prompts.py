@@ -304,6 +304,6 @@ def test_status_of_a_sqlite_profile(config_dir: Path, tmp_path: Path) -> None:
     c.close()
     assert "default" in same_status(config_dir, tmp_path)
     modules = prompt_modules(config_dir, tmp_path, tmp_path / "s.json", "status")
-    assert "mlrig.stores.sqlite_read" in modules
+    assert "mlrig.stores.sql_fast" in modules
     assert "click" not in modules and heavy(modules) == []
     assert "(MISSING)" in same_status(config_dir, tmp_path, MLRIG_ACTIVE_STACK="nope")

@@ -329,8 +329,10 @@ def test_listing_profiles_imports_no_sql_even_with_sql_profiles(config_dir: Path
         assert heavy(modules_imported_by(config_dir, tmp_path, *args)) == [], args
     used = modules_imported_by(config_dir, tmp_path, "--profile", "team", "stack", "list")
     # a SQLite store at the head schema is read with sqlite3 (no migration: no alembic)
-    assert "mlrig.stores.sqlite_read" in used
+    assert "mlrig.stores.sql_fast" in used
     assert "sqlalchemy" not in used and "alembic" not in used
     written = modules_imported_by(config_dir, tmp_path, "--profile", "team", "stack", "copy",
                                   "default", "copied")
-    assert "sqlalchemy" in written and "alembic" not in written  # writes: SQLAlchemy
+    # so is a write (BEGIN IMMEDIATE through sqlite3)
+    assert "mlrig.stores.sql_fast" in written
+    assert "sqlalchemy" not in written and "alembic" not in written

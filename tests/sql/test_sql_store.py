@@ -49,8 +49,8 @@ def test_sqlite_file_and_directory_are_private_and_in_wal_mode(sqlite_url: str) 
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     with store.read() as view:
-        mode = view._conn.exec_driver_sql("PRAGMA journal_mode").scalar()
-        timeout = view._conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        mode = view._rows("PRAGMA journal_mode")[0][0]
+        timeout = view._rows("PRAGMA busy_timeout")[0][0]
     assert mode == "wal"
     assert timeout is not None and int(timeout) >= 1000
     store.close()
@@ -83,8 +83,7 @@ def test_initialize_is_idempotent_and_stamps_head(any_url: str) -> None:
     again.initialize()
     with again.read() as view:
         assert view.get_stack("s") is not None
-        assert view._conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")) \
-            .scalar() == HEAD
+        assert view._rows(f"SELECT version_num FROM {VERSION_TABLE}") == [(HEAD,)]
     store.close()
     again.close()
 
@@ -306,9 +305,11 @@ def test_unwritable_directory(tmp_path: Path) -> None:  # pragma: no cover - not
     assert str(locked) in error.message
 
 
-def test_the_sqlite_reader_knows_the_head_schema() -> None:
-    """mlrig.stores.sqlite_read reads only a database at the head revision (it does not
-    load sql_schema, which imports SQLAlchemy): its copy of the names must follow."""
-    from mlrig.stores import sqlite_read
+def test_the_plain_sql_knows_the_head_schema() -> None:
+    """mlrig.stores.sql_plain is written for the head revision (it does not load
+    sql_schema, which imports SQLAlchemy): its copy of the names must follow."""
+    from mlrig.stores import sql_plain, sql_schema
 
-    assert (sqlite_read.HEAD, sqlite_read.VERSION_TABLE) == (HEAD, VERSION_TABLE)
+    assert (sql_plain.HEAD, sql_plain.VERSION_TABLE) == (HEAD, VERSION_TABLE)
+    assert (sql_plain.STORE_ROW_ID, sql_plain.STORE_KIND) == (sql_schema.STORE_ROW_ID,
+                                                              sql_schema.STORE_KIND)

@@ -41,12 +41,12 @@ class TestMysqlStore(StoreContract):
 
 class TestSqliteReaderStore(StoreContract):
     """What the ``sql`` backend opens for a SQLite file: reads through the standard library's
-    sqlite3 (mlrig.stores.sqlite_read), writes through SqlStore."""
+    sqlite3 (mlrig.stores.sql_fast), writes too (BEGIN IMMEDIATE)."""
 
     @pytest.fixture
     def store(self, sqlite_url: str) -> Iterator[Store]:
         from mlrig.stores import backend
-        from mlrig.stores.sqlite_read import SqliteStore
+        from mlrig.stores.sql_fast import SqliteStore
 
         opened = backend("sql").open(ProfileConfig("p", "sql", sqlite_url), env=None,
                                      events=None)

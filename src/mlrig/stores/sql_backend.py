@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from mlrig.stores.base import Store
 
 _SQLITE_PREFIX = re.compile(r"^sqlite(\+\w+)?:///")
-#: a SQLite file that :class:`~mlrig.stores.sqlite_read.SqliteStore` may read with sqlite3
+#: a SQLite file that :class:`~mlrig.stores.sql_fast.SqliteStore` may read with sqlite3
 _PLAIN_SQLITE = re.compile(r"^sqlite(\+pysqlite)?:///")
 
 
@@ -72,7 +72,7 @@ class SqlBackend:
         path = self.location(profile.store_url)
         if path is not None and _PLAIN_SQLITE.match(profile.store_url) \
                 and "?" not in profile.store_url and "%" not in profile.store_url:
-            from mlrig.stores.sqlite_read import SqliteStore
+            from mlrig.stores.sql_fast import SqliteStore
 
             return SqliteStore(profile.store_url, path, options=profile.options, env=env,
                                events=events)
