@@ -55,3 +55,21 @@ class TestSqliteReaderStore(StoreContract):
         opened.initialize()
         yield opened
         opened.close()
+
+
+class TestPostgresFastStore(StoreContract):
+    """What the ``sql`` backend opens for a PostgreSQL URL: reads and writes through
+    psycopg2 (mlrig.stores.sql_fast), the schema created by SqlStore."""
+
+    @pytest.fixture
+    def store(self, pg_url: str) -> Iterator[Store]:
+        from mlrig.stores import backend
+        from mlrig.stores.sql_fast import PostgresStore
+
+        opened = backend("sql").open(ProfileConfig("p", "sql", pg_url), env=None,
+                                     events=None)
+        assert isinstance(opened, PostgresStore)
+        assert not opened.is_initialized()
+        opened.initialize()
+        yield opened
+        opened.close()

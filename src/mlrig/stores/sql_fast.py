@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -25,7 +26,15 @@ from typing import TYPE_CHECKING, Any
 from mlrig.exceptions import LockTimeoutError, MlrigError, StoreError
 from mlrig.fsutil import DEFAULT_LOCK_TIMEOUT
 from mlrig.stores import mask_url, sql_shared
-from mlrig.stores.sql_plain import HEAD, Dialect, PlainTransaction, PlainView, revision
+from mlrig.stores.sql_plain import (
+    HEAD,
+    Dialect,
+    PlainTransaction,
+    PlainView,
+    fetch,
+    lock_writers,
+    revision,
+)
 
 if TYPE_CHECKING:
     from mlrig.events import Listener
@@ -181,6 +190,204 @@ class SqliteStore(_DelegatingStore):
             cause = sql_shared.driver_cause(exc, exc, [], self.masked_url)
             lowered = cause.lower()
             if "database is locked" in lowered:
+                raise LockTimeoutError(
+                    f"Cannot {action} the SQL store at {self.masked_url}: another process "
+                    f"held it for more than {DEFAULT_LOCK_TIMEOUT:.0f}s "
+                    f"({cause.rstrip('.?!')}).",
+                    hint="Try again; MLRIG_LOCK_TIMEOUT sets how long to wait.") from None
+            raise StoreError(f"Cannot {action} the SQL store at {self.masked_url}: {cause}",
+                             hint=sql_shared.hint(lowered),
+                             library_hint=sql_shared.hint(lowered, library=True)) from None
+
+
+# ---------------------------------------------------------------------------- PostgreSQL
+
+#: a URL as SQLAlchemy's make_url reads it (user, password, host, port, database, query)
+_URL = re.compile(
+    r"(?P<scheme>[\w+]+)://"
+    r"(?:(?P<user>[^:/]*)(?::(?P<password>[^@]*))?@)?"
+    r"(?:(?:\[(?P<ipv6>[^/?]+)\]|(?P<ipv4>[^/:?]+))?(?::(?P<port>[^/?]*))?)?"
+    r"(?:/(?P<database>[^?]*))?"
+    r"(?:\?(?P<query>.*))?\Z", re.S)
+#: the URLs a :class:`PostgresStore` serves: SQLAlchemy would connect through libpq as well
+#: (psycopg 3 or psycopg2), with the same keywords
+_POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2")
+
+
+def postgres_params(url: str) -> dict[str, Any] | None:
+    """The libpq keywords of a PostgreSQL URL, as SQLAlchemy's psycopg dialects pass them
+    (``None``: not a plain PostgreSQL URL — another driver, a repeated or ``host`` query
+    parameter — which :class:`~mlrig.stores.sql.SqlStore` serves)."""
+    from urllib.parse import parse_qsl, unquote
+
+    match = _URL.match(url)
+    if match is None or match["scheme"] not in _POSTGRES_SCHEMES or not match["database"]:
+        return None
+    params: dict[str, Any] = {"dbname": unquote(match["database"])}
+    host = match["ipv6"] or match["ipv4"]
+    if host:
+        params["host"] = host
+    if match["port"]:
+        if not match["port"].isdigit():
+            return None
+        params["port"] = int(match["port"])
+    if match["user"]:
+        params["user"] = unquote(match["user"])
+    if match["password"] is not None:
+        params["password"] = unquote(match["password"])
+    for key, value in parse_qsl(match["query"] or ""):
+        if key in params or key in ("host", "hostaddr", "dbname", "user", "password",
+                                    "port", "service"):
+            return None  # libpq would read it differently from SQLAlchemy: SqlStore's way
+        params[key] = value
+    return params
+
+
+class PostgresStore(_DelegatingStore):
+    """A PostgreSQL store: reads and writes through psycopg2 at the head schema, the rest
+    (creating, upgrading, removing the schema) through :class:`~mlrig.stores.sql.SqlStore`.
+
+    The transactions are SqlStore's: a read is one REPEATABLE READ transaction; a write is
+    one READ COMMITTED transaction that first locks the ``mlrig_store`` row (``SELECT ...
+    FOR UPDATE``, waiting at most ``MLRIG_LOCK_TIMEOUT``), so writers are serialised across
+    processes and machines and every statement sees what the previous writer committed. A
+    connection attempt gives up after the URL's ``connect_timeout`` (10 s by default); the
+    password comes from the URL or the profile's ``password_env`` / ``password_file``;
+    errors are SqlStore's lines, with the password masked. Connections are kept for the
+    next transaction (one per concurrent transaction: the server's threads).
+    """
+
+    def __init__(self, url: str, params: dict[str, Any], driver: Any, *,
+                 options: Mapping[str, Any] | None = None,
+                 env: Mapping[str, str] | None = None, events: Listener | None = None
+                 ) -> None:
+        super().__init__(url, options=options, env=env, events=events)
+        self._params = params
+        self._driver = driver
+        self._dialect = Dialect("postgresql", driver.IntegrityError, driver.paramstyle)
+        self._secrets = [params["password"]] if params.get("password") else []
+        self._idle: list[Any] = []
+        self._resolved = False
+        import threading
+
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[StoreView]:
+        with self._transaction("REPEATABLE READ", "read") as conn:
+            if conn is not None:
+                yield PlainView(conn, self._dialect, self.masked_url)
+                return
+        with self.full().read() as view:
+            yield view
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[StoreTransaction]:
+        with self._transaction("READ COMMITTED", "write to") as conn:
+            if conn is not None:
+                lock_writers(conn, self._dialect, self.masked_url, DEFAULT_LOCK_TIMEOUT)
+                yield PlainTransaction(conn, self._dialect, self.masked_url)
+                return
+        with self.full().write() as txn:
+            yield txn
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            with contextlib.suppress(Exception):
+                conn.close()
+        super().close()
+
+    @contextlib.contextmanager
+    def _transaction(self, isolation: str, action: str) -> Iterator[Any]:
+        """One transaction at ``isolation`` on a kept or new connection (``None``: the
+        database is not at the head schema, so SqlStore upgrades or reports it)."""
+        driver = self._driver
+        begin = f"BEGIN ISOLATION LEVEL {isolation}"
+        with self._errors("connect to"):
+            conn = self._take()
+            if conn is None:
+                conn = self._connect()
+            else:
+                try:
+                    fetch(conn, self._dialect, begin, None)
+                except driver.OperationalError:  # a kept connection the server dropped
+                    self._give_back(conn, False)
+                    conn = self._connect()
+                else:
+                    begin = ""
+        healthy = False
+        try:
+            with self._errors(action):
+                if begin:
+                    fetch(conn, self._dialect, begin, None)
+                if not self._checked:
+                    if revision(conn, self._dialect) != HEAD:
+                        fetch(conn, self._dialect, "ROLLBACK", None)
+                        healthy = True
+                        yield None
+                        return
+                    self._checked = True
+                try:
+                    yield conn
+                except BaseException:
+                    if not conn.closed:
+                        with contextlib.suppress(driver.Error):
+                            fetch(conn, self._dialect, "ROLLBACK", None)
+                    raise
+                fetch(conn, self._dialect, "COMMIT", None)
+                healthy = True
+        finally:
+            self._give_back(conn, healthy)
+
+    def _take(self) -> Any:
+        with self._lock:
+            while self._idle:
+                conn = self._idle.pop()
+                if not conn.closed:
+                    return conn
+        return None
+
+    def _give_back(self, conn: Any, healthy: bool) -> None:
+        if healthy and not conn.closed:
+            with self._lock:
+                self._idle.append(conn)
+            return
+        with contextlib.suppress(Exception):
+            conn.close()
+
+    def _connect(self) -> Any:
+        from mlrig.stores.sql_url import DEFAULT_CONNECT_TIMEOUT, resolve_password
+
+        params = dict(self._params)
+        if not self._resolved:
+            from mlrig.events import listener_for
+
+            password = resolve_password(self.url, self._options,
+                                        os.environ if self._env is None else self._env,
+                                        emit=listener_for(None, self._events))
+            if password is not None:
+                self._params["password"] = password
+                self._secrets.append(password)
+            self._resolved = True
+            params = dict(self._params)
+        params.setdefault("connect_timeout", DEFAULT_CONNECT_TIMEOUT)
+        conn = self._driver.connect(**params)
+        conn.autocommit = True  # the transactions are BEGIN ... COMMIT of this store's own
+        return conn
+
+    @contextlib.contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """psycopg2's errors as the SQLAlchemy store reports them."""
+        try:
+            yield
+        except MlrigError:
+            raise
+        except self._driver.Error as exc:
+            cause = sql_shared.driver_cause(exc, exc, self._secrets, self.masked_url)
+            lowered = cause.lower()
+            if "lock timeout" in lowered:
                 raise LockTimeoutError(
                     f"Cannot {action} the SQL store at {self.masked_url}: another process "
                     f"held it for more than {DEFAULT_LOCK_TIMEOUT:.0f}s "

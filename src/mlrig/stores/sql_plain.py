@@ -88,17 +88,17 @@ def revision(conn: Any, dialect: Dialect) -> str | None:
     """The Alembic revision of the database (``None``: no mlrig store there), in the
     caller's transaction; mlrig.stores.sql._revision without SQLAlchemy's inspector."""
     if dialect.name == "sqlite":
-        found = _fetch(conn, dialect, "SELECT 1 FROM sqlite_master WHERE type = 'table' "
+        found = fetch(conn, dialect, "SELECT 1 FROM sqlite_master WHERE type = 'table' "
                        "AND name = ?", (VERSION_TABLE,))
     elif dialect.name == "postgresql":
-        found = _fetch(conn, dialect, "SELECT 1 WHERE to_regclass(?) IS NOT NULL",
+        found = fetch(conn, dialect, "SELECT 1 WHERE to_regclass(?) IS NOT NULL",
                        (VERSION_TABLE,))
     else:
-        found = _fetch(conn, dialect, "SELECT 1 FROM information_schema.tables WHERE "
+        found = fetch(conn, dialect, "SELECT 1 FROM information_schema.tables WHERE "
                        "table_schema = DATABASE() AND table_name = ?", (VERSION_TABLE,))
     if not found:
         return None
-    rows = _fetch(conn, dialect, f"SELECT version_num FROM {VERSION_TABLE}", ())
+    rows = fetch(conn, dialect, f"SELECT version_num FROM {VERSION_TABLE}", ())
     if not rows:
         return None
     return ",".join(sorted(str(r[0]) for r in rows))
@@ -113,11 +113,11 @@ def lock_writers(conn: Any, dialect: Dialect, where: str, timeout: float) -> Non
     # never 0: PostgreSQL reads lock_timeout 0 as "wait forever", MySQL's minimum is 1 s
     if dialect.name == "postgresql":
         millis = max(1, round(timeout * 1000))
-        _fetch(conn, dialect, f"SET LOCAL lock_timeout = '{millis}ms'", None)
+        fetch(conn, dialect, f"SET LOCAL lock_timeout = '{millis}ms'", None)
     else:
         seconds = max(1, -int(-timeout // 1))
-        _fetch(conn, dialect, f"SET SESSION innodb_lock_wait_timeout = {seconds}", None)
-    rows = _fetch(conn, dialect, "SELECT id FROM mlrig_store WHERE id = ? FOR UPDATE",
+        fetch(conn, dialect, f"SET SESSION innodb_lock_wait_timeout = {seconds}", None)
+    rows = fetch(conn, dialect, "SELECT id FROM mlrig_store WHERE id = ? FOR UPDATE",
                   (STORE_ROW_ID,))
     if not rows:
         raise StoreError(
@@ -128,8 +128,10 @@ def lock_writers(conn: Any, dialect: Dialect, where: str, timeout: float) -> Non
         )
 
 
-def _fetch(conn: Any, dialect: Dialect, statement: str,
-           params: Sequence[Any] | None) -> list[Any]:
+def fetch(conn: Any, dialect: Dialect, statement: str,
+          params: Sequence[Any] | None) -> list[Any]:
+    """The rows of one statement on ``conn`` (``params`` ``None``: a statement without
+    placeholders, sent as it is)."""
     cursor = conn.cursor()
     try:
         if params is None:
@@ -169,7 +171,7 @@ class PlainView:
         self._where = where
 
     def _rows(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
-        return _fetch(self._conn, self._dialect, statement, params)
+        return fetch(self._conn, self._dialect, statement, params)
 
     def execute_many(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         """Run ``statement`` (``?`` placeholders) once per row in this transaction: rows of
@@ -323,14 +325,14 @@ class PlainTransaction(PlainView):
         error raised) when one of them breaks a constraint."""
         self._savepoints += 1
         name = f"mlrig_sp_{self._savepoints}"
-        _fetch(self._conn, self._dialect, f"SAVEPOINT {name}", None)
+        fetch(self._conn, self._dialect, f"SAVEPOINT {name}", None)
         try:
             yield
         except self._dialect.integrity_error:
-            _fetch(self._conn, self._dialect, f"ROLLBACK TO SAVEPOINT {name}", None)
-            _fetch(self._conn, self._dialect, f"RELEASE SAVEPOINT {name}", None)
+            fetch(self._conn, self._dialect, f"ROLLBACK TO SAVEPOINT {name}", None)
+            fetch(self._conn, self._dialect, f"RELEASE SAVEPOINT {name}", None)
             raise
-        _fetch(self._conn, self._dialect, f"RELEASE SAVEPOINT {name}", None)
+        fetch(self._conn, self._dialect, f"RELEASE SAVEPOINT {name}", None)
 
     def _try(self, statement: str, params: Sequence[Any]) -> BaseException | None:
         try:
