@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from mlrig.events import EventSink, Listener, SchemaUpgraded, SchemaUpgrading, listener_for
-from mlrig.exceptions import InputError, LockTimeoutError, MlrigError, ReadOnlyError, StoreError
+from mlrig.exceptions import InputError, LockTimeoutError, ReadOnlyError, StoreError
 from mlrig.fsutil import DEFAULT_LOCK_TIMEOUT, ensure_dir
 from mlrig.stores import mask_url, sql_plain, sql_shared
 from mlrig.stores.sql_plain import Dialect, PlainTransaction, PlainView
@@ -397,38 +397,20 @@ class SqlStore:
     # -- errors ----------------------------------------------------------------------------
     @contextlib.contextmanager
     def _errors(self, action: str) -> Iterator[None]:
-        """Turn database errors into one-line StoreErrors naming the (masked) URL."""
-        try:
-            yield
-        except MlrigError:
-            raise
-        except sa_exc.DBAPIError as exc:
-            raise self._translate(action, exc) from None
-        except Exception as exc:
-            # the driver's own error, from a statement of mlrig.stores.sql_plain
-            dbapi = self._engine.dialect.loaded_dbapi if self._engine is not None else None
-            if dbapi is None or not isinstance(exc, dbapi.Error):
-                raise
-            raise self._translate(action, exc) from None
+        """Turn database errors into one-line StoreErrors naming the (masked) URL: those
+        SQLAlchemy wraps, and the driver's own from the statements of sql_plain."""
+        dbapi_error = self._engine_().dialect.loaded_dbapi.Error
+        with sql_shared.driver_errors(action, self.masked_url, self._secrets, dbapi_error):
+            try:
+                yield
+            except sa_exc.DBAPIError as exc:
+                raise self._translate(action, exc) from None
 
-    def _translate(self, action: str, exc: Exception) -> StoreError:
-        if isinstance(exc, sa_exc.DBAPIError):
-            cause = _cause(exc, self._secrets, self.masked_url)
-            if exc.statement is None or exc.connection_invalidated:
-                action = "connect to"
-        else:
-            cause = sql_shared.driver_cause(exc, exc, self._secrets, self.masked_url)
-        lowered = cause.lower()
-        if "database is locked" in lowered or "lock timeout" in lowered or (
-                "lock wait timeout" in lowered):
-            return LockTimeoutError(
-                f"Cannot {action} the SQL store at {self.masked_url}: another process held "
-                f"it for more than {DEFAULT_LOCK_TIMEOUT:.0f}s ({cause.rstrip('.?!')}).",
-                hint="Try again; MLRIG_LOCK_TIMEOUT sets how long to wait.",
-            )
-        return StoreError(f"Cannot {action} the SQL store at {self.masked_url}: {cause}",
-                          hint=sql_shared.hint(lowered),
-                          library_hint=sql_shared.hint(lowered, library=True))
+    def _translate(self, action: str, exc: sa_exc.DBAPIError) -> StoreError:
+        cause = _cause(exc, self._secrets, self.masked_url)
+        if exc.statement is None or exc.connection_invalidated:
+            action = "connect to"
+        return sql_shared.translated(action, self.masked_url, cause)
 
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:

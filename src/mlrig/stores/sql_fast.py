@@ -23,7 +23,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlrig.exceptions import LockTimeoutError, MlrigError, StoreError
 from mlrig.fsutil import DEFAULT_LOCK_TIMEOUT
 from mlrig.stores import mask_url, sql_shared
 from mlrig.stores.sql_plain import (
@@ -179,25 +178,9 @@ class SqliteStore(_DelegatingStore):
         self._checked = True
         return conn
 
-    @contextlib.contextmanager
-    def _errors(self, action: str) -> Iterator[None]:
+    def _errors(self, action: str) -> contextlib.AbstractContextManager[None]:
         """sqlite3's errors as the SQLAlchemy store reports them."""
-        try:
-            yield
-        except MlrigError:
-            raise
-        except sqlite3.Error as exc:
-            cause = sql_shared.driver_cause(exc, exc, [], self.masked_url)
-            lowered = cause.lower()
-            if "database is locked" in lowered:
-                raise LockTimeoutError(
-                    f"Cannot {action} the SQL store at {self.masked_url}: another process "
-                    f"held it for more than {DEFAULT_LOCK_TIMEOUT:.0f}s "
-                    f"({cause.rstrip('.?!')}).",
-                    hint="Try again; MLRIG_LOCK_TIMEOUT sets how long to wait.") from None
-            raise StoreError(f"Cannot {action} the SQL store at {self.masked_url}: {cause}",
-                             hint=sql_shared.hint(lowered),
-                             library_hint=sql_shared.hint(lowered, library=True)) from None
+        return sql_shared.driver_errors(action, self.masked_url, [], sqlite3.Error)
 
 
 # ---------------------------------------------------------------------------- PostgreSQL
@@ -377,22 +360,7 @@ class PostgresStore(_DelegatingStore):
         conn.autocommit = True  # the transactions are BEGIN ... COMMIT of this store's own
         return conn
 
-    @contextlib.contextmanager
-    def _errors(self, action: str) -> Iterator[None]:
+    def _errors(self, action: str) -> contextlib.AbstractContextManager[None]:
         """psycopg2's errors as the SQLAlchemy store reports them."""
-        try:
-            yield
-        except MlrigError:
-            raise
-        except self._driver.Error as exc:
-            cause = sql_shared.driver_cause(exc, exc, self._secrets, self.masked_url)
-            lowered = cause.lower()
-            if "lock timeout" in lowered:
-                raise LockTimeoutError(
-                    f"Cannot {action} the SQL store at {self.masked_url}: another process "
-                    f"held it for more than {DEFAULT_LOCK_TIMEOUT:.0f}s "
-                    f"({cause.rstrip('.?!')}).",
-                    hint="Try again; MLRIG_LOCK_TIMEOUT sets how long to wait.") from None
-            raise StoreError(f"Cannot {action} the SQL store at {self.masked_url}: {cause}",
-                             hint=sql_shared.hint(lowered),
-                             library_hint=sql_shared.hint(lowered, library=True)) from None
+        return sql_shared.driver_errors(action, self.masked_url, self._secrets,
+                                        self._driver.Error)

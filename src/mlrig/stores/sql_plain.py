@@ -212,13 +212,9 @@ class PlainView:
         name = self._dialect.ordered("name")
         result: list[Component] = []
         for t, start in paging.types_from(type_, after):
-            where, params = ["type = ?"], [t.value]
-            if start is not None:
-                where.append(f"{name} > ?")
-                params.append(start)
-            if name_contains is not None:
-                where.append(self._dialect.contains("name"))
-                params.append(name_contains)
+            where, params = self._page_filter(start, name_contains)
+            where.insert(0, "type = ?")
+            params.insert(0, t.value)
             if flavor is not None:
                 where.append("flavor = ?")
                 params.append(flavor)
@@ -228,6 +224,20 @@ class PlainView:
             if len(result) == limit:
                 break
         return result
+
+    def _page_filter(self, after: str | None, name_contains: str | None
+                     ) -> tuple[list[str], list[Any]]:
+        """The conditions (and their parameters) of a page: names after the cursor, names
+        containing a part."""
+        where: list[str] = []
+        params: list[Any] = []
+        if after is not None:
+            where.append(f"{self._dialect.ordered('name')} > ?")
+            params.append(after)
+        if name_contains is not None:
+            where.append(self._dialect.contains("name"))
+            params.append(name_contains)
+        return where, params
 
     def _component_id(self, type_: ComponentType, name: str) -> str | None:
         rows = self._rows("SELECT id FROM mlrig_components WHERE type = ? AND name = ?",
@@ -267,14 +277,7 @@ class PlainView:
         # the page's stacks (LIMIT on the name index), joined with their components
         paging.check_limit(limit)
         name = self._dialect.ordered("name")
-        where: list[str] = []
-        params: list[Any] = []
-        if after is not None:
-            where.append(f"{name} > ?")
-            params.append(after)
-        if name_contains is not None:
-            where.append(self._dialect.contains("name"))
-            params.append(name_contains)
+        where, params = self._page_filter(after, name_contains)
         chosen = ("SELECT id, name FROM mlrig_stacks"
                   + (f" WHERE {' AND '.join(where)}" if where else "")
                   + f" ORDER BY {name} LIMIT ?")
