@@ -43,8 +43,10 @@ if TYPE_CHECKING:
 SQLITE = Dialect("sqlite", sqlite3.IntegrityError)
 
 
-class _DelegatingStore:
-    """What a fast store leaves to the SQLAlchemy store of the same database."""
+class FastStore:
+    """A store of a database that reads and writes through the DB-API driver when the
+    database is at the head schema (``plain_read``, ``write``), and leaves everything else
+    to the SQLAlchemy store of the same database."""
 
     type = "sql"
 
@@ -73,6 +75,21 @@ class _DelegatingStore:
             raise AttributeError(name)
         return getattr(self.full(), name)
 
+    def plain_read(self) -> contextlib.AbstractContextManager[PlainView | None]:
+        """A read through the driver if the database is the plain case, else ``None`` (for
+        a caller that must neither load SQLAlchemy nor upgrade anything: ``mlrig
+        status``)."""
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[StoreView]:
+        with self.plain_read() as plain:
+            if plain is not None:
+                yield plain
+                return
+        with self.full().read() as view:
+            yield view
+
     def is_initialized(self) -> bool:
         return self.full().is_initialized()
 
@@ -94,7 +111,7 @@ class _DelegatingStore:
             self._full.close()
 
 
-class SqliteStore(_DelegatingStore):
+class SqliteStore(FastStore):
     """A SQLite store: reads and writes through ``sqlite3`` when it can, the rest through
     :class:`~mlrig.stores.sql.SqlStore` (see the module docstring)."""
 
@@ -105,18 +122,7 @@ class SqliteStore(_DelegatingStore):
         self.path = path
 
     @contextlib.contextmanager
-    def read(self) -> Iterator[StoreView]:
-        with self.plain_read() as plain:
-            if plain is not None:
-                yield plain
-                return
-        with self.full().read() as view:
-            yield view
-
-    @contextlib.contextmanager
     def plain_read(self) -> Iterator[PlainView | None]:
-        """A read through sqlite3 if the database is the plain case, else ``None`` (for a
-        caller that must neither load SQLAlchemy nor upgrade anything: ``mlrig status``)."""
         conn = self._connect()
         if conn is None:
             yield None
@@ -226,7 +232,7 @@ def postgres_params(url: str) -> dict[str, Any] | None:
     return params
 
 
-class PostgresStore(_DelegatingStore):
+class PostgresStore(FastStore):
     """A PostgreSQL store: reads and writes through psycopg2 at the head schema, the rest
     (creating, upgrading, removing the schema) through :class:`~mlrig.stores.sql.SqlStore`.
 
@@ -256,13 +262,9 @@ class PostgresStore(_DelegatingStore):
         self._lock = threading.Lock()
 
     @contextlib.contextmanager
-    def read(self) -> Iterator[StoreView]:
+    def plain_read(self) -> Iterator[PlainView | None]:
         with self._transaction("REPEATABLE READ", "read") as conn:
-            if conn is not None:
-                yield PlainView(conn, self._dialect, self.masked_url)
-                return
-        with self.full().read() as view:
-            yield view
+            yield None if conn is None else PlainView(conn, self._dialect, self.masked_url)
 
     @contextlib.contextmanager
     def write(self) -> Iterator[StoreTransaction]:
