@@ -388,3 +388,35 @@ def test_fast_store_and_sqlstore_write_the_same_database_alike(
         assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", t) for t in texts)
     fast.close()
     full.close()
+
+
+def test_a_forked_child_never_uses_the_postgres_store_connection_of_its_parent(
+        pg_url: str) -> None:
+    """The psycopg2 store keeps its connection for the next transaction; a child forked
+    meanwhile (an orchestrator's worker) opens its own, and neither session breaks the
+    other's."""
+    from mlrig.models import ProfileConfig
+    from mlrig.stores import backend
+
+    store = backend("sql").open(ProfileConfig("p", "sql", pg_url), env=None, events=None)
+    store.initialize()
+    _fill(store, "parent")  # leaves a connection kept
+    with store.read() as view:
+        session = view._rows("SELECT pg_backend_pid()")
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit code only
+        code = 1
+        try:
+            with store.write() as txn:
+                txn.create_component(Component(O, "from-child", "local"))
+            with store.read() as view:
+                code = 0 if view.get_component(O, "parent-o") is not None else 2
+            store.close()
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    with store.read() as view:  # the parent's kept session still works
+        assert [c.name for c in view.list_components(O)] == ["from-child", "parent-o"]
+        assert view._rows("SELECT pg_backend_pid()") == session
+    store.close()

@@ -232,6 +232,11 @@ def postgres_params(url: str) -> dict[str, Any] | None:
     return params
 
 
+#: connections a forked child inherited: kept, never used or closed by the child (closing
+#: would end the parent's session on the shared socket)
+_INHERITED: list[Any] = []
+
+
 class PostgresStore(FastStore):
     """A PostgreSQL store: reads and writes through psycopg2 at the head schema, the rest
     (creating, upgrading, removing the schema) through :class:`~mlrig.stores.sql.SqlStore`.
@@ -256,6 +261,7 @@ class PostgresStore(FastStore):
         self._dialect = Dialect("postgresql", driver.IntegrityError, driver.paramstyle)
         self._secrets = [params["password"]] if params.get("password") else []
         self._idle: list[Any] = []
+        self._pid = os.getpid()
         self._resolved = False
         import threading
 
@@ -279,6 +285,9 @@ class PostgresStore(FastStore):
     def close(self) -> None:
         with self._lock:
             idle, self._idle = self._idle, []
+            if self._pid != os.getpid():
+                _INHERITED.extend(idle)
+                idle = []
         for conn in idle:
             with contextlib.suppress(Exception):
                 conn.close()
@@ -328,6 +337,9 @@ class PostgresStore(FastStore):
 
     def _take(self) -> Any:
         with self._lock:
+            if self._pid != os.getpid():  # a forked child: never the parent's sessions
+                _INHERITED.extend(self._idle)
+                self._idle, self._pid = [], os.getpid()
             while self._idle:
                 conn = self._idle.pop()
                 if not conn.closed:
@@ -335,7 +347,7 @@ class PostgresStore(FastStore):
         return None
 
     def _give_back(self, conn: Any, healthy: bool) -> None:
-        if healthy and not conn.closed:
+        if healthy and not conn.closed and self._pid == os.getpid():
             with self._lock:
                 self._idle.append(conn)
             return
