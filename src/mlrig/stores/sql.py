@@ -2,7 +2,10 @@
 
 SQLite (the default, a file in the profile's directory) needs no server; PostgreSQL and
 MySQL let a team share one store from many machines. The schema is created and upgraded with
-Alembic (:mod:`mlrig.migrations`); the tables are in :mod:`mlrig.stores.sql_schema`.
+Alembic (:mod:`mlrig.migrations`); the tables are in :mod:`mlrig.stores.sql_schema`. The
+reads and writes are the plain SQL of :mod:`mlrig.stores.sql_plain`, run on the DB-API
+connection under SQLAlchemy's (the stores of :mod:`mlrig.stores.sql_fast` run the same
+statements without SQLAlchemy).
 
 Transactions
     ``read()`` is one database transaction with a consistent snapshot (REPEATABLE READ on
