@@ -237,7 +237,7 @@ def main(args: Any, exe: Argv, work: Path, *, base_env: Callable[[Path], dict[st
                   "stack list -o json", "artifact-store list", "artifact-store list -o json")
     for where, labels in (("local, SQLite and rest profiles", ("local", "sqlite", "rest", "10",
                                                                 "1000")),
-                          ("PostgreSQL profiles (SQLAlchemy and psycopg)", ("postgres",))):
+                          ("PostgreSQL profiles (psycopg2)", ("postgres",))):
         reads = [c for k, c in cases.items()
                  if k.split("/")[0] in read_names and k.split("/")[1] in labels and c.rss]
         if not reads:

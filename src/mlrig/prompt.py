@@ -256,7 +256,7 @@ class _Resolver:
             if entry.store_type == "local":
                 stack_exists = self.local_store_has(entry.store_url, stack.name)
             else:
-                stack_exists = self.sqlite_store_has(entry, stack.name)
+                stack_exists = self.sql_store_has(entry, stack.name)
         from types import SimpleNamespace
 
         return {
@@ -268,19 +268,23 @@ class _Resolver:
                                             SimpleNamespace(profiles=profiles)),
         }
 
-    def sqlite_store_has(self, profile: Any, stack: str) -> bool:
-        """Whether a SQLite store holds ``stack``, read with sqlite3 when its database is
-        the plain case (else: unsure; the full command reads, upgrades or reports)."""
+    def sql_store_has(self, profile: Any, stack: str) -> bool:
+        """Whether a SQLite or PostgreSQL store holds ``stack``, read with sqlite3 or
+        psycopg2 when its database is the plain case (else: unsure; the full command
+        reads, upgrades or reports)."""
         from mlrig.stores import open_store
-        from mlrig.stores.sqlite_read import SqliteStore
+        from mlrig.stores.sql_fast import FastStore
 
         store = open_store(profile, env=self.env, events=None)
-        if not isinstance(store, SqliteStore):
-            raise _Unsure  # PostgreSQL, MySQL, rest: the full command asks the store
-        with store.plain_read() as view:
-            if view is None:
-                raise _Unsure
-            return view.get_stack(stack) is not None
+        try:
+            if not isinstance(store, FastStore):
+                raise _Unsure  # MySQL, rest: the full command asks the store
+            with store.plain_read() as view:
+                if view is None:
+                    raise _Unsure
+                return view.get_stack(stack) is not None
+        finally:
+            store.close()
 
     def local_store_has(self, url: Any, stack: str) -> bool:
         """Whether the local store at ``url`` holds ``stack``, as its reader would see it."""

@@ -304,6 +304,31 @@ def test_status_of_a_sqlite_profile(config_dir: Path, tmp_path: Path) -> None:
     c.close()
     assert "default" in same_status(config_dir, tmp_path)
     modules = prompt_modules(config_dir, tmp_path, tmp_path / "s.json", "status")
-    assert "mlrig.stores.sqlite_read" in modules
+    assert "mlrig.stores.sql_fast" in modules
     assert "click" not in modules and heavy(modules) == []
     assert "(MISSING)" in same_status(config_dir, tmp_path, MLRIG_ACTIVE_STACK="nope")
+
+
+def test_status_of_a_postgres_profile(config_dir: Path, tmp_path: Path, pg_url: str) -> None:
+    """On PostgreSQL the stack is looked up with psycopg2: no SQLAlchemy, no click, the same
+    table as the full command; a store that cannot be reached is the full command's
+    error."""
+    from mlrig.testing.sql import with_password
+
+    c = quiet_client(config_dir)
+    c.config()
+    c.create_profile("p", store_type="sql", url=pg_url)
+    c.set_profile("p", global_=True)
+    c.close()
+    assert "default" in same_status(config_dir, tmp_path)
+    modules = prompt_modules(config_dir, tmp_path, tmp_path / "s.json", "status")
+    assert "mlrig.stores.sql_fast" in modules and "psycopg2" in modules
+    assert "click" not in modules
+    assert [m for m in modules if m.split(".")[0] in ("sqlalchemy", "psycopg")] == []
+    assert "(MISSING)" in same_status(config_dir, tmp_path, MLRIG_ACTIVE_STACK="nope")
+    config = config_dir / "config.yaml"
+    config.write_text(config.read_text().replace(pg_url, with_password(pg_url, "wrong-pw")))
+    same_status(config_dir, tmp_path)  # the full command's answer: its error line
+    failed = run_mlrig_in(config_dir, "status", cwd=tmp_path)
+    assert failed.exit_code == 1 and "password authentication failed" in failed.stderr
+    assert "wrong-pw" not in failed.stderr

@@ -134,7 +134,7 @@ def test_reads_of_a_sqlite_profile_import_no_sqlalchemy(
         config_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         args: tuple[str, ...]) -> None:
     """A SQLite profile at the head schema is read with the standard library's sqlite3
-    (mlrig.stores.sqlite_read): SQLAlchemy costs more than the queries."""
+    (mlrig.stores.sql_fast): SQLAlchemy costs more than the queries."""
     monkeypatch.setenv("MLRIG_DEFAULT_STORE_TYPE", "sql")
     from mlrig.testing.clients import quiet_client
 
@@ -143,7 +143,7 @@ def test_reads_of_a_sqlite_profile_import_no_sqlalchemy(
     c.close()
     monkeypatch.delenv("MLRIG_DEFAULT_STORE_TYPE")
     modules = modules_imported_by(config_dir, tmp_path, *args)
-    assert "mlrig.stores.sqlite_read" in modules
+    assert "mlrig.stores.sql_fast" in modules
     assert heavy(modules) == []
 
 

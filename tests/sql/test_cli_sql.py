@@ -329,8 +329,34 @@ def test_listing_profiles_imports_no_sql_even_with_sql_profiles(config_dir: Path
         assert heavy(modules_imported_by(config_dir, tmp_path, *args)) == [], args
     used = modules_imported_by(config_dir, tmp_path, "--profile", "team", "stack", "list")
     # a SQLite store at the head schema is read with sqlite3 (no migration: no alembic)
-    assert "mlrig.stores.sqlite_read" in used
+    assert "mlrig.stores.sql_fast" in used
     assert "sqlalchemy" not in used and "alembic" not in used
     written = modules_imported_by(config_dir, tmp_path, "--profile", "team", "stack", "copy",
                                   "default", "copied")
-    assert "sqlalchemy" in written and "alembic" not in written  # writes: SQLAlchemy
+    # so is a write (BEGIN IMMEDIATE through sqlite3)
+    assert "mlrig.stores.sql_fast" in written
+    assert "sqlalchemy" not in written and "alembic" not in written
+
+
+def test_a_postgres_profile_reads_and_writes_without_sqlalchemy(config_dir: Path,
+                                                              tmp_path: Path,
+                                                              pg_url: str) -> None:
+    """At the head schema a PostgreSQL profile is read and written through psycopg2
+    (mlrig.stores.sql_fast): no SQLAlchemy, no psycopg 3, no Alembic."""
+    client = Client(config_dir, on_event=quiet)
+    client.create_profile("team", store_type="sql", url=pg_url)
+    client.close()
+    for args in (("stack", "list"), ("stack", "describe", "default"), ("status",),
+                 ("stack", "copy", "default", "copied"),
+                 ("artifact-store", "register", "lake", "-f", "local",
+                  f"--path={tmp_path / 'lake'}")):
+        used = modules_imported_by(config_dir, tmp_path, "--profile", "team", *args)
+        assert "mlrig.stores.sql_fast" in used and "psycopg2" in used, args
+        assert [m for m in used if m.split(".")[0] in ("sqlalchemy", "alembic", "psycopg")
+                ] == [], args
+    listed = ok(config_dir, "--profile", "team", "stack", "list", "-o", "json")
+    assert sorted(s["name"] for s in json.loads(listed.stdout)["stacks"]) == [
+        "copied", "default"]
+    described = ok(config_dir, "--profile", "team", "artifact-store", "describe", "lake")
+    assert str(tmp_path / "lake") in described.stdout
+

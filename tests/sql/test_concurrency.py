@@ -149,3 +149,62 @@ def test_two_cli_processes_racing_for_one_name(any_url: str, config_dir: Path) -
             f"Error: A component of type 'artifact_store' with the name '{name}' already exists."
         ], loser
     assert os.environ.get("MLRIG_CONFIG_PATH") == str(config_dir)
+
+
+# ------------------------------------------------- the fast stores and SqlStore side by side
+
+
+def increment(url: str, fast: bool, count: int, barrier: Any) -> list[str]:
+    """In a child process: ``count`` read-modify-write transactions adding 1 to the
+    component 'counter' — through the store the ``sql`` backend opens (sqlite3 or psycopg2)
+    or through SqlStore (SQLAlchemy); returns the store's class and the errors."""
+    from mlrig.models import Component, ComponentType, ProfileConfig
+    from mlrig.stores import backend
+    from mlrig.stores.sql import SqlStore
+
+    a = ComponentType.ARTIFACT_STORE
+    store: Any = (backend("sql").open(ProfileConfig("p", "sql", url), env=None, events=None)
+                  if fast else SqlStore(url))
+    errors: list[str] = [type(store).__name__]
+    barrier.wait()
+    for _ in range(count):
+        try:
+            with store.write() as txn:
+                current = txn.get_component(a, "counter")
+                txn.update_component(Component(a, "counter", "local",
+                                               {"n": current.config["n"] + 1},
+                                               id=current.id))
+        except Exception as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
+    store.close()
+    return errors
+
+
+@pytest.mark.parametrize("url_fixture", ["sqlite_url", "pg_url"])
+def test_writers_on_both_paths_lose_no_update(url_fixture: str,
+                                              request: pytest.FixtureRequest) -> None:
+    """Processes writing through sqlite3/psycopg2 and processes writing through SQLAlchemy
+    serialise against each other (BEGIN IMMEDIATE, the mlrig_store row lock): every
+    increment of one value survives."""
+    from mlrig.models import Component, ComponentType
+    from mlrig.stores.sql import SqlStore
+
+    url = str(request.getfixturevalue(url_fixture))
+    store = SqlStore(url)
+    store.initialize()
+    with store.write() as txn:
+        txn.create_component(Component(ComponentType.ARTIFACT_STORE, "counter", "local",
+                                       {"n": 0}))
+    store.close()
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager:
+        barrier = manager.Barrier(PROCESSES)
+        with context.Pool(PROCESSES) as pool:
+            results = pool.starmap(increment, [(url, w % 2 == 0, EACH, barrier)
+                                               for w in range(PROCESSES)])
+    fast = "SqliteStore" if url_fixture == "sqlite_url" else "PostgresStore"
+    assert results == [[fast], ["SqlStore"]] * (PROCESSES // 2)
+    with store.read() as view:
+        counter = view.get_component(ComponentType.ARTIFACT_STORE, "counter")
+    store.close()
+    assert counter is not None and counter.config["n"] == PROCESSES * EACH

@@ -145,8 +145,8 @@ def test_upgrade_from_every_earlier_revision_keeps_the_data(any_url: str,
         txn.create_component(Component(O, "new", "local"))
         txn.delete_stack("bare")
     with store.read() as view:
-        row = view._conn.execute(sa.text(
-            "SELECT created_at, updated_at FROM mlrig_components WHERE name = 'o'")).one()
+        row, = view._rows(
+            "SELECT created_at, updated_at FROM mlrig_components WHERE name = 'o'")
         assert row[0] is not None and row[1] is not None
     store.close()
     events.clear()

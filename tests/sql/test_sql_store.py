@@ -3,11 +3,15 @@ across connections, constraint races, error messages, credentials."""
 
 from __future__ import annotations
 
+import datetime
 import os
+import re
+import sqlite3
 import stat
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -49,8 +53,8 @@ def test_sqlite_file_and_directory_are_private_and_in_wal_mode(sqlite_url: str) 
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     with store.read() as view:
-        mode = view._conn.exec_driver_sql("PRAGMA journal_mode").scalar()
-        timeout = view._conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        mode = view._rows("PRAGMA journal_mode")[0][0]
+        timeout = view._rows("PRAGMA busy_timeout")[0][0]
     assert mode == "wal"
     assert timeout is not None and int(timeout) >= 1000
     store.close()
@@ -83,8 +87,7 @@ def test_initialize_is_idempotent_and_stamps_head(any_url: str) -> None:
     again.initialize()
     with again.read() as view:
         assert view.get_stack("s") is not None
-        assert view._conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")) \
-            .scalar() == HEAD
+        assert view._rows(f"SELECT version_num FROM {VERSION_TABLE}") == [(HEAD,)]
     store.close()
     again.close()
 
@@ -306,9 +309,114 @@ def test_unwritable_directory(tmp_path: Path) -> None:  # pragma: no cover - not
     assert str(locked) in error.message
 
 
-def test_the_sqlite_reader_knows_the_head_schema() -> None:
-    """mlrig.stores.sqlite_read reads only a database at the head revision (it does not
-    load sql_schema, which imports SQLAlchemy): its copy of the names must follow."""
-    from mlrig.stores import sqlite_read
+def test_the_plain_sql_knows_the_head_schema() -> None:
+    """mlrig.stores.sql_plain is written for the head revision (it does not load
+    sql_schema, which imports SQLAlchemy): its copy of the names must follow."""
+    from mlrig.stores import sql_plain, sql_schema
 
-    assert (sqlite_read.HEAD, sqlite_read.VERSION_TABLE) == (HEAD, VERSION_TABLE)
+    assert (sql_plain.HEAD, sql_plain.VERSION_TABLE) == (HEAD, VERSION_TABLE)
+    assert (sql_plain.STORE_ROW_ID, sql_plain.STORE_KIND) == (sql_schema.STORE_ROW_ID,
+                                                              sql_schema.STORE_KIND)
+
+
+# ------------------------------------------------- the fast stores and SqlStore: one database
+
+
+def _fill(store: Any, prefix: str) -> None:
+    with store.write() as txn:
+        txn.create_component(Component(A, f"{prefix}-lake", "local", {"path": "/ä/ü"}))
+        txn.create_component(Component(O, f"{prefix}-o", "local"))
+        txn.create_stack(Stack(f"{prefix}-s", {O: f"{prefix}-o", A: f"{prefix}-lake"}))
+        txn.create_flavor(FlavorRecord(A, f"{prefix}-flavor", "pkg.mod:Flavor"))
+    with store.write() as txn:
+        txn.update_component(Component(A, f"{prefix}-lake2", "local", {"path": "/x"},
+                                       id=txn.get_component(A, f"{prefix}-lake").id),
+                             old_name=f"{prefix}-lake")
+        txn.update_stack(Stack(f"{prefix}-t", {O: f"{prefix}-o"}), old_name=f"{prefix}-s")
+
+
+def _everything(store: Any) -> tuple[Any, ...]:
+    with store.read() as view:
+        return (view.list_components(), view.list_stacks(), view.list_flavors(),
+                view.page_stacks(limit=10, name_contains="-t"),
+                view.page_components(limit=10, name_contains="lake"),
+                view.stacks_using(O, "fast-o"), view.stacks_using(O, "full-o"))
+
+
+@pytest.mark.parametrize("url_fixture", ["sqlite_url", "pg_url"])
+def test_fast_store_and_sqlstore_write_the_same_database_alike(
+        url_fixture: str, request: pytest.FixtureRequest) -> None:
+    """What the fast store (sqlite3 / psycopg2) writes reads identically through SqlStore
+    and the other way round, timestamps included (read back by SQLAlchemy's typed
+    columns), and a later schema upgrade would see the same rows."""
+    from mlrig.models import ProfileConfig
+    from mlrig.stores import backend, sql_schema
+    from mlrig.stores.sql_fast import PostgresStore, SqliteStore
+
+    url = str(request.getfixturevalue(url_fixture))
+    full = SqlStore(url)
+    full.initialize()
+    fast = backend("sql").open(ProfileConfig("p", "sql", url), env=None, events=None)
+    assert isinstance(fast, (SqliteStore, PostgresStore))
+    _fill(fast, "fast")
+    _fill(full, "full")
+    assert _everything(fast) == _everything(full)
+    names = [c.name for c in _everything(full)[0]]
+    assert names == ["fast-o", "full-o", "fast-lake2", "full-lake2"]
+    assert [s.name for s in _everything(fast)[1]] == ["fast-t", "full-t"]
+    assert fast._full is None  # the fast store never needed SQLAlchemy's
+    # the timestamps as SQLAlchemy reads them: the same kind of value from either path
+    c = sql_schema.components.c
+    with full._engine_().connect() as conn:
+        rows = conn.execute(sa.select(c.name, c.created_at, c.updated_at)
+                            .order_by(c.name)).all()
+        stamps = conn.execute(sa.select(sql_schema.stacks.c.created_at,
+                                        sql_schema.flavors.c.created_at)
+                              .select_from(sql_schema.stacks.join(
+                                  sql_schema.flavors, sa.true()))).all()
+    assert [r.name for r in rows] == ["fast-lake2", "fast-o", "full-lake2", "full-o"]
+    for row in rows:
+        assert isinstance(row.created_at, datetime.datetime), row
+        assert row.updated_at >= row.created_at
+        assert abs(row.created_at.replace(tzinfo=None) - rows[-1].created_at.replace(
+            tzinfo=None)) < datetime.timedelta(minutes=5)
+    assert all(isinstance(v, datetime.datetime) for pair in stamps for v in pair)
+    if url_fixture == "sqlite_url":  # the same text in the file, written by either path
+        raw = sqlite3.connect(str(full.sqlite_file))
+        texts = [r[0] for r in raw.execute("SELECT created_at FROM mlrig_components")]
+        raw.close()
+        assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", t) for t in texts)
+    fast.close()
+    full.close()
+
+
+def test_a_forked_child_never_uses_the_postgres_store_connection_of_its_parent(
+        pg_url: str) -> None:
+    """The psycopg2 store keeps its connection for the next transaction; a child forked
+    meanwhile (an orchestrator's worker) opens its own, and neither session breaks the
+    other's."""
+    from mlrig.models import ProfileConfig
+    from mlrig.stores import backend
+
+    store = backend("sql").open(ProfileConfig("p", "sql", pg_url), env=None, events=None)
+    store.initialize()
+    _fill(store, "parent")  # leaves a connection kept
+    with store.read() as view:
+        session = view._rows("SELECT pg_backend_pid()")
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit code only
+        code = 1
+        try:
+            with store.write() as txn:
+                txn.create_component(Component(O, "from-child", "local"))
+            with store.read() as view:
+                code = 0 if view.get_component(O, "parent-o") is not None else 2
+            store.close()
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    with store.read() as view:  # the parent's kept session still works
+        assert [c.name for c in view.list_components(O)] == ["from-child", "parent-o"]
+        assert view._rows("SELECT pg_backend_pid()") == session
+    store.close()

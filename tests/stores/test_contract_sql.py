@@ -39,19 +39,31 @@ class TestMysqlStore(StoreContract):
         yield from _open(mysql_url)
 
 
-class TestSqliteReaderStore(StoreContract):
-    """What the ``sql`` backend opens for a SQLite file: reads through the standard library's
-    sqlite3 (mlrig.stores.sqlite_read), writes through SqlStore."""
+def _opened(url: str, kind: str) -> Iterator[Store]:
+    """The store the ``sql`` backend opens for ``url``, which must be of class ``kind``."""
+    from mlrig.stores import backend
+
+    opened = backend("sql").open(ProfileConfig("p", "sql", url), env=None, events=None)
+    assert type(opened).__name__ == kind
+    assert not opened.is_initialized()
+    opened.initialize()
+    yield opened
+    opened.close()
+
+
+class TestSqliteFastStore(StoreContract):
+    """What the ``sql`` backend opens for a SQLite file: reads and writes through the
+    standard library's sqlite3 (mlrig.stores.sql_fast), the schema created by SqlStore."""
 
     @pytest.fixture
     def store(self, sqlite_url: str) -> Iterator[Store]:
-        from mlrig.stores import backend
-        from mlrig.stores.sqlite_read import SqliteStore
+        yield from _opened(sqlite_url, "SqliteStore")
 
-        opened = backend("sql").open(ProfileConfig("p", "sql", sqlite_url), env=None,
-                                     events=None)
-        assert isinstance(opened, SqliteStore)
-        assert not opened.is_initialized()
-        opened.initialize()
-        yield opened
-        opened.close()
+
+class TestPostgresFastStore(StoreContract):
+    """What the ``sql`` backend opens for a PostgreSQL URL: reads and writes through
+    psycopg2 (mlrig.stores.sql_fast), the schema created by SqlStore."""
+
+    @pytest.fixture
+    def store(self, pg_url: str) -> Iterator[Store]:
+        yield from _opened(pg_url, "PostgresStore")

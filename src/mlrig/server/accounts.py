@@ -308,12 +308,14 @@ class SqlAccounts:
     def append_audit_within(self, txn: Any, records: list[dict[str, Any]]) -> None:
         if not records:
             return
-        connection = getattr(txn, "connection", None)
-        if connection is None:  # not a transaction of this database: commit on our own
+        # a SQL store's transaction runs statements of ours in it (mlrig.stores.sql_plain)
+        execute_many = getattr(txn, "execute_many", None)
+        if execute_many is None:  # not a transaction of this database: commit on our own
             self.append_audit(records)
             return
         with self._errors():
-            connection.execute(self._audit.insert(), self._audit_rows(records))
+            execute_many(f"INSERT INTO {self._audit.name} (time, body) VALUES (?, ?)",
+                         [(r["time"], r["body"]) for r in self._audit_rows(records)])
 
     def abort_audit(self, txn_id: str) -> None:
         return None  # the records rolled back with the store's transaction

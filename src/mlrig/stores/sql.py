@@ -2,7 +2,10 @@
 
 SQLite (the default, a file in the profile's directory) needs no server; PostgreSQL and
 MySQL let a team share one store from many machines. The schema is created and upgraded with
-Alembic (:mod:`mlrig.migrations`); the tables are in :mod:`mlrig.stores.sql_schema`.
+Alembic (:mod:`mlrig.migrations`); the tables are in :mod:`mlrig.stores.sql_schema`. The
+reads and writes are the plain SQL of :mod:`mlrig.stores.sql_plain`, run on the DB-API
+connection under SQLAlchemy's (the stores of :mod:`mlrig.stores.sql_fast` run the same
+statements without SQLAlchemy).
 
 Transactions
     ``read()`` is one database transaction with a consistent snapshot (REPEATABLE READ on
@@ -39,9 +42,6 @@ its password masked.
 from __future__ import annotations
 
 import contextlib
-import datetime
-import json
-import math
 import os
 import sqlite3
 import time
@@ -50,10 +50,10 @@ from pathlib import Path
 from typing import Any
 
 from mlrig.events import EventSink, Listener, SchemaUpgraded, SchemaUpgrading, listener_for
-from mlrig.exceptions import InputError, LockTimeoutError, MlrigError, ReadOnlyError, StoreError
+from mlrig.exceptions import InputError, LockTimeoutError, ReadOnlyError, StoreError
 from mlrig.fsutil import DEFAULT_LOCK_TIMEOUT, ensure_dir
-from mlrig.models import Component, ComponentType, FlavorRecord, Stack
-from mlrig.stores import integrity, mask_url, paging, sql_shared
+from mlrig.stores import mask_url, sql_plain, sql_shared
+from mlrig.stores.sql_plain import Dialect, PlainTransaction, PlainView
 from mlrig.stores.sql_url import (
     DRIVER_PACKAGES,
     connect_timeout,
@@ -76,17 +76,6 @@ from mlrig.stores import sql_schema as schema
 
 #: key of the PostgreSQL advisory lock that serialises schema migrations ("mlrig")
 _MIGRATION_LOCK_KEY = 0x6D6C726967
-_TYPE_ORDER = {t: i for i, t in enumerate(ComponentType)}
-
-_C = schema.components.c
-_S = schema.stacks.c
-_SC = schema.stack_components.c
-_F = schema.flavors.c
-
-
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
-
 
 class SqlStore:
     """A profile kept in a SQL database (see the module documentation)."""
@@ -217,23 +206,32 @@ class SqlStore:
 
     # -- access --------------------------------------------------------------------------
     @contextlib.contextmanager
-    def read(self) -> Iterator[SqlView]:
+    def read(self) -> Iterator[PlainView]:
         engine = self._ready()
         with self._errors("read"), engine.connect() as conn:
             if not self.is_sqlite:
                 conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
-                yield SqlView(conn, self.masked_url)
+                yield PlainView(*self._plain(conn))
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[SqlTransaction]:
+    def write(self) -> Iterator[PlainTransaction]:
         engine = self._ready()
         self._refuse_read_only("write to")
         with self._errors("write to"), engine.connect() as conn:
             conn.execution_options(mlrig_write=True)  # SQLite: BEGIN IMMEDIATE
             with conn.begin():
-                self._lock_writers(conn)
-                yield SqlTransaction(conn, self.masked_url)
+                raw, dialect, where = self._plain(conn)
+                sql_plain.lock_writers(raw, dialect, where, DEFAULT_LOCK_TIMEOUT)
+                yield PlainTransaction(raw, dialect, where)
+
+    def _plain(self, conn: sa.Connection) -> tuple[Any, Dialect, str]:
+        """The DB-API connection under ``conn`` (in its transaction), its dialect for the
+        statements of :mod:`mlrig.stores.sql_plain`, the store's masked URL."""
+        dbapi = conn.dialect.loaded_dbapi
+        dialect = Dialect(conn.dialect.name, dbapi.IntegrityError,
+                          getattr(dbapi, "paramstyle", "qmark"))
+        return conn.connection.dbapi_connection, dialect, self.masked_url
 
     # -- engine --------------------------------------------------------------------------
     def _engine_(self) -> sa.Engine:
@@ -399,56 +397,23 @@ class SqlStore:
             ) from None
         return target
 
-    # -- writers -------------------------------------------------------------------------
-    def _lock_writers(self, conn: sa.Connection) -> None:
-        if self.is_sqlite:
-            return  # BEGIN IMMEDIATE already holds the database's write lock
-        # never 0: PostgreSQL reads lock_timeout 0 as "wait forever", MySQL's minimum is 1 s
-        if self.backend == "postgresql":
-            millis = max(1, round(DEFAULT_LOCK_TIMEOUT * 1000))
-            conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{millis}ms'")
-        else:
-            seconds = max(1, math.ceil(DEFAULT_LOCK_TIMEOUT))
-            conn.exec_driver_sql(f"SET SESSION innodb_lock_wait_timeout = {seconds}")
-        row = conn.execute(
-            sa.select(schema.store.c.id)
-            .where(schema.store.c.id == schema.STORE_ROW_ID)
-            .with_for_update()
-        ).first()
-        if row is None:
-            raise StoreError(
-                f"The SQL store at {self.masked_url} is damaged: its row in the table "
-                "mlrig_store is missing (it serialises writers).",
-                hint=f"Insert it again: INSERT INTO mlrig_store (id, kind) VALUES "
-                f"({schema.STORE_ROW_ID}, '{schema.STORE_KIND}')",
-            )
-
     # -- errors ----------------------------------------------------------------------------
     @contextlib.contextmanager
     def _errors(self, action: str) -> Iterator[None]:
-        """Turn database errors into one-line StoreErrors naming the (masked) URL."""
-        try:
-            yield
-        except MlrigError:
-            raise
-        except sa_exc.DBAPIError as exc:
-            raise self._translate(action, exc) from None
+        """Turn database errors into one-line StoreErrors naming the (masked) URL: those
+        SQLAlchemy wraps, and the driver's own from the statements of sql_plain."""
+        dbapi_error = self._engine_().dialect.loaded_dbapi.Error
+        with sql_shared.driver_errors(action, self.masked_url, self._secrets, dbapi_error):
+            try:
+                yield
+            except sa_exc.DBAPIError as exc:
+                raise self._translate(action, exc) from None
 
     def _translate(self, action: str, exc: sa_exc.DBAPIError) -> StoreError:
         cause = _cause(exc, self._secrets, self.masked_url)
-        lowered = cause.lower()
         if exc.statement is None or exc.connection_invalidated:
             action = "connect to"
-        if "database is locked" in lowered or "lock timeout" in lowered or (
-                "lock wait timeout" in lowered):
-            return LockTimeoutError(
-                f"Cannot {action} the SQL store at {self.masked_url}: another process held "
-                f"it for more than {DEFAULT_LOCK_TIMEOUT:.0f}s ({cause.rstrip('.?!')}).",
-                hint="Try again; MLRIG_LOCK_TIMEOUT sets how long to wait.",
-            )
-        return StoreError(f"Cannot {action} the SQL store at {self.masked_url}: {cause}",
-                          hint=sql_shared.hint(lowered),
-                          library_hint=sql_shared.hint(lowered, library=True))
+        return sql_shared.translated(action, self.masked_url, cause)
 
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:
@@ -610,303 +575,3 @@ def _remove_sqlite_files(path: Path) -> None:
 def _cause(exc: sa_exc.DBAPIError, secrets: list[str], shown_url: str) -> str:
     """The driver's own message, on one line, without SQL, links or the password."""
     return sql_shared.driver_cause(exc.orig, exc, secrets, shown_url)
-
-
-# ---------------------------------------------------------------------- views
-
-
-def _dump_config(config: Mapping[str, Any]) -> str:
-    try:
-        return json.dumps(dict(config), sort_keys=True, ensure_ascii=False)
-    except (TypeError, ValueError) as exc:
-        raise StoreError(f"A component configuration cannot be stored as JSON ({exc}).") \
-            from None
-
-
-def _type(value: str, where: str) -> ComponentType:
-    try:
-        return ComponentType(value)
-    except ValueError:
-        raise StoreError(
-            f"The SQL store at {where} holds the unknown component type '{value}' "
-            "(written by a newer mlrig?)."
-        ) from None
-
-
-class SqlView:
-    """Reads inside one database transaction."""
-
-    def __init__(self, conn: sa.Connection, where: str) -> None:
-        self._conn = conn
-        self._where = where
-
-    @property
-    def connection(self) -> sa.Connection:
-        """The database connection of this transaction, for rows that must commit (or roll
-        back) with the store's own: the server's audit records."""
-        return self._conn
-
-    def _component(self, row: Any) -> Component:
-        return Component(
-            type=_type(row.type, self._where), name=row.name, flavor=row.flavor,
-            config=sql_shared.load_config(row.config, self._where), id=row.id,
-        )
-
-    # components
-    def get_component(self, type_: ComponentType, name: str) -> Component | None:
-        row = self._conn.execute(
-            sa.select(schema.components).where(_C.type == type_.value, _C.name == name)
-        ).first()
-        return None if row is None else self._component(row)
-
-    def list_components(self, type_: ComponentType | None = None) -> list[Component]:
-        query = sa.select(schema.components)
-        if type_ is not None:
-            query = query.where(_C.type == type_.value)
-        found = [self._component(row) for row in self._conn.execute(query)]
-        return sorted(found, key=lambda c: (_TYPE_ORDER[c.type], c.name))
-
-    def _name_order(self, column: Any) -> Any:
-        """A name column compared by code point, as the other stores sort names (SQLite's
-        BINARY and MariaDB's utf8mb4_bin already do; PostgreSQL follows the database's
-        collation unless told)."""
-        return column.collate("C") if self._conn.dialect.name == "postgresql" else column
-
-    def _name_contains(self, column: Any, part: str) -> Any:
-        if self._conn.dialect.name == "sqlite":  # its LIKE ignores ASCII case
-            return sa.func.instr(column, part) > 0
-        return column.contains(part, autoescape=True)
-
-    def page_components(self, type_: ComponentType | None = None, *,
-                        after: tuple[ComponentType, str] | None = None, limit: int,
-                        name_contains: str | None = None, flavor: str | None = None
-                        ) -> list[Component]:
-        # one query with LIMIT per type drawn from, on the (type, name) unique index
-        paging.check_limit(limit)
-        result: list[Component] = []
-        name = self._name_order(_C.name)
-        for t, start in paging.types_from(type_, after):
-            query = sa.select(schema.components).where(_C.type == t.value)
-            if start is not None:
-                query = query.where(name > start)
-            if name_contains is not None:
-                query = query.where(self._name_contains(_C.name, name_contains))
-            if flavor is not None:
-                query = query.where(_C.flavor == flavor)
-            query = query.order_by(name).limit(limit - len(result))
-            result.extend(self._component(row) for row in self._conn.execute(query))
-            if len(result) == limit:
-                break
-        return result
-
-    def _component_id(self, type_: ComponentType, name: str) -> str | None:
-        return self._conn.execute(
-            sa.select(_C.id).where(_C.type == type_.value, _C.name == name)
-        ).scalar()
-
-    # stacks
-    def _stack_id(self, name: str) -> int | None:
-        return self._conn.execute(sa.select(_S.id).where(_S.name == name)).scalar()
-
-    def get_stack(self, name: str) -> Stack | None:
-        stack_id = self._stack_id(name)
-        if stack_id is None:
-            return None
-        rows = self._conn.execute(
-            sa.select(_SC.type, _C.name)
-            .join(schema.components, _C.id == _SC.component_id)
-            .where(_SC.stack_id == stack_id)
-        )
-        return Stack(name, {_type(t, self._where): n for t, n in rows})
-
-    def list_stacks(self) -> list[Stack]:
-        rows = self._conn.execute(
-            sa.select(_S.name, _SC.type, _C.name.label("component"))
-            .select_from(schema.stacks)
-            .outerjoin(schema.stack_components, _SC.stack_id == _S.id)
-            .outerjoin(schema.components, _C.id == _SC.component_id)
-        )
-        stacks: dict[str, Stack] = {}
-        for name, type_, component in rows:
-            stack = stacks.setdefault(name, Stack(name, {}))
-            if type_ is not None:
-                stack.components[_type(type_, self._where)] = component
-        return [stacks[name] for name in sorted(stacks)]
-
-    def page_stacks(self, *, after: str | None = None, limit: int,
-                    name_contains: str | None = None) -> list[Stack]:
-        # the page's stacks (LIMIT on the name index), joined with their components
-        paging.check_limit(limit)
-        name = self._name_order(_S.name)
-        chosen = sa.select(_S.id, _S.name)
-        if after is not None:
-            chosen = chosen.where(name > after)
-        if name_contains is not None:
-            chosen = chosen.where(self._name_contains(_S.name, name_contains))
-        page = chosen.order_by(name).limit(limit).subquery()
-        rows = self._conn.execute(
-            sa.select(page.c.name, _SC.type, _C.name.label("component"))
-            .select_from(page)
-            .outerjoin(schema.stack_components, _SC.stack_id == page.c.id)
-            .outerjoin(schema.components, _C.id == _SC.component_id)
-        )
-        stacks: dict[str, Stack] = {}
-        for stack_name, type_, component in rows:
-            stack = stacks.setdefault(stack_name, Stack(stack_name, {}))
-            if type_ is not None:
-                stack.components[_type(type_, self._where)] = component
-        return [stacks[n] for n in sorted(stacks)]
-
-    def stacks_using(self, type_: ComponentType, name: str) -> list[str]:
-        rows = self._conn.execute(
-            sa.select(_S.name)
-            .join(schema.stack_components, _SC.stack_id == _S.id)
-            .join(schema.components, _C.id == _SC.component_id)
-            .where(_C.type == type_.value, _C.name == name)
-        ).scalars()
-        return sorted(rows)
-
-    # flavors
-    def list_flavors(self, type_: ComponentType | None = None) -> list[FlavorRecord]:
-        query = sa.select(_F.type, _F.name, _F.source)
-        if type_ is not None:
-            query = query.where(_F.type == type_.value)
-        found = [FlavorRecord(_type(t, self._where), n, s) for t, n, s in
-                 self._conn.execute(query)]
-        return sorted(found, key=lambda f: (_TYPE_ORDER[f.type], f.name))
-
-
-class SqlTransaction(SqlView):
-    """Writes inside the one transaction of ``store.write()``; reads see them.
-
-    Each insert or update runs in a savepoint, so that a constraint violation (a race the
-    checks could not see) becomes the usual error and leaves the transaction usable.
-    """
-
-    def _try(self, statement: Any) -> sa_exc.IntegrityError | None:
-        try:
-            with self._conn.begin_nested():
-                self._conn.execute(statement)
-        except sa_exc.IntegrityError as exc:
-            return exc
-        return None
-
-    def _insert_stack_components(self, stack_id: int, stack: Stack) -> None:
-        rows = []
-        for type_, name in stack.components.items():
-            component_id = self._component_id(type_, name)
-            if component_id is None:  # checked before; guards against races all the same
-                integrity.check_stack_references(self, stack)
-            rows.append({"stack_id": stack_id, "type": type_.value,
-                         "component_id": component_id})
-        if rows:
-            self._conn.execute(sa.insert(schema.stack_components), rows)
-
-    # components
-    def create_component(self, component: Component) -> None:
-        now = _now()
-        error = self._try(sa.insert(schema.components).values(
-            id=component.id, type=component.type.value, name=component.name,
-            flavor=component.flavor, config=_dump_config(component.config),
-            created_at=now, updated_at=now,
-        ))
-        if error is None:
-            return
-        if self.get_component(component.type, component.name) is not None:
-            raise integrity.component_exists_error(component.type, component.name)
-        if self._conn.execute(sa.select(_C.name).where(_C.id == component.id)).first():
-            raise StoreError(f"A component with the id '{component.id}' already exists in the "
-                             f"store at {self._where}.")
-        raise error
-
-    def update_component(self, component: Component, old_name: str | None = None) -> None:
-        old = old_name or component.name
-        current_id = self._component_id(component.type, old)
-        if current_id is None:
-            raise integrity.component_missing_error(component.type, old)
-        if old != component.name and self._component_id(component.type, component.name):
-            raise integrity.component_exists_error(component.type, component.name)
-        error = self._try(
-            sa.update(schema.components).where(_C.id == current_id).values(
-                id=component.id, name=component.name, flavor=component.flavor,
-                config=_dump_config(component.config), updated_at=_now(),
-            )
-        )
-        if error is None:
-            return
-        if old != component.name and self._component_id(component.type, component.name):
-            raise integrity.component_exists_error(component.type, component.name)
-        raise error
-
-    def delete_component(self, type_: ComponentType, name: str) -> None:
-        component_id = self._component_id(type_, name)
-        if component_id is None:
-            raise integrity.component_missing_error(type_, name)
-        integrity.check_component_unused(self, type_, name)
-        error = self._try(sa.delete(schema.components).where(_C.id == component_id))
-        if error is not None:
-            integrity.check_component_unused(self, type_, name)
-            raise error
-
-    # stacks
-    def create_stack(self, stack: Stack) -> None:
-        if self._stack_id(stack.name) is not None:
-            raise integrity.stack_exists_error(stack.name)
-        integrity.check_stack_references(self, stack)
-        now = _now()
-        try:
-            with self._conn.begin_nested():
-                self._conn.execute(sa.insert(schema.stacks).values(
-                    name=stack.name, created_at=now, updated_at=now))
-                stack_id = self._stack_id(stack.name)
-                assert stack_id is not None
-                self._insert_stack_components(stack_id, stack)
-        except sa_exc.IntegrityError:
-            if self._stack_id(stack.name) is not None:
-                raise integrity.stack_exists_error(stack.name) from None
-            integrity.check_stack_references(self, stack)
-            raise
-
-    def update_stack(self, stack: Stack, old_name: str | None = None) -> None:
-        old = old_name or stack.name
-        stack_id = self._stack_id(old)
-        if stack_id is None:
-            raise integrity.stack_missing_error(old)
-        if old != stack.name and self._stack_id(stack.name) is not None:
-            raise integrity.stack_exists_error(stack.name)
-        integrity.check_stack_references(self, stack)
-        try:
-            with self._conn.begin_nested():
-                self._conn.execute(sa.update(schema.stacks).where(_S.id == stack_id)
-                                   .values(name=stack.name, updated_at=_now()))
-                self._conn.execute(sa.delete(schema.stack_components)
-                                   .where(_SC.stack_id == stack_id))
-                self._insert_stack_components(stack_id, stack)
-        except sa_exc.IntegrityError:
-            if old != stack.name and self._stack_id(stack.name) is not None:
-                raise integrity.stack_exists_error(stack.name) from None
-            integrity.check_stack_references(self, stack)
-            raise
-
-    def delete_stack(self, name: str) -> None:
-        stack_id = self._stack_id(name)
-        if stack_id is None:
-            raise integrity.stack_missing_error(name)
-        self._conn.execute(sa.delete(schema.stack_components).where(_SC.stack_id == stack_id))
-        self._conn.execute(sa.delete(schema.stacks).where(_S.id == stack_id))
-
-    # flavors
-    def create_flavor(self, flavor: FlavorRecord) -> None:
-        error = self._try(sa.insert(schema.flavors).values(
-            type=flavor.type.value, name=flavor.name, source=flavor.source, created_at=_now()))
-        if error is None:
-            return
-        if any(f.name == flavor.name for f in self.list_flavors(flavor.type)):
-            raise integrity.flavor_exists_error(flavor)
-        raise error
-
-    def delete_flavor(self, type_: ComponentType, name: str) -> None:
-        result = self._conn.execute(
-            sa.delete(schema.flavors).where(_F.type == type_.value, _F.name == name))
-        if result.rowcount == 0:
-            raise integrity.flavor_missing_error(type_, name)

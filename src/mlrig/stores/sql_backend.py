@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from mlrig.stores.base import Store
 
 _SQLITE_PREFIX = re.compile(r"^sqlite(\+\w+)?:///")
-#: a SQLite file that :class:`~mlrig.stores.sqlite_read.SqliteStore` may read with sqlite3
+#: a SQLite file that :class:`~mlrig.stores.sql_fast.SqliteStore` may use through sqlite3
 _PLAIN_SQLITE = re.compile(r"^sqlite(\+pysqlite)?:///")
 
 
@@ -72,13 +72,35 @@ class SqlBackend:
         path = self.location(profile.store_url)
         if path is not None and _PLAIN_SQLITE.match(profile.store_url) \
                 and "?" not in profile.store_url and "%" not in profile.store_url:
-            from mlrig.stores.sqlite_read import SqliteStore
+            from mlrig.stores.sql_fast import SqliteStore
 
             return SqliteStore(profile.store_url, path, options=profile.options, env=env,
                                events=events)
+        postgres = _postgres_store(profile, env=env, events=events)
+        if postgres is not None:
+            return postgres
         from mlrig.stores.sql import SqlStore
 
         store: Store = SqlStore(profile.store_url, options=profile.options, env=env,
                                 events=events)
         return store
 
+
+
+def _postgres_store(profile: ProfileConfig, *, env: Mapping[str, str] | None,
+                    events: Listener | None) -> Store | None:
+    """A :class:`~mlrig.stores.sql_fast.PostgresStore` for a plain PostgreSQL URL when
+    psycopg2 is installed (else ``None``: SQLAlchemy's store, on psycopg 3)."""
+    if not profile.store_url.startswith("postgres"):
+        return None
+    from mlrig.stores.sql_fast import PostgresStore, postgres_params
+
+    params = postgres_params(profile.store_url)
+    if params is None:
+        return None
+    try:
+        import psycopg2
+    except ImportError:
+        return None
+    return PostgresStore(profile.store_url, params, psycopg2, options=profile.options,
+                         env=env, events=events)

@@ -1,13 +1,49 @@
-"""What the SQLAlchemy store (:mod:`mlrig.stores.sql`) and the SQLite reader that does not
-load SQLAlchemy (:mod:`mlrig.stores.sqlite_read`) share: a database error as one line for a
+"""What the SQLAlchemy store (:mod:`mlrig.stores.sql`) and the stores that do not load
+SQLAlchemy (:mod:`mlrig.stores.sql_fast`) share: a database error as one line for a
 :class:`~mlrig.exceptions.StoreError`, a component's stored configuration."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
-from mlrig.exceptions import StoreError
+from mlrig.exceptions import LockTimeoutError, MlrigError, StoreError
+from mlrig.fsutil import DEFAULT_LOCK_TIMEOUT
+
+#: what a driver says when a lock was not granted within the busy / lock timeout (SQLite,
+#: PostgreSQL, MySQL)
+_LOCKED = ("database is locked", "lock timeout", "lock wait timeout")
+
+
+def translated(action: str, where: str, cause: str) -> StoreError:
+    """The one-line error of a database error ``cause`` (see :func:`driver_cause`) met
+    while trying to ``action`` the SQL store at ``where``: a lock not granted in time is a
+    :class:`~mlrig.exceptions.LockTimeoutError` naming the timeout."""
+    lowered = cause.lower()
+    if any(words in lowered for words in _LOCKED):
+        return LockTimeoutError(
+            f"Cannot {action} the SQL store at {where}: another process held it for more "
+            f"than {DEFAULT_LOCK_TIMEOUT:.0f}s ({cause.rstrip('.?!')}).",
+            hint="Try again; MLRIG_LOCK_TIMEOUT sets how long to wait.")
+    return StoreError(f"Cannot {action} the SQL store at {where}: {cause}",
+                      hint=hint(lowered), library_hint=hint(lowered, library=True))
+
+
+@contextlib.contextmanager
+def driver_errors(action: str, where: str, secrets: list[str],
+                  error: type[BaseException] | tuple[type[BaseException], ...]
+                  ) -> Iterator[None]:
+    """The database driver's ``error`` s raised inside as :func:`translated` one-line
+    errors (the password and ``secrets`` masked); mlrig's own errors pass unchanged."""
+    try:
+        yield
+    except MlrigError:
+        raise
+    except error as exc:
+        cause = driver_cause(exc, exc, secrets, where)
+        raise translated(action, where, cause) from None
 
 
 def first_line(text: str) -> str:
