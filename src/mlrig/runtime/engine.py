@@ -44,6 +44,7 @@ from mlrig.events import (
 from mlrig.exceptions import InputError, MlrigError
 from mlrig.runtime import caching, materializers
 from mlrig.runtime.dag import FunctionRef, PipelineGraph, StepNode, StepSpec, resolve
+from mlrig.runtime.masking import Masks
 from mlrig.runtime.records import (
     ArtifactRecord,
     ArtifactStore,
@@ -108,6 +109,8 @@ class StepTask:
     retries: int
     retry_delay: float
     func: Callable[..., Any] | None = None  # in the driver: the function itself
+    #: the secret values of the stack, each shown as its reference in the log and the error
+    masks: Masks = field(default_factory=Masks)
 
 
 @dataclass(frozen=True)
@@ -135,17 +138,19 @@ class StepResult:
 
 
 class _Tee(io.TextIOBase):
-    """Writes to the buffer and to the stream it replaces."""
+    """Writes to the buffer and to the stream it replaces, with no secret value."""
 
-    def __init__(self, stream: Any, buffer: io.StringIO) -> None:
+    def __init__(self, stream: Any, buffer: io.StringIO, masks: Masks) -> None:
         self.stream = stream
         self.buffer_ = buffer
+        self.masks = masks
 
     def write(self, text: str) -> int:
-        self.buffer_.write(text)
+        shown = self.masks(text)
+        self.buffer_.write(shown)
         if self.stream is not None:
             with contextlib.suppress(Exception):
-                self.stream.write(text)
+                self.stream.write(shown)
         return len(text)
 
     def flush(self) -> None:
@@ -155,14 +160,14 @@ class _Tee(io.TextIOBase):
 
 
 @contextlib.contextmanager
-def _captured(buffer: io.StringIO) -> Iterator[None]:
+def _captured(buffer: io.StringIO, masks: Masks) -> Iterator[None]:
     """The step's prints and log records go to ``buffer`` (and on to where they went)."""
-    handler = logging.StreamHandler(buffer)
+    handler = logging.StreamHandler(_Tee(None, buffer, masks))
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)
     out, err = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _Tee(out, buffer), _Tee(err, buffer)
+    sys.stdout, sys.stderr = _Tee(out, buffer, masks), _Tee(err, buffer, masks)
     try:
         yield
     finally:
@@ -227,11 +232,18 @@ def _save_outputs(task: StepTask, value: Any) -> tuple[OutputResult, ...]:
 
 def execute_step(task: StepTask) -> StepResult:
     """Run one step: load its inputs, call it (retrying), save its outputs. Never raises:
-    a failure is a result with ``ok=False``, its traceback in ``log``."""
+    a failure is a result with ``ok=False``, its traceback in ``log``. No secret value of
+    the stack is in the log, the step's live output or the error (``task.masks``)."""
     buffer = io.StringIO()
+    log = _Tee(None, buffer, task.masks)
     started = time.time()
     attempts = 0
-    with _captured(buffer):
+
+    def failed(exc: BaseException) -> StepResult:
+        return StepResult(task.step, False, started, time.time(), attempts,
+                          buffer.getvalue(), error=task.masks(_one_line(exc)))
+
+    with _captured(buffer, task.masks):
         try:
             func = task.func
             if func is None:
@@ -239,9 +251,8 @@ def execute_step(task: StepTask) -> StepResult:
                 func = target.func if isinstance(target, StepSpec) else target
             inputs = _load_inputs(task)
         except Exception as exc:
-            traceback.print_exc(file=buffer)
-            return StepResult(task.step, False, started, time.time(), attempts,
-                              buffer.getvalue(), error=_one_line(exc))
+            traceback.print_exc(file=log)
+            return failed(exc)
         while True:
             attempts += 1
             try:
@@ -250,12 +261,11 @@ def execute_step(task: StepTask) -> StepResult:
                 return StepResult(task.step, True, started, time.time(), attempts,
                                   buffer.getvalue(), outputs)
             except Exception as exc:
-                buffer.write(f"Attempt {attempts} of step '{task.step}' failed:\n")
-                traceback.print_exc(file=buffer)
+                log.write(f"Attempt {attempts} of step '{task.step}' failed:\n")
+                traceback.print_exc(file=log)
                 if attempts > task.retries:
-                    return StepResult(task.step, False, started, time.time(), attempts,
-                                      buffer.getvalue(), error=_one_line(exc))
-                buffer.write(f"Retrying step '{task.step}' in {task.retry_delay:g} s.\n")
+                    return failed(exc)
+                log.write(f"Retrying step '{task.step}' in {task.retry_delay:g} s.\n")
                 time.sleep(task.retry_delay)
 
 
@@ -354,6 +364,9 @@ class RunSettings:
     #: step name -> a finished step run of the run being resumed
     reuse: Mapping[str, StepRunRecord] = field(default_factory=dict)
     emit: Callable[[Event], None] = lambda event: None
+    #: the stack's resolved secret values: what the run records or prints shows their
+    #: references instead
+    masks: Masks = field(default_factory=Masks)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
@@ -390,7 +403,8 @@ class _Run:
         self.metadata = metadata
         self.settings = settings
         self.run_id = settings.run_id
-        self.identity = artifact_store.identity
+        self.masks = settings.masks
+        self.identity = self.masks(artifact_store.identity)
         self.records: dict[str, StepRunRecord] = {}
         self.artifacts: dict[str, ArtifactRecord] = {}  # id -> record, as far as known
         self.parameters = dict(parameters)
@@ -428,8 +442,9 @@ class _Run:
     def begin(self, node: StepNode) -> StepTask | None:
         """The step's record when it needs not run (reused, cached); else its task."""
         inputs = self.inputs_of(node)
-        parts = caching.parts_for(node, self.parameters[node.name][1],
-                                  {a: i.digest for a, i in inputs.items()}, self.identity)
+        parts = self.masks.values(caching.parts_for(
+            node, self.parameters[node.name][1], {a: i.digest for a, i in inputs.items()},
+            self.identity))
         record = self.base_record(node, inputs, parts)
         now = time.time()
         reused = self.settings.reuse.get(node.name)
@@ -462,6 +477,7 @@ class _Run:
             returns_tuple=node.spec.returns_tuple, allow_pickle=node.spec.allow_pickle,
             retries=node.spec.retries, retry_delay=node.spec.retry_delay,
             func=node.spec.func if self.orchestrator.in_process else None,
+            masks=self.masks,
         )
 
     def finish_without_running(self, node: StepNode, record: StepRunRecord) -> None:
@@ -482,7 +498,8 @@ class _Run:
     # -- one step, after it ran
     def end(self, node: StepNode, result: StepResult) -> None:
         record = self.records[node.name]
-        logs_uri = self.write_log(node.name, result.log)
+        logs_uri = self.write_log(node.name, self.masks(result.log))
+        result = replace(result, error=self.masks.optional(result.error))
         if not result.ok:
             self.failed.append(node.name)
             record = replace(record, status=StepStatus.FAILED, started=result.started,
@@ -495,7 +512,8 @@ class _Run:
         outputs = {}
         for out in result.outputs:
             artifact = ArtifactRecord(
-                id=new_id(), name=out.name, digest=out.digest, uri=out.uri, size=out.size,
+                id=new_id(), name=out.name, digest=out.digest, uri=self.masks(out.uri),
+                size=out.size,
                 data_type=out.data_type, materializer=out.materializer,
                 materializer_version=out.materializer_version, producer_step_run_id=record.id,
                 created=result.finished, versions=dict(out.versions))
@@ -537,7 +555,7 @@ class _Run:
                 else:
                     self.run_on(_LazyExecutor(self.orchestrator, stack))
         except BaseException as exc:
-            error = f"The run stopped: {_one_line(exc)}"
+            error = self.masks(f"The run stopped: {_one_line(exc)}")
             for name, record in list(self.records.items()):
                 if record.status is StepStatus.RUNNING:
                     self.records[name] = replace(record, status=StepStatus.FAILED,

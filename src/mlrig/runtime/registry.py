@@ -2,15 +2,18 @@
 
 A value is ``'module:Class'``, imported only when a run needs it. A class is built with
 ``Class.from_config(config, context)``: ``config`` is the component's validated config with
-every secret reference already resolved by the core, ``context`` a
-:class:`RuntimeContext`. A flavor without an entry here is a configuration record only:
-a run on a stack that uses it stops in preflight with one line saying so.
+every secret reference already resolved by the core, ``context`` a :class:`RuntimeContext`
+(whose ``references`` say which fields came from secrets: an identity, URI or message shows
+those fields as the reference, see :mod:`mlrig.runtime.masking`). A flavor without an entry
+here is a configuration record only: a run on a stack that uses it stops in preflight with
+one line saying so.
 """
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +41,9 @@ class RuntimeContext:
     flavor: str
     profile: str
     data_dir: Path  # the profile's own data directory (defaults go under it)
+    #: config key -> the secret reference its value came from (``{{NAME.KEY}}``): what the
+    #: implementation shows or records of such a field is this, never the resolved value
+    references: Mapping[str, str] = field(default_factory=dict)
 
 
 def implementation(component_type: str, flavor: str) -> Any:
