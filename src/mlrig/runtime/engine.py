@@ -54,6 +54,7 @@ from mlrig.runtime.records import (
     StepRunRecord,
     StepStatus,
 )
+from mlrig.runtime.step_logs import StepLog, adopt
 
 
 class StepFailedError(MlrigError):
@@ -111,6 +112,11 @@ class StepTask:
     func: Callable[..., Any] | None = None  # in the driver: the function itself
     #: the secret values of the stack, each shown as its reference in the log and the error
     masks: Masks = field(default_factory=Masks)
+    #: the driver's logs directory, the run's directory below it and the driver's host: a
+    #: long log is spilled there (:mod:`mlrig.runtime.step_logs`)
+    logs_dir: str | None = None
+    run_dir: str = ""
+    driver_host: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,15 +138,16 @@ class StepResult:
     started: float
     finished: float
     attempts: int
-    log: str
+    log: str  # the whole log, or its tail when it was spilled to ``log_file``
     outputs: tuple[OutputResult, ...] = ()
     error: str | None = None  # one line
+    log_file: str | None = None  # the spill file in the run's log directory, if any
 
 
 class _Tee(io.TextIOBase):
     """Writes to the buffer and to the stream it replaces, with no secret value."""
 
-    def __init__(self, stream: Any, buffer: io.StringIO, masks: Masks) -> None:
+    def __init__(self, stream: Any, buffer: io.TextIOBase, masks: Masks) -> None:
         self.stream = stream
         self.buffer_ = buffer
         self.masks = masks
@@ -160,7 +167,7 @@ class _Tee(io.TextIOBase):
 
 
 @contextlib.contextmanager
-def _captured(buffer: io.StringIO, masks: Masks) -> Iterator[None]:
+def _captured(buffer: io.TextIOBase, masks: Masks) -> Iterator[None]:
     """The step's prints and log records go to ``buffer`` (and on to where they went)."""
     handler = logging.StreamHandler(_Tee(None, buffer, masks))
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -234,14 +241,20 @@ def execute_step(task: StepTask) -> StepResult:
     """Run one step: load its inputs, call it (retrying), save its outputs. Never raises:
     a failure is a result with ``ok=False``, its traceback in ``log``. No secret value of
     the stack is in the log, the step's live output or the error (``task.masks``)."""
-    buffer = io.StringIO()
+    buffer = StepLog(task.step, task.logs_dir, task.run_dir, task.driver_host)
     log = _Tee(None, buffer, task.masks)
     started = time.time()
     attempts = 0
 
+    def result(ok: bool, outputs: tuple[OutputResult, ...] = (),
+               exc: BaseException | None = None) -> StepResult:
+        text, spilled = buffer.finish()
+        return StepResult(task.step, ok, started, time.time(), attempts, text, outputs,
+                          error=None if exc is None else task.masks(_one_line(exc)),
+                          log_file=spilled)
+
     def failed(exc: BaseException) -> StepResult:
-        return StepResult(task.step, False, started, time.time(), attempts,
-                          buffer.getvalue(), error=task.masks(_one_line(exc)))
+        return result(False, exc=exc)
 
     with _captured(buffer, task.masks):
         try:
@@ -258,8 +271,7 @@ def execute_step(task: StepTask) -> StepResult:
             try:
                 value = func(**inputs, **task.parameters)
                 outputs = _save_outputs(task, value)
-                return StepResult(task.step, True, started, time.time(), attempts,
-                                  buffer.getvalue(), outputs)
+                return result(True, outputs)
             except Exception as exc:
                 log.write(f"Attempt {attempts} of step '{task.step}' failed:\n")
                 traceback.print_exc(file=log)
@@ -467,6 +479,7 @@ class _Run:
                 self.settings.emit(StepCached(node.name))
                 return None
         record = replace(record, status=StepStatus.RUNNING, started=now)
+        self.log_directory()  # a long log is spilled there while the step runs
         self.records[node.name] = record
         self.metadata.save_step_run(record)
         self.settings.emit(StepStarting(node.name))
@@ -477,28 +490,39 @@ class _Run:
             returns_tuple=node.spec.returns_tuple, allow_pickle=node.spec.allow_pickle,
             retries=node.spec.retries, retry_delay=node.spec.retry_delay,
             func=node.spec.func if self.orchestrator.in_process else None,
-            masks=self.masks,
+            masks=self.masks, logs_dir=str(self.settings.logs_dir), run_dir=self.run_id,
+            driver_host=socket.gethostname(),
         )
 
     def finish_without_running(self, node: StepNode, record: StepRunRecord) -> None:
         self.records[node.name] = record
         self.metadata.save_step_run(record)
 
-    def write_log(self, step: str, text: str) -> str:
-        from mlrig.fsutil import atomic_write, ensure_dir
+    def log_directory(self) -> Path:
+        """The run's log directory (made, no link followed below the logs directory)."""
+        from mlrig.fsutil import ensure_dir
 
         root = self.settings.logs_dir
         directory = root / self.run_id
         ensure_dir(root)
-        ensure_dir(directory, root=root)  # no link followed below the logs directory
+        return ensure_dir(directory, root=root)
+
+    def write_log(self, step: str, result: StepResult) -> str:
+        """The step's log file: the spilled file renamed into place, or the text written."""
+        from mlrig.fsutil import atomic_write
+
+        root = self.settings.logs_dir
+        directory = self.log_directory()
+        if result.log_file is not None:
+            return str(adopt(root, self.run_id, result.log_file, step))
         path = directory / f"{step}.log"
-        atomic_write(path, text, durable=False, root=root)
+        atomic_write(path, self.masks(result.log), durable=False, root=root)
         return str(path)
 
     # -- one step, after it ran
     def end(self, node: StepNode, result: StepResult) -> None:
         record = self.records[node.name]
-        logs_uri = self.write_log(node.name, self.masks(result.log))
+        logs_uri = self.write_log(node.name, result)
         result = replace(result, error=self.masks.optional(result.error))
         if not result.ok:
             self.failed.append(node.name)
