@@ -527,6 +527,22 @@ class ComponentUpdated(Event, kind="component_updated"):
         return f"Updated stack component with type '{self.type.value}' and name '{self.name}'."
 
 
+class ComponentPathMadeAbsolute(Event, kind="component_path_made_absolute"):
+    """A relative path given for a component's path attribute was stored as an absolute
+    path, resolved against the directory the command ran in."""
+
+    type: ComponentType
+    name: str
+    attribute: str
+    given: str
+    stored: str
+
+    @property
+    def message(self) -> str:
+        return (f"The relative path '{self.given}' ({self.attribute}) of the "
+                f"{self.type.display_name} '{self.name}' is stored as '{self.stored}'.")
+
+
 class SecretsUnknown(Event, kind="secrets_unknown", level=WARNING):
     """A component's flavor cannot be loaded, so which values are secret is unknown: all
     of them are masked."""

@@ -27,7 +27,7 @@ from mlrig.fsutil import (
     symlink_error,
 )
 from mlrig.runtime.artifact_stores import check_content, digest_of, relative_key_path
-from mlrig.runtime.registry import RuntimeContext
+from mlrig.runtime.registry import RuntimeContext, local_path
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _READ_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(
@@ -49,7 +49,7 @@ class LocalArtifactStore:
         raw = config.get("path")
         if not isinstance(raw, str) or not raw.strip():
             raise InputError(f"The artifact store '{context.component_name}' has no 'path'.")
-        path = Path(os.path.expanduser(raw))
+        path = local_path(raw, context, "path", "artifact store")
         return cls(path.resolve(), context.component_name, context.references.get("path"))
 
     # ------------------------------------------------------------------ the protocol
