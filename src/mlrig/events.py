@@ -290,6 +290,18 @@ class DefaultComponentDataKept(Event, kind="default_component_data_kept"):
                 "default component of the deleted profile).")
 
 
+class ProfileRunDataKept(Event, kind="profile_run_data_kept"):
+    """A deleted profile's run data directory holds files mlrig did not make there: what
+    mlrig wrote (logs, the default secrets file) is gone, the rest is kept."""
+
+    path: str
+
+    @property
+    def message(self) -> str:
+        return (f"Kept '{self.path}': it holds files mlrig did not make there (the run data "
+                "of the deleted profile; its logs and secrets file are removed).")
+
+
 class ProfileDirectoryKept(Event, kind="profile_directory_kept"):
     """A deleted profile's own directory holds files mlrig did not make: its store is gone,
     the directory stays."""

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlrig.context import Choice
-from mlrig.core.defaults import LOCAL_STORES
+from mlrig.core.run_data import run_data_dir
 from mlrig.core.session import Session
 from mlrig.exceptions import InputError, NotFoundError
 from mlrig.models import Component, ComponentType, Stack
@@ -63,7 +63,7 @@ class RuntimeStack:
     @property
     def data_dir(self) -> Path:
         """Where run-time files of this profile go by default (logs, a default database)."""
-        return self.session.config_dir / LOCAL_STORES / f"runs-{self.profile}"
+        return run_data_dir(self.session.config_dir, self.profile)
 
     def describe_choice(self) -> str:
         """Which scope chose the stack, for one-line errors ('the stack 'x' (set by …)')."""
