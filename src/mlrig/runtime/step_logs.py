@@ -73,6 +73,7 @@ class StepLog(io.TextIOBase):
         self.spilled_chars = 0  # characters written to the file
         self.write_error: OSError | None = None  # the file could not take more (disk full)
         self._finished = False
+        self._spilled = False  # the log is in a file (the tail in memory)
 
     # -- io.TextIOBase
     def writable(self) -> bool:
@@ -81,7 +82,7 @@ class StepLog(io.TextIOBase):
     def write(self, text: str) -> int:
         if not text or self._finished:
             return len(text)  # a thread of the step still printing after it returned
-        if self._fd is None and self._remote is None:
+        if not self._spilled:
             self._parts.append(text)
             self._held += len(text)
             if self._held > MEMORY_CHARS:
@@ -96,6 +97,7 @@ class StepLog(io.TextIOBase):
     # -- the file
     def _open(self) -> None:
         """The spill file: in the run's log directory on the driver's host, else anonymous."""
+        self._spilled = True
         if self.logs_dir is not None and socket.gethostname() == self.driver_host:
             root = Path(self.logs_dir)
             with contextlib.suppress(OSError, StoreError):
@@ -138,7 +140,7 @@ class StepLog(io.TextIOBase):
 
     def tail(self) -> str:
         """The last :data:`TAIL_CHARS` characters written (all of them while in memory)."""
-        if self._fd is None and self._remote is None:
+        if not self._spilled:
             return "".join(self._parts)[-TAIL_CHARS:]
         return "".join(self._tail)[-TAIL_CHARS:]
 
@@ -147,7 +149,7 @@ class StepLog(io.TextIOBase):
         the tail and the name of its file in the run's directory once spilled there (for
         :func:`adopt`); from another host, its last :data:`REMOTE_CHARS` characters."""
         self._finished = True
-        if self._fd is None and self._remote is None:
+        if not self._spilled:
             return "".join(self._parts), None
         try:
             self._drain()
