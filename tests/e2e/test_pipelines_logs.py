@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -37,17 +38,25 @@ SCRIPT = textwrap.dedent(f'''
 ''')
 
 
+#: runs the command and prints its peak RSS (KiB): a fresh small process is its parent, so
+#: the measure is the command's own (a child's peak starts at its parent's size when it is
+#: forked, and a pytest worker may be large)
+MEASURE = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(proc.pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+"""
+
+
 def _run_measured(config_dir: Path, cwd: Path, *args: str) -> tuple[int, int, str]:
     """``mlrig ARGS`` with its stdout thrown away: (exit code, peak RSS in bytes of the
     process and the workers it waited for, stderr)."""
-    err = cwd / "stderr.txt"
-    with open(err, "w") as stderr:
-        proc = subprocess.Popen([*mlrig_command(), *args], cwd=cwd, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=stderr,
-                                env=env_for(config_dir))
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, usage.ru_maxrss * 1024, err.read_text()
+    measured = subprocess.run([sys.executable, "-c", MEASURE, *mlrig_command(), *args],
+                              cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True,
+                              text=True, env=env_for(config_dir), timeout=600)
+    code, peak = (int(n) for n in measured.stdout.split())
+    return code, peak * 1024, measured.stderr
 
 
 def _last_run(config_dir: Path) -> dict:  # type: ignore[type-arg]
