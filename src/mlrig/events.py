@@ -290,6 +290,18 @@ class DefaultComponentDataKept(Event, kind="default_component_data_kept"):
                 "default component of the deleted profile).")
 
 
+class ProfileRunDataKept(Event, kind="profile_run_data_kept"):
+    """A deleted profile's run data directory holds files mlrig did not make there: what
+    mlrig wrote (logs, the default secrets file) is gone, the rest is kept."""
+
+    path: str
+
+    @property
+    def message(self) -> str:
+        return (f"Kept '{self.path}': it holds files mlrig did not make there (the run data "
+                "of the deleted profile; its logs and secrets file are removed).")
+
+
 class ProfileDirectoryKept(Event, kind="profile_directory_kept"):
     """A deleted profile's own directory holds files mlrig did not make: its store is gone,
     the directory stays."""
@@ -525,6 +537,22 @@ class ComponentUpdated(Event, kind="component_updated"):
     @property
     def message(self) -> str:
         return f"Updated stack component with type '{self.type.value}' and name '{self.name}'."
+
+
+class ComponentPathMadeAbsolute(Event, kind="component_path_made_absolute"):
+    """A relative path given for a component's path attribute was stored as an absolute
+    path, resolved against the directory the command ran in."""
+
+    type: ComponentType
+    name: str
+    attribute: str
+    given: str
+    stored: str
+
+    @property
+    def message(self) -> str:
+        return (f"The relative path '{self.given}' ({self.attribute}) of the "
+                f"{self.type.display_name} '{self.name}' is stored as '{self.stored}'.")
 
 
 class SecretsUnknown(Event, kind="secrets_unknown", level=WARNING):

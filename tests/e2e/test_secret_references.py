@@ -141,3 +141,104 @@ def _config(config_dir: Path, count: int) -> Path:
     path = config_dir.parent / "run.yaml"
     path.write_text(f"parameters:\n  make_numbers:\n    count: {count}\n")
     return path
+
+
+def _json(config_dir: Path, *args: str) -> dict:  # type: ignore[type-arg]
+    return json.loads(ok(config_dir, *args, "-o", "json").stdout)  # type: ignore[no-any-return]
+
+
+def test_a_reference_in_a_field_that_is_no_secret_is_shown_and_recorded_as_the_reference(
+        config_dir: Path, tmp_path: Path) -> None:
+    """A local artifact store's ``path`` and a SQLite metadata store's ``uri`` given as
+    references: the run uses the directories the secret names, and no output, record, log,
+    error or file says where they are — everything shows ``{{hidden.path}}``."""
+    vault = tmp_path / "vault-7f3a9c1e"
+    vault.mkdir()
+    store_dir, database = str(vault / "artifact-dir"), str(vault / "runs-db.sqlite")
+    values = [store_dir, database, "vault-7f3a9c1e"]
+    ok(config_dir, "secrets-manager", "register", "vault", "-f", "local")
+    ok(config_dir, "artifact-store", "register", "lake", "-f", "local",
+       "--path={{hidden.path}}")
+    ok(config_dir, "metadata-store", "register", "meta", "-f", "sqlite",
+       "--uri={{ hidden.db }}")
+    ok(config_dir, "stack", "copy", "default", "hidden")
+    ok(config_dir, "stack", "update", "hidden", "-a", "lake", "-m", "meta", "-x", "vault")
+    ok(config_dir, "stack", "set", "hidden")
+    ok(config_dir, "secret", "register", "hidden", f"--path={store_dir}", f"--db={database}")
+
+    outputs = [ok(config_dir, "pipeline", "run", PIPELINE)]
+    assert Path(database).is_file() and (Path(store_dir) / "artifacts" / "sha256").is_dir()
+    outputs.append(ok(config_dir, "pipeline", "run", PIPELINE))  # from the cache
+    assert "Using cached version of step" in outputs[-1].output
+    (run,) = _json(config_dir, "pipeline", "runs", "list", "--limit", "1")["runs"]
+    described = _json(config_dir, "pipeline", "runs", "describe", run["id"])["run"]
+    uris = [a["uri"] for s in described["steps"] for a in s["outputs"].values()]
+    assert uris and all(u.startswith("{{hidden.path}}/artifacts/sha256/") for u in uris)
+    explained = _json(config_dir, "pipeline", "runs", "explain-cache", run["id"], "total")[
+        "explanation"]
+    parts = {p["name"]: p["value"] for p in explained["parts"]}
+    assert parts["artifact_store"] == "local:{{hidden.path}}"
+    artifact_id = described["steps"][-1]["outputs"]["output"]["id"]
+    artifact = _json(config_dir, "artifact", "describe", artifact_id)["artifact"]
+    assert artifact["uri"].startswith("{{hidden.path}}/")
+    out = tmp_path / "total.json"
+    ok(config_dir, "artifact", "get", artifact_id, "--out", str(out))  # the bytes are there
+    assert json.loads(out.read_text()) == 20.0
+    outputs += [mlrig(config_dir, *args) for args in (
+        ("pipeline", "runs", "list"), ("pipeline", "runs", "describe", run["id"]),
+        ("pipeline", "runs", "logs", run["id"]), ("artifact", "list"),
+        ("artifact", "describe", artifact_id), ("pipeline", "list"))]
+
+    # errors of both components name the references
+    missing = mlrig(config_dir, "pipeline", "runs", "describe", "0" * 32)
+    line = assert_one_line_error(missing.exit_code, missing.stdout, missing.stderr)
+    assert "{{hidden.db}}" in line
+    blocker = vault / "a-file"
+    blocker.write_text("not a directory")
+    ok(config_dir, "secret", "update", "hidden", f"--path={blocker}")
+    refused = mlrig(config_dir, "pipeline", "run", PIPELINE)
+    line = assert_one_line_error(refused.exit_code, refused.stdout, refused.stderr)
+    assert "'lake'" in line and "{{hidden.path}}" in line
+    outputs += [missing, refused]
+
+    values.append(str(blocker))
+    for result in outputs:
+        assert not [v for v in values if v in result.output], result.output
+    (secrets_file,) = config_dir.rglob("secrets.yaml")
+    assert files_holding(config_dir, values, besides=secrets_file) == []
+    assert files_holding(vault, values, besides=secrets_file) == []  # the database itself
+
+
+def test_an_s3_endpoint_and_path_as_references_are_recorded_as_the_references(
+        config_dir: Path, s3_server: S3Server, s3_path: str) -> None:
+    ok(config_dir, "secrets-manager", "register", "vault", "-f", "local")
+    ok(config_dir, "artifact-store", "register", "lake", "-f", "s3", "--path={{s3.path}}",
+       "--endpoint_url={{s3.endpoint}}", "--key={{s3.key}}", "--secret={{s3.secret}}")
+    ok(config_dir, "stack", "copy", "default", "cloud")
+    ok(config_dir, "stack", "update", "cloud", "-a", "lake", "-x", "vault")
+    ok(config_dir, "stack", "set", "cloud")
+    ok(config_dir, "secret", "register", "s3", f"--path={s3_path}",
+       f"--endpoint={s3_server.endpoint_url}", f"--key={s3_server.access_key}",
+       f"--secret={s3_server.secret_key}")
+    outputs = [ok(config_dir, "pipeline", "run", PIPELINE)]
+    bucket, _, prefix = s3_path.removeprefix("s3://").partition("/")
+    assert len(s3_server.objects(bucket, prefix)) == 3
+    (run,) = _json(config_dir, "pipeline", "runs", "list", "--limit", "1")["runs"]
+    described = _json(config_dir, "pipeline", "runs", "describe", run["id"])["run"]
+    uris = [a["uri"] for s in described["steps"] for a in s["outputs"].values()]
+    assert uris and all(u.startswith("{{s3.path}}/artifacts/sha256/") for u in uris)
+    explained = _json(config_dir, "pipeline", "runs", "explain-cache", run["id"], "total")[
+        "explanation"]
+    parts = {p["name"]: p["value"] for p in explained["parts"]}
+    assert parts["artifact_store"] == "s3:{{s3.endpoint}}/{{s3.path}}"
+    # a bucket that does not exist: preflight names the references, not the values
+    ok(config_dir, "secret", "update", "s3", "--path=s3://no-such-bucket-5c1d/x")
+    refused = mlrig(config_dir, "pipeline", "run", PIPELINE)
+    line = assert_one_line_error(refused.exit_code, refused.stdout, refused.stderr)
+    assert "'lake'" in line and "{{s3.path}}" in line and "{{s3.endpoint}}" in line
+    outputs += [refused, mlrig(config_dir, "pipeline", "runs", "describe", run["id"])]
+    values = [s3_server.endpoint_url, s3_path, "no-such-bucket-5c1d"]
+    for result in outputs:
+        assert not [v for v in values if v in result.output], result.output
+    (secrets_file,) = config_dir.rglob("secrets.yaml")
+    assert files_holding(config_dir, values, besides=secrets_file) == []

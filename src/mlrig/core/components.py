@@ -4,6 +4,7 @@ of the active profile, and show their config with secrets masked."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlrig.core.results import SECRET_MASK
@@ -12,6 +13,7 @@ from mlrig.core.session import Session
 from mlrig.core.stacks import get_stack
 from mlrig.events import (
     ComponentDeregistered,
+    ComponentPathMadeAbsolute,
     ComponentRegistered,
     ComponentUpdated,
     SecretsUnknown,
@@ -42,6 +44,51 @@ from mlrig.core.flavors import flavor_spec, list_flavors, plugin_cache
 from mlrig.core.transfer import profiles_for_copy, report, stack_contents, transfer
 
 RESERVED_ATTRIBUTES = ("name", "id", "uuid", "type", "flavor")
+
+#: the attributes of built-in flavors that name a local file or directory: a relative path
+#: given for one is stored absolute, resolved against the directory the command runs in
+#: (the client's ``cwd``), so a stack writes to the same place from every directory (as
+#: a profile's ``--token-file`` or a SQLite store's path). ``~`` is kept as written (it is
+#: the same place for the user wherever they are, and stays portable in an export); a
+#: secret reference is kept as written and its value must be absolute (checked at run time).
+PATH_ATTRIBUTES: dict[tuple[ComponentType, str], tuple[str, ...]] = {
+    (ComponentType.ARTIFACT_STORE, "local"): ("path",),
+    (ComponentType.SECRETS_MANAGER, "local"): ("secrets_file",),
+    (ComponentType.METADATA_STORE, "sqlite"): ("uri",),
+}
+_SQLITE_PREFIXES = ("sqlite:///", "sqlite+pysqlite:///")
+
+
+def _absolute(value: str, cwd: Path) -> str | None:
+    """``value`` with a relative path made absolute against ``cwd``; ``None`` when it is no
+    relative path (absolute, ``~``, a secret reference, empty, a SQLite URL of another
+    form)."""
+    import os
+
+    prefix = next((p for p in _SQLITE_PREFIXES if value.startswith(p)), "")
+    raw = value[len(prefix):]
+    if (not raw.strip() or secret_reference(value) or raw.startswith(("~", ":memory:"))
+            or os.path.isabs(raw) or "\x00" in raw):
+        return None
+    return prefix + os.path.normpath(os.path.join(cwd, raw))
+
+
+def absolute_paths(session: Session, ctype: ComponentType, flavor: str, name: str,
+                   values: Mapping[str, Any], *, events: list[tuple[str, str, str]]
+                   ) -> dict[str, Any]:
+    """``values`` with every relative path of a :data:`PATH_ATTRIBUTES` attribute made
+    absolute; ``(attribute, given, stored)`` of each is added to ``events`` (reported by a
+    ``ComponentPathMadeAbsolute`` once the change is written)."""
+    result = dict(values)
+    for attribute in PATH_ATTRIBUTES.get((ctype, flavor), ()):
+        given = result.get(attribute)
+        if not isinstance(given, str):
+            continue
+        stored = _absolute(given, session.cwd)
+        if stored is not None:
+            result[attribute] = stored
+            events.append((attribute, given, stored))
+    return result
 
 
 def _existing(view: StoreView, type_: ComponentType, name: str) -> Component:
@@ -89,11 +136,16 @@ def register_component(
             raise AlreadyExistsError(
                 f"A component of type '{ctype.value}' with the name '{name}' already exists."
             )
+        made_absolute: list[tuple[str, str, str]] = []
         values = flavor_spec(session, txn, ctype, flavor).validate_config(
-            dict(config or {}), f"{ctype.display_name} '{name}'"
+            absolute_paths(session, ctype, flavor, name, dict(config or {}),
+                           events=made_absolute),
+            f"{ctype.display_name} '{name}'"
         )
         component = Component(ctype, name, flavor, values)
         txn.create_component(component)
+    for attribute, given, stored in made_absolute:
+        session.emit(ComponentPathMadeAbsolute(ctype, name, attribute, given, stored))
     session.emit(ComponentRegistered(ctype, name))
     return component
 
@@ -198,9 +250,17 @@ def update_component(
     _refuse_reserved(values, ctype, name)
     if not values:
         raise InputError("Nothing to update: give attributes as --key=value.")
-    return _reconfigure(
-        session, ctype, name, lambda component, _: {**component.config, **values}
-    )
+    made_absolute: list[tuple[str, str, str]] = []
+
+    def change(component: Component, _: Any) -> dict[str, Any]:
+        made_absolute.clear()  # a write tried again starts over
+        return {**component.config, **absolute_paths(
+            session, ctype, component.flavor, name, values, events=made_absolute)}
+
+    updated = _reconfigure(session, ctype, name, change)
+    for attribute, given, stored in made_absolute:
+        session.emit(ComponentPathMadeAbsolute(ctype, name, attribute, given, stored))
+    return updated
 
 
 def remove_component_attributes(

@@ -406,14 +406,18 @@ def _resolve_rename_profile(config_dir: Path, record: dict[str, Any],
         if changed:
             _emit(listener, events.InterruptedProfileRenameFinished(old, new, changed))
         return
-    # not committed: roll back the directory move, if it happened
-    old_dir, new_dir = record.get("old_dir"), record.get("new_dir")
-    if old_dir and new_dir and old in profiles:
-        source, target = Path(new_dir), Path(old_dir)
-        if source.exists() and not target.exists():
-            os.rename(source, target)
-            fsync_dir(target.parent)
-            _emit(listener, events.InterruptedProfileRenameRolledBack(old, new))
+    # not committed: roll back the directory moves, if they happened
+    rolled_back = False
+    for old_key, new_key in (("old_dir", "new_dir"), ("old_data", "new_data")):
+        old_path, new_path = record.get(old_key), record.get(new_key)
+        if old_path and new_path and old in profiles:
+            source, target = Path(new_path), Path(old_path)
+            if os.path.lexists(source) and not os.path.lexists(target):
+                os.rename(source, target)
+                fsync_dir(target.parent)
+                rolled_back = True
+    if rolled_back:
+        _emit(listener, events.InterruptedProfileRenameRolledBack(old, new))
 
 
 def _resolve_create_profile(config_dir: Path, record: dict[str, Any],
@@ -457,6 +461,11 @@ def _resolve_delete_profile(config_dir: Path, record: dict[str, Any],
     profile = config.profiles.get(name) if config is not None else None
     if profile is not None and profile.store_url == url:
         return  # not committed: the profile and its store are untouched
+    data = record.get("data")
+    if data and profile is None:  # its run data: what mlrig wrote there
+        from mlrig.core.run_data import remove_run_data
+
+        remove_run_data(Path(data))
     directory = record.get("dir")
     if directory and Path(directory).exists():
         from mlrig.stores import profiles_using

@@ -154,11 +154,11 @@ def _component_error(rs: RuntimeStack, type_: ComponentType, exc: BaseException)
     message = exc.message if isinstance(exc, MlrigError) else f"{type(exc).__name__}: {exc}"
     hint = exc.hint if isinstance(exc, MlrigError) else None
     library_hint = exc.library_hint if isinstance(exc, MlrigError) else None
-    return PreflightError(
+    return rs.masks.error(PreflightError(  # type: ignore[return-value]
         f"Preflight: the {type_.display_name} {name} of {rs.describe_choice()} is not "
         f"ready: {message.rstrip('.')}.",
         hint, library_hint=library_hint,
-    )
+    ))
 
 
 def preflight(rs: RuntimeStack, graph: PipelineGraph | None = None) -> Implementations:
@@ -251,10 +251,17 @@ def run_pipeline(
         orchestrator=built.label, logs_dir=rs.data_dir / "logs", parameters=document,
         step_parameters=step_parameters, enable_cache=bool(cache),
         resumed_from=_resume.id if _resume is not None else None, reuse=reuse,
-        emit=session.emit,
+        emit=session.emit, masks=rs.masks,
     )
-    record = engine.run(graph, built.orchestrator, artifact_store=built.artifact_store,
-                        metadata=built.metadata_store, settings=settings, parameters=parameters)
+    try:
+        record = engine.run(graph, built.orchestrator, artifact_store=built.artifact_store,
+                            metadata=built.metadata_store, settings=settings,
+                            parameters=parameters)
+    except Exception as exc:
+        masked = rs.masks.error(exc)
+        if masked is exc:
+            raise
+        raise masked from None
     if record.status.value == "failed":
         failed = next(s for s in record.steps if s.status.value == "failed")
         where = f" Its log: {failed.logs_uri}" if failed.logs_uri else ""

@@ -77,6 +77,7 @@ from mlrig.events import (
     ProfileImported,
     ProfileInitializing,
     ProfileMigrating,
+    ProfileRunDataKept,
     ProfileStoreMoved,
     ProfileVariableStale,
     StackRegistered,
@@ -133,6 +134,7 @@ from mlrig.core.results import (
     RenameResult,
     SetResult,
 )
+from mlrig.core.run_data import remove_run_data, run_data_dir
 from mlrig.core.transfer import exported, store_contents, transfer
 
 DEFAULT = "default"
@@ -492,11 +494,16 @@ def delete_profile(session: Session, name: str) -> None:
         # the data directories of the profile's own default components (local_stores/<id>),
         # unless another profile uses them too (a profile copy keeps the same components)
         leftovers = _own_local_dirs(session, name, profiles) if owned else []
+        # its run-time data (logs, the default secrets file), unless a component of another
+        # profile points into it; a later profile of the same name starts without it
+        data = _own_run_data(session, name, profiles)
+        record["data"] = str(data) if data is not None else None
         with intent(session.config_dir, record, session.events):
             session.update_config(change)  # the commit point
             session.drop_store(name)
             kept = [] if not owned or remove_own_store(profile, own_dir) else [own_dir]
             kept += [d for d in leftovers if not _remove_if_empty(d)]
+            data_kept = data is not None and not remove_run_data(data)
     from mlrig.core.credentials import forget_credential
 
     forget_credential(session, profile)  # the token 'mlrig login' kept for it
@@ -505,6 +512,8 @@ def delete_profile(session: Session, name: str) -> None:
             session.emit(ProfileDirectoryKept(str(directory)))
         else:
             session.emit(DefaultComponentDataKept(str(directory)))
+    if data_kept:
+        session.emit(ProfileRunDataKept(str(data)))
     if sharing:
         session.emit(StoreKept(str(own_dir), tuple(sharing)))
 
@@ -558,6 +567,30 @@ def _own_local_dirs(session: Session, name: str,
     except MlrigError:
         return []
     return sorted(candidates)
+
+
+def _own_run_data(session: Session, name: str,
+                  profiles: Mapping[str, ProfileConfig]) -> Path | None:
+    """Profile ``name``'s run data directory, when it exists, is a directory (not a link)
+    and no component of another profile points into it (one of their stores cannot be read:
+    ``None``, kept is safe)."""
+    directory = run_data_dir(session.config_dir, name).absolute()
+    if not directory.is_dir() or directory.is_symlink():
+        return None
+    try:
+        for other_name, other in profiles.items():
+            if other_name == name:
+                continue
+            store = open_store(other, env=session.env)
+            try:
+                with store.read() as view:
+                    if any(_mentioned(c, {directory}) for c in view.list_components()):
+                        return None
+            finally:
+                store.close()
+    except MlrigError:
+        return None
+    return directory
 
 
 def _refuse_if_profile_pointed_at(session: Session, name: str, action: str = "deleted") -> None:
@@ -646,6 +679,16 @@ def _rename_profile_locked(
             f"Cannot rename profile '{old}' to '{new}': the directory '{new_dir}' already exists.",
             hint="Move it away or choose another name.",
         )
+    # the run-time data (logs, the default secrets file) follows the profile
+    old_data = run_data_dir(session.config_dir, old).absolute()
+    new_data = run_data_dir(session.config_dir, new).absolute()
+    moving_data = os.path.lexists(old_data)
+    if moving_data and os.path.lexists(new_data):
+        raise AlreadyExistsError(
+            f"Cannot rename profile '{old}' to '{new}': the directory '{new_data}' already "
+            "exists.",
+            hint="Move it away or choose another name.",
+        )
     new_url = relocated_url(profile, old_dir, new_dir) if moving else profile.store_url
     repo = session.repository()
     # the repository pointer is moved by compare-and-set after the commit, so it is
@@ -657,6 +700,8 @@ def _rename_profile_locked(
         "new": new,
         "old_dir": str(old_dir) if moving else None,
         "new_dir": str(new_dir) if moving else None,
+        "old_data": str(old_data) if moving_data else None,
+        "new_data": str(new_data) if moving_data else None,
         "repo_root": repo_root,
     }
     cached = session.stores.pop(old, None)
@@ -672,6 +717,9 @@ def _rename_profile_locked(
             finally:
                 store.close()
             fsync_dir(new_dir.parent)
+        if moving_data:  # the link itself if it is one: nothing is followed
+            os.rename(old_data, new_data)
+            fsync_dir(new_data.parent)
 
         def change(config: GlobalConfig) -> bool:
             current = config.profiles.get(old)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlrig.core.results import FORMAT_VERSION
+from mlrig.core.run_data import log_file
 from mlrig.core.runtime_stack import RuntimeStack, runtime_stack
 from mlrig.core.session import Session
 from mlrig.exceptions import InputError, MlrigError, NotFoundError
@@ -229,8 +230,8 @@ def _remove_logs(rs: RuntimeStack, store: MetadataStore, run: PipelineRunRecord)
     for step in run.steps:
         if step.logs_uri is None or _still_used(store, step):
             continue
-        path = Path(step.logs_uri.removeprefix("file://"))
-        if path.parent == directory and path.name == f"{step.name}.log":
+        path = log_file(logs, step.logs_uri)
+        if path is not None and path.parent == directory and path.name == f"{step.name}.log":
             try:
                 remove_file(path, root=logs)
             except MlrigError:
@@ -267,10 +268,11 @@ def run_logs(session: Session, run_id: str, step: str | None = None) -> list[tup
                 raise NotFoundError(f"The step '{s.name}' of run '{run.id}' has no log "
                                     f"({s.status.value}).")
             continue
-        path = Path(s.logs_uri.removeprefix("file://"))
-        # a cached step shows the log of the run it came from: any run's directory
-        if path.parent.parent != logs or path.suffix != ".log" \
-                or path.parent.is_symlink() or logs.is_symlink():
+        # a cached step shows the log of the run it came from: any run's directory; the
+        # file is looked up in this profile's logs directory by its run and step (a
+        # record written before the profile was renamed names the old directory)
+        path = log_file(logs, s.logs_uri)
+        if path is None or path.parent.is_symlink() or logs.is_symlink():
             # a record names another file (a shared metadata store, an edited record):
             # mlrig shows only the logs it writes itself, in this profile's logs directory
             raise NotFoundError(f"The log of step '{s.name}' of run '{run.id}' is not one "
@@ -361,7 +363,8 @@ def artifact_entry(artifact: ArtifactRecord) -> dict[str, Any]:
     }
 
 
-def step_entry(step: StepRunRecord, artifacts: Mapping[str, ArtifactRecord]) -> dict[str, Any]:
+def step_entry(step: StepRunRecord, artifacts: Mapping[str, ArtifactRecord],
+               logs_dir: Path | None = None) -> dict[str, Any]:
     def linked(mapping: Mapping[str, str]) -> dict[str, Any]:
         return {name: artifact_entry(artifacts[i]) if i in artifacts else {"id": i}
                 for name, i in mapping.items()}
@@ -382,8 +385,17 @@ def step_entry(step: StepRunRecord, artifacts: Mapping[str, ArtifactRecord]) -> 
         "inputs": linked(step.inputs),
         "outputs": linked(step.outputs),
         "error": step.error,
-        "logs": step.logs_uri,
+        "logs": _shown_log(step.logs_uri, logs_dir),
     }
+
+
+def _shown_log(logs_uri: str | None, logs_dir: Path | None) -> str | None:
+    """Where a step's log is now: in this profile's logs directory (it moved with a renamed
+    profile), else as recorded."""
+    if logs_uri is None or logs_dir is None:
+        return logs_uri
+    path = log_file(logs_dir, logs_uri)
+    return str(path) if path is not None and path.is_file() else logs_uri
 
 
 def pipelines_document(session: Session) -> dict[str, Any]:
@@ -412,7 +424,8 @@ def run_document(session: Session, run_id: str) -> dict[str, Any]:
                  for a in (*s.inputs.values(), *s.outputs.values())}
     entry = run_entry(view.record)
     entry["parameters"] = dict(view.record.parameters)
-    entry["steps"] = [step_entry(s.record, artifacts) for s in view.steps.values()]
+    logs = runtime_stack(session).data_dir / "logs"
+    entry["steps"] = [step_entry(s.record, artifacts, logs) for s in view.steps.values()]
     return {"format_version": FORMAT_VERSION, "run": entry}
 
 

@@ -44,6 +44,7 @@ from mlrig.events import (
 from mlrig.exceptions import InputError, MlrigError
 from mlrig.runtime import caching, materializers
 from mlrig.runtime.dag import FunctionRef, PipelineGraph, StepNode, StepSpec, resolve
+from mlrig.runtime.masking import Masks
 from mlrig.runtime.records import (
     ArtifactRecord,
     ArtifactStore,
@@ -53,6 +54,7 @@ from mlrig.runtime.records import (
     StepRunRecord,
     StepStatus,
 )
+from mlrig.runtime.step_logs import StepLog, adopt
 
 
 class StepFailedError(MlrigError):
@@ -108,6 +110,13 @@ class StepTask:
     retries: int
     retry_delay: float
     func: Callable[..., Any] | None = None  # in the driver: the function itself
+    #: the secret values of the stack, each shown as its reference in the log and the error
+    masks: Masks = field(default_factory=Masks)
+    #: the driver's logs directory, the run's directory below it and the driver's host: a
+    #: long log is spilled there (:mod:`mlrig.runtime.step_logs`)
+    logs_dir: str | None = None
+    run_dir: str = ""
+    driver_host: str = ""
 
 
 @dataclass(frozen=True)
@@ -129,23 +138,26 @@ class StepResult:
     started: float
     finished: float
     attempts: int
-    log: str
+    log: str  # the whole log, or its tail when it was spilled to ``log_file``
     outputs: tuple[OutputResult, ...] = ()
     error: str | None = None  # one line
+    log_file: str | None = None  # the spill file in the run's log directory, if any
 
 
 class _Tee(io.TextIOBase):
-    """Writes to the buffer and to the stream it replaces."""
+    """Writes to the buffer and to the stream it replaces, with no secret value."""
 
-    def __init__(self, stream: Any, buffer: io.StringIO) -> None:
+    def __init__(self, stream: Any, buffer: io.TextIOBase, masks: Masks) -> None:
         self.stream = stream
         self.buffer_ = buffer
+        self.masks = masks
 
     def write(self, text: str) -> int:
-        self.buffer_.write(text)
+        shown = self.masks(text)
+        self.buffer_.write(shown)
         if self.stream is not None:
             with contextlib.suppress(Exception):
-                self.stream.write(text)
+                self.stream.write(shown)
         return len(text)
 
     def flush(self) -> None:
@@ -155,14 +167,14 @@ class _Tee(io.TextIOBase):
 
 
 @contextlib.contextmanager
-def _captured(buffer: io.StringIO) -> Iterator[None]:
+def _captured(buffer: io.TextIOBase, masks: Masks) -> Iterator[None]:
     """The step's prints and log records go to ``buffer`` (and on to where they went)."""
-    handler = logging.StreamHandler(buffer)
+    handler = logging.StreamHandler(_Tee(None, buffer, masks))
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)
     out, err = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _Tee(out, buffer), _Tee(err, buffer)
+    sys.stdout, sys.stderr = _Tee(out, buffer, masks), _Tee(err, buffer, masks)
     try:
         yield
     finally:
@@ -227,11 +239,24 @@ def _save_outputs(task: StepTask, value: Any) -> tuple[OutputResult, ...]:
 
 def execute_step(task: StepTask) -> StepResult:
     """Run one step: load its inputs, call it (retrying), save its outputs. Never raises:
-    a failure is a result with ``ok=False``, its traceback in ``log``."""
-    buffer = io.StringIO()
+    a failure is a result with ``ok=False``, its traceback in ``log``. No secret value of
+    the stack is in the log, the step's live output or the error (``task.masks``)."""
+    buffer = StepLog(task.step, task.logs_dir, task.run_dir, task.driver_host)
+    log = _Tee(None, buffer, task.masks)
     started = time.time()
     attempts = 0
-    with _captured(buffer):
+
+    def result(ok: bool, outputs: tuple[OutputResult, ...] = (),
+               exc: BaseException | None = None) -> StepResult:
+        text, spilled = buffer.finish()
+        return StepResult(task.step, ok, started, time.time(), attempts, text, outputs,
+                          error=None if exc is None else task.masks(_one_line(exc)),
+                          log_file=spilled)
+
+    def failed(exc: BaseException) -> StepResult:
+        return result(False, exc=exc)
+
+    with _captured(buffer, task.masks):
         try:
             func = task.func
             if func is None:
@@ -239,23 +264,20 @@ def execute_step(task: StepTask) -> StepResult:
                 func = target.func if isinstance(target, StepSpec) else target
             inputs = _load_inputs(task)
         except Exception as exc:
-            traceback.print_exc(file=buffer)
-            return StepResult(task.step, False, started, time.time(), attempts,
-                              buffer.getvalue(), error=_one_line(exc))
+            traceback.print_exc(file=log)
+            return failed(exc)
         while True:
             attempts += 1
             try:
                 value = func(**inputs, **task.parameters)
                 outputs = _save_outputs(task, value)
-                return StepResult(task.step, True, started, time.time(), attempts,
-                                  buffer.getvalue(), outputs)
+                return result(True, outputs)
             except Exception as exc:
-                buffer.write(f"Attempt {attempts} of step '{task.step}' failed:\n")
-                traceback.print_exc(file=buffer)
+                log.write(f"Attempt {attempts} of step '{task.step}' failed:\n")
+                traceback.print_exc(file=log)
                 if attempts > task.retries:
-                    return StepResult(task.step, False, started, time.time(), attempts,
-                                      buffer.getvalue(), error=_one_line(exc))
-                buffer.write(f"Retrying step '{task.step}' in {task.retry_delay:g} s.\n")
+                    return failed(exc)
+                log.write(f"Retrying step '{task.step}' in {task.retry_delay:g} s.\n")
                 time.sleep(task.retry_delay)
 
 
@@ -354,6 +376,9 @@ class RunSettings:
     #: step name -> a finished step run of the run being resumed
     reuse: Mapping[str, StepRunRecord] = field(default_factory=dict)
     emit: Callable[[Event], None] = lambda event: None
+    #: the stack's resolved secret values: what the run records or prints shows their
+    #: references instead
+    masks: Masks = field(default_factory=Masks)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
@@ -390,7 +415,8 @@ class _Run:
         self.metadata = metadata
         self.settings = settings
         self.run_id = settings.run_id
-        self.identity = artifact_store.identity
+        self.masks = settings.masks
+        self.identity = self.masks(artifact_store.identity)
         self.records: dict[str, StepRunRecord] = {}
         self.artifacts: dict[str, ArtifactRecord] = {}  # id -> record, as far as known
         self.parameters = dict(parameters)
@@ -428,8 +454,9 @@ class _Run:
     def begin(self, node: StepNode) -> StepTask | None:
         """The step's record when it needs not run (reused, cached); else its task."""
         inputs = self.inputs_of(node)
-        parts = caching.parts_for(node, self.parameters[node.name][1],
-                                  {a: i.digest for a, i in inputs.items()}, self.identity)
+        parts = self.masks.values(caching.parts_for(
+            node, self.parameters[node.name][1], {a: i.digest for a, i in inputs.items()},
+            self.identity))
         record = self.base_record(node, inputs, parts)
         now = time.time()
         reused = self.settings.reuse.get(node.name)
@@ -452,6 +479,7 @@ class _Run:
                 self.settings.emit(StepCached(node.name))
                 return None
         record = replace(record, status=StepStatus.RUNNING, started=now)
+        self.log_directory()  # a long log is spilled there while the step runs
         self.records[node.name] = record
         self.metadata.save_step_run(record)
         self.settings.emit(StepStarting(node.name))
@@ -462,27 +490,40 @@ class _Run:
             returns_tuple=node.spec.returns_tuple, allow_pickle=node.spec.allow_pickle,
             retries=node.spec.retries, retry_delay=node.spec.retry_delay,
             func=node.spec.func if self.orchestrator.in_process else None,
+            masks=self.masks, logs_dir=str(self.settings.logs_dir), run_dir=self.run_id,
+            driver_host=socket.gethostname(),
         )
 
     def finish_without_running(self, node: StepNode, record: StepRunRecord) -> None:
         self.records[node.name] = record
         self.metadata.save_step_run(record)
 
-    def write_log(self, step: str, text: str) -> str:
-        from mlrig.fsutil import atomic_write, ensure_dir
+    def log_directory(self) -> Path:
+        """The run's log directory (made, no link followed below the logs directory)."""
+        from mlrig.fsutil import ensure_dir
 
         root = self.settings.logs_dir
         directory = root / self.run_id
         ensure_dir(root)
-        ensure_dir(directory, root=root)  # no link followed below the logs directory
+        return ensure_dir(directory, root=root)
+
+    def write_log(self, step: str, result: StepResult) -> str:
+        """The step's log file: the spilled file renamed into place, or the text written."""
+        from mlrig.fsutil import atomic_write
+
+        root = self.settings.logs_dir
+        directory = self.log_directory()
+        if result.log_file is not None:
+            return str(adopt(root, self.run_id, result.log_file, step))
         path = directory / f"{step}.log"
-        atomic_write(path, text, durable=False, root=root)
+        atomic_write(path, self.masks(result.log), durable=False, root=root)
         return str(path)
 
     # -- one step, after it ran
     def end(self, node: StepNode, result: StepResult) -> None:
         record = self.records[node.name]
-        logs_uri = self.write_log(node.name, result.log)
+        logs_uri = self.write_log(node.name, result)
+        result = replace(result, error=self.masks.optional(result.error))
         if not result.ok:
             self.failed.append(node.name)
             record = replace(record, status=StepStatus.FAILED, started=result.started,
@@ -495,7 +536,8 @@ class _Run:
         outputs = {}
         for out in result.outputs:
             artifact = ArtifactRecord(
-                id=new_id(), name=out.name, digest=out.digest, uri=out.uri, size=out.size,
+                id=new_id(), name=out.name, digest=out.digest, uri=self.masks(out.uri),
+                size=out.size,
                 data_type=out.data_type, materializer=out.materializer,
                 materializer_version=out.materializer_version, producer_step_run_id=record.id,
                 created=result.finished, versions=dict(out.versions))
@@ -537,7 +579,7 @@ class _Run:
                 else:
                     self.run_on(_LazyExecutor(self.orchestrator, stack))
         except BaseException as exc:
-            error = f"The run stopped: {_one_line(exc)}"
+            error = self.masks(f"The run stopped: {_one_line(exc)}")
             for name, record in list(self.records.items()):
                 if record.status is StepStatus.RUNNING:
                     self.records[name] = replace(record, status=StepStatus.FAILED,

@@ -2,19 +2,23 @@
 
 A value is ``'module:Class'``, imported only when a run needs it. A class is built with
 ``Class.from_config(config, context)``: ``config`` is the component's validated config with
-every secret reference already resolved by the core, ``context`` a
-:class:`RuntimeContext`. A flavor without an entry here is a configuration record only:
-a run on a stack that uses it stops in preflight with one line saying so.
+every secret reference already resolved by the core, ``context`` a :class:`RuntimeContext`
+(whose ``references`` say which fields came from secrets: an identity, URI or message shows
+those fields as the reference, see :mod:`mlrig.runtime.masking`). A flavor without an entry
+here is a configuration record only: a run on a stack that uses it stops in preflight with
+one line saying so.
 """
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlrig.exceptions import MlrigError
+from mlrig.exceptions import InputError, MlrigError
 
 IMPLEMENTATIONS: dict[tuple[str, str], str] = {
     ("orchestrator", "local"): "mlrig.runtime.orchestrators.local:LocalOrchestrator",
@@ -38,6 +42,35 @@ class RuntimeContext:
     flavor: str
     profile: str
     data_dir: Path  # the profile's own data directory (defaults go under it)
+    #: config key -> the secret reference its value came from (``{{NAME.KEY}}``): what the
+    #: implementation shows or records of such a field is this, never the resolved value
+    references: Mapping[str, str] = field(default_factory=dict)
+
+
+def local_path(raw: str, context: RuntimeContext, attribute: str, what: str) -> Path:
+    """The absolute path a component's path attribute names (``~`` expanded). A relative
+    one is refused in one line: a run never resolves a path against the directory it runs
+    in (the same stack would use different places from different directories); ``mlrig``
+    stores a relative path given to ``register``/``update`` as an absolute one, so only a
+    secret's value, an imported or hand-edited config can be relative."""
+    path = Path(os.path.expanduser(raw))
+    if path.is_absolute():
+        return path
+    reference = context.references.get(attribute)
+    shown = reference or raw
+    kind = what.replace(" ", "_")
+    if reference is not None:
+        hint = "Give the secret an absolute path: run 'mlrig secret update' with it."
+        library_hint = "Give the secret an absolute path: client.update_secret(...)."
+    else:
+        hint = (f"Run 'mlrig {what.replace(' ', '-')} update {context.component_name} "
+                f"--{attribute}=/absolute/path'.")
+        library_hint = (f"Call client.update_component('{kind}', '{context.component_name}'"
+                        f", {{'{attribute}': '/absolute/path'}}).")
+    raise InputError(
+        f"The {what} '{context.component_name}' has the relative {attribute} '{shown}': "
+        "mlrig does not resolve a path against the directory a run starts in.",
+        hint=hint, library_hint=library_hint)
 
 
 def implementation(component_type: str, flavor: str) -> Any:

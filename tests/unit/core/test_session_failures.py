@@ -179,6 +179,47 @@ def test_killed_profile_rename_is_rolled_back(dev: Client, config_dir: Path) -> 
     assert no_pending(config_dir)
 
 
+def test_killed_profile_rename_moves_the_run_data_back(dev: Client, config_dir: Path) -> None:
+    data = config_dir / "local_stores" / "runs-default"
+    (data / "logs" / ("a" * 32)).mkdir(parents=True)
+    (data / "logs" / ("a" * 32) / "step.log").write_text("a log")
+    patch = """
+    import mlrig.core.session as session
+    def die(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGKILL)
+    session.Session.update_config = die
+    """
+    assert killed_run(config_dir, patch, "profile", "rename", "default", "main") == -9
+    moved = config_dir / "local_stores" / "runs-main"
+    assert moved.is_dir() and not data.exists()  # moved, config not yet changed
+    fresh = make_client()
+    assert fresh.active_profile_name == "default"
+    assert (data / "logs" / ("a" * 32) / "step.log").read_text() == "a log"
+    assert not moved.exists()
+    assert no_pending(config_dir)
+
+
+def test_killed_profile_delete_removes_the_run_data_on_the_next_command(
+        dev: Client, config_dir: Path) -> None:
+    dev.create_profile("other")
+    data = config_dir / "local_stores" / "runs-other"
+    (data / "logs" / ("b" * 32)).mkdir(parents=True)
+    (data / "logs" / ("b" * 32) / "step.log").write_text("a log")
+    (data / "secrets.yaml").write_text("version: 1\nsecrets: {}\n")
+    patch = """
+    import mlrig.core.profiles as profiles
+    def die(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGKILL)
+    profiles.remove_run_data = die
+    """
+    assert killed_run(config_dir, patch, "profile", "delete", "other", "-y") == -9
+    assert data.is_dir() and not no_pending(config_dir)  # committed, not cleaned yet
+    fresh = make_client()
+    assert "other" not in fresh.config().profiles
+    assert not data.exists()
+    assert no_pending(config_dir)
+
+
 def test_killed_profile_import_leaves_no_half_profile(cli, dev: Client, config_dir: Path,  # type: ignore[no-untyped-def]
                                                       tmp_path: Path) -> None:
     bundle = tmp_path / "p.yaml"

@@ -51,9 +51,12 @@ class ObjectStoreArtifactStore:
     SECRET_KEYS: ClassVar[tuple[str, ...]] = ()  # config keys never to show
     CREDENTIALS_HINT: ClassVar[str] = "Check the store's credentials and permissions."
 
-    def __init__(self, config: Mapping[str, Any], name: str) -> None:
+    def __init__(self, config: Mapping[str, Any], name: str,
+                 references: Mapping[str, str] | None = None) -> None:
         self.config = dict(config)
         self.name = name
+        #: config key -> the secret reference its value came from: shown instead of it
+        self.references = dict(references or {})
         path = str(self.config.get("path", ""))
         self.bucket, self.prefix = self._split(path)
         self._fs: Any = None
@@ -62,20 +65,27 @@ class ObjectStoreArtifactStore:
     @classmethod
     def from_config(cls, config: Mapping[str, Any], context: RuntimeContext
                     ) -> ObjectStoreArtifactStore:
-        store = cls(config, context.component_name)
+        store = cls(config, context.component_name, context.references)
         store._driver()  # a missing driver is said when the stack is built, in one line
         return store
 
     # ------------------------------------------------------------------ the protocol
     @property
     def identity(self) -> str:
-        return f"{self.FLAVOR}:{self.endpoint_label()}/{self.root}"
+        return f"{self.FLAVOR}:{self.endpoint_label()}/{self.shown_root}"
 
     @property
     def root(self) -> str:
         return f"{self.bucket}/{self.prefix}" if self.prefix else self.bucket
 
+    @property
+    def shown_root(self) -> str:
+        """The root as shown and recorded: the reference ``path`` came from, if any."""
+        return self.references.get("path", self.root)
+
     def uri(self, key: str) -> str:
+        if "path" in self.references:
+            return f"{self.references['path']}/{relative_key_path(key)}"
         return f"{self.SCHEMES[0]}://{self._object(key)}"
 
     def check(self) -> None:
@@ -102,13 +112,13 @@ class ObjectStoreArtifactStore:
         path = self._object(key)
         check_content(key, data, f"the artifact store '{self.name}'")
         if self._size(path) == len(data):
-            return f"{self.SCHEMES[0]}://{path}"  # the same bytes are stored once
+            return self.uri(key)  # the same bytes are stored once
         try:
             _call(self._filesystem(), "pipe_file", path, data,
                   timeout=PUT_TIMEOUT + len(data) / (1 << 20))
         except Exception as exc:
             raise self._error(exc, f"cannot write '{key}' to") from None
-        return f"{self.SCHEMES[0]}://{path}"
+        return self.uri(key)
 
     def get(self, key: str) -> bytes:
         path = self._object(key)
@@ -120,18 +130,26 @@ class ObjectStoreArtifactStore:
         except Exception as exc:
             raise self._error(exc, f"cannot read '{key}' from") from None
         if digest_of(data) != key:
-            raise StoreError(f"The artifact '{self.SCHEMES[0]}://{path}' is damaged: its "
+            raise StoreError(f"The artifact '{self.uri(key)}' is damaged: its "
                              "content does not match its digest.")
         return data
 
     # ------------------------------------------------------------------ for subclasses
     def endpoint_label(self) -> str:
         """Where requests go, for messages and the identity (no credentials in it)."""
-        endpoint = self.config.get("endpoint_url")
+        endpoint = self.shown("endpoint_url")
         return str(endpoint) if endpoint else "default"
 
+    def shown(self, key: str) -> Any:
+        """The config value of ``key`` as shown: its secret reference, if it was one."""
+        return self.references.get(key, self.config.get(key))
+
+    def shown_bucket(self) -> str:
+        return f"'{self.references['path']}'" if "path" in self.references else (
+            f"'{self.bucket}'")
+
     def location(self) -> str:
-        return f"bucket '{self.bucket}' at endpoint '{self.endpoint_label()}'"
+        return f"bucket {self.shown_bucket()} at endpoint '{self.endpoint_label()}'"
 
     def filesystem_options(self, check: bool) -> dict[str, Any]:
         raise NotImplementedError
@@ -210,6 +228,16 @@ class ObjectStoreArtifactStore:
             value = self.config.get(key)
             if isinstance(value, str) and value:
                 text = text.replace(value, _MASK)
+        hidden: dict[str, str] = {}
+        for key, shown in self.references.items():
+            value = self.config.get(key)
+            if isinstance(value, str) and value.strip():
+                hidden[value] = shown
+        if "path" in self.references:  # the bucket and prefix it names, alone
+            hidden.setdefault(self.root, self.references["path"])
+            hidden.setdefault(self.bucket, self.references["path"])
+        for value in sorted(hidden, key=len, reverse=True):
+            text = text.replace(value, hidden[value])
         text = text.rstrip(".")
         if len(text) > 300:
             text = text[:297] + "..."
@@ -217,8 +245,9 @@ class ObjectStoreArtifactStore:
 
     # ------------------------------------------------------------------ no secret shown
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(name={self.name!r}, "
-                f"path='{self.SCHEMES[0]}://{self.root}', endpoint={self.endpoint_label()!r})")
+        path = self.references.get("path", f"{self.SCHEMES[0]}://{self.root}")
+        return (f"{type(self).__name__}(name={self.name!r}, path='{path}', "
+                f"endpoint={self.endpoint_label()!r})")
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -264,10 +293,10 @@ class S3ArtifactStore(ObjectStoreArtifactStore):
         _quiet_debug_logs("botocore", "aiobotocore")
 
     def endpoint_label(self) -> str:
-        endpoint = self.config.get("endpoint_url")
+        endpoint = self.shown("endpoint_url")
         if endpoint:
             return str(endpoint)
-        region = self.config.get("region")
+        region = self.shown("region")
         return f"AWS ({region})" if region else "AWS"
 
     def filesystem_options(self, check: bool) -> dict[str, Any]:
@@ -331,11 +360,11 @@ class AzureArtifactStore(ObjectStoreArtifactStore):
         return self._driver().AzureBlobFileSystem
 
     def location(self) -> str:
-        return f"container '{self.bucket}' at endpoint '{self.endpoint_label()}'"
+        return f"container {self.shown_bucket()} at endpoint '{self.endpoint_label()}'"
 
     def endpoint_label(self) -> str:
         if self.config.get("account_name"):
-            return f"account '{self.config['account_name']}'"
+            return f"account '{self.shown('account_name')}'"
         # the connection string holds the account key: only its endpoint or account is shown
         parts = dict(part.split("=", 1) for part in
                      str(self.config.get("connection_string") or "").split(";") if "=" in part)

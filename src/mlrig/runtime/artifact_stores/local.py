@@ -27,7 +27,7 @@ from mlrig.fsutil import (
     symlink_error,
 )
 from mlrig.runtime.artifact_stores import check_content, digest_of, relative_key_path
-from mlrig.runtime.registry import RuntimeContext
+from mlrig.runtime.registry import RuntimeContext, local_path
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _READ_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(
@@ -37,36 +37,39 @@ _READ_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(
 class LocalArtifactStore:
     """Artifacts in the directory ``root`` (see the module's docstring)."""
 
-    def __init__(self, root: Path, name: str = "local") -> None:
+    def __init__(self, root: Path, name: str = "local", shown_root: str | None = None) -> None:
         self.root = root
         self.name = name
+        #: how the root is shown and recorded: the secret reference ``path`` came from, if
+        #: it was one (never the resolved directory), else the directory itself
+        self.shown_root = shown_root if shown_root is not None else str(root)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], context: RuntimeContext) -> LocalArtifactStore:
         raw = config.get("path")
         if not isinstance(raw, str) or not raw.strip():
             raise InputError(f"The artifact store '{context.component_name}' has no 'path'.")
-        path = Path(os.path.expanduser(raw))
-        return cls(path.resolve(), context.component_name)
+        path = local_path(raw, context, "path", "artifact store")
+        return cls(path.resolve(), context.component_name, context.references.get("path"))
 
     # ------------------------------------------------------------------ the protocol
     @property
     def identity(self) -> str:
-        return f"local:{self.root}"
+        return f"local:{self.shown_root}"
 
     def uri(self, key: str) -> str:
-        return str(self.root / relative_key_path(key))
+        return self._shown(self.root / relative_key_path(key))
 
     def check(self) -> None:
         """The directory exists or can be made, and a file can be created in it."""
         if self.root.exists() and not self.root.is_dir():
-            raise StoreError(f"The artifact store '{self.name}' cannot use '{self.root}': it "
-                             "is not a directory.")
+            raise StoreError(f"The artifact store '{self.name}' cannot use "
+                             f"'{self.shown_root}': it is not a directory.")
         try:
             ensure_dir(self.root)
             directory = ensure_dir(self.root / "artifacts", root=self.root)
         except StoreError as exc:
-            raise StoreError(f"The artifact store '{self.name}' cannot use '{self.root}': "
+            raise StoreError(f"The artifact store '{self.name}' cannot use '{self.shown_root}': "
                              f"{exc.message[:1].lower()}{exc.message[1:]}", hint=exc.hint,
                              library_hint=exc.library_hint) from None
         try:
@@ -91,9 +94,9 @@ class LocalArtifactStore:
         target = self.root / relative_key_path(key)
         check_content(key, data, f"the artifact store '{self.name}'")
         if self._stored_size(target) == len(data):
-            return str(target)  # the same bytes are stored once
+            return self.uri(key)  # the same bytes are stored once
         atomic_write(target, data, mode=PRIVATE_FILE_MODE, root=self.root)
-        return str(target)
+        return self.uri(key)
 
     def get(self, key: str) -> bytes:
         target = self.root / relative_key_path(key)
@@ -115,18 +118,27 @@ class LocalArtifactStore:
             os.close(dir_fd)
         with open(fd, "rb") as handle:  # closes fd
             if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise StoreError(f"The artifact '{target}' is not a regular file; mlrig will "
-                                 "not read it.")
+                raise StoreError(f"The artifact '{self._shown(target)}' is not a regular file; "
+                                 "mlrig will not read it.")
             data = handle.read()
         if digest_of(data) != key:
             raise StoreError(
-                f"The artifact '{target}' is damaged: its content does not match its digest.",
+                f"The artifact '{self._shown(target)}' is damaged: its content does not match "
+                "its digest.",
                 hint="Remove the file; the step that wrote it stores it again on its next "
                 "run without the cache.",
             )
         return data
 
     # ------------------------------------------------------------------ helpers
+    def _shown(self, path: Path) -> str:
+        """``path`` (below the root) as shown: with the root as :attr:`shown_root`."""
+        try:
+            inner = path.relative_to(self.root)
+        except ValueError:
+            return str(path)
+        return self.shown_root if inner == Path(".") else f"{self.shown_root}/{inner}"
+
     def _stored_size(self, target: Path) -> int | None:
         """The size of the object at ``target``, ``None`` when there is none."""
         try:
@@ -146,12 +158,12 @@ class LocalArtifactStore:
         if stat.S_ISLNK(info.st_mode):
             raise symlink_error(target)
         if not stat.S_ISREG(info.st_mode):
-            raise StoreError(f"The artifact '{target}' is not a regular file; mlrig will "
-                             "not use it.")
+            raise StoreError(f"The artifact '{self._shown(target)}' is not a regular file; "
+                             "mlrig will not use it.")
         return info.st_size
 
     def _missing(self, key: str) -> NotFoundError:
-        return NotFoundError(f"The artifact store '{self.name}' ('{self.root}') holds no "
+        return NotFoundError(f"The artifact store '{self.name}' ('{self.shown_root}') holds no "
                              f"artifact '{key}'.")
 
     def _error(self, exc: OSError, doing: str, path: Path) -> MlrigError:
@@ -159,5 +171,5 @@ class LocalArtifactStore:
         for a read-only file system, as :func:`mlrig.fsutil.fs_error` says)."""
         base = fs_error(exc, doing, path)
         cause = exc.strerror or str(exc) or type(exc).__name__
-        return type(base)(f"The artifact store '{self.name}' cannot {doing} '{path}': "
+        return type(base)(f"The artifact store '{self.name}' cannot {doing} '{self._shown(path)}': "
                           f"{cause}.", hint=base.hint, library_hint=base.library_hint)

@@ -276,7 +276,15 @@ class SQLMetadataStore:
     @classmethod
     def from_config(cls, config: Mapping[str, Any], context: RuntimeContext) -> SQLMetadataStore:
         if context.flavor == "sqlite":
-            return cls(context.component_name, sqlite_file=sqlite_path(str(config["uri"])))
+            from mlrig.runtime.registry import local_path
+
+            uri = str(config["uri"]).strip()
+            prefix = next((p for p in ("sqlite:///", "sqlite+pysqlite:///")
+                           if uri.startswith(p)), "")
+            inner = uri[len(prefix):].split("?", 1)[0] if prefix else uri
+            if inner and inner != ":memory:" and "\x00" not in inner:
+                local_path(inner, context, "uri", "metadata store")  # no relative path
+            return cls(context.component_name, sqlite_file=sqlite_path(uri))
         return cls(context.component_name, url=server_url(context.flavor, config))
 
     def __getstate__(self) -> dict[str, Any]:  # sent to worker processes: no connections

@@ -32,7 +32,7 @@ from mlrig.fsutil import (
     read_yaml_mapping,
     write_yaml,
 )
-from mlrig.runtime.registry import RuntimeContext
+from mlrig.runtime.registry import RuntimeContext, local_path
 from mlrig.runtime.secrets_managers import validate_secret_name, validate_secret_values
 
 FORMAT_VERSION = 1
@@ -54,8 +54,7 @@ class LocalSecretsManager:
                     ) -> LocalSecretsManager:
         raw = config.get("secrets_file")
         if isinstance(raw, str) and raw.strip():
-            path = Path(os.path.expanduser(raw))
-            path = path if path.is_absolute() else Path.cwd() / path
+            path = local_path(raw, context, "secrets_file", "secrets manager")
         else:
             path = context.data_dir / DEFAULT_FILE
         return cls(path, context.component_name)

@@ -61,13 +61,22 @@ def test_the_same_bytes_are_stored_once(tmp_path: Path) -> None:
     assert objects == [Path(first)]
 
 
-def test_identity_names_the_resolved_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                          ) -> None:
+def test_identity_names_the_resolved_path(tmp_path: Path) -> None:
     (tmp_path / "real").mkdir()
     os.symlink(tmp_path / "real", tmp_path / "alias")
-    monkeypatch.chdir(tmp_path)
-    assert store_at(Path("alias")).identity == f"local:{(tmp_path / 'real').resolve()}"
-    assert store_at(Path("real")).identity == store_at(tmp_path / "alias").identity
+    assert store_at(tmp_path / "alias").identity == f"local:{(tmp_path / 'real').resolve()}"
+    assert store_at(tmp_path / "real").identity == store_at(tmp_path / "alias").identity
+
+
+def test_a_relative_path_is_refused_not_resolved_against_the_cwd(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cwd = tmp_path / "somewhere"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    with pytest.raises(InputError, match="has the relative path 'lake'") as info:
+        store_at(Path("lake"))
+    assert "artifact-store update lake --path=" in (info.value.hint or "")
+    assert list(cwd.iterdir()) == []
 
 
 def test_bad_keys_and_wrong_content_are_refused_and_nothing_is_written(tmp_path: Path) -> None:
