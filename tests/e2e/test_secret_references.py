@@ -147,6 +147,17 @@ def _json(config_dir: Path, *args: str) -> dict:  # type: ignore[type-arg]
     return json.loads(ok(config_dir, *args, "-o", "json").stdout)  # type: ignore[no-any-return]
 
 
+def last_run(config_dir: Path) -> tuple[dict, list[str], dict[str, str]]:  # type: ignore[type-arg]
+    """The newest run described, its artifacts' URIs and the parts of its last step's
+    cache key, as the commands give them."""
+    (run,) = _json(config_dir, "pipeline", "runs", "list", "--limit", "1")["runs"]
+    described = _json(config_dir, "pipeline", "runs", "describe", run["id"])["run"]
+    uris = [a["uri"] for s in described["steps"] for a in s["outputs"].values()]
+    explained = _json(config_dir, "pipeline", "runs", "explain-cache", run["id"], "total")[
+        "explanation"]
+    return described, uris, {p["name"]: p["value"] for p in explained["parts"]}
+
+
 def test_a_reference_in_a_field_that_is_no_secret_is_shown_and_recorded_as_the_reference(
         config_dir: Path, tmp_path: Path) -> None:
     """A local artifact store's ``path`` and a SQLite metadata store's ``uri`` given as
@@ -170,13 +181,8 @@ def test_a_reference_in_a_field_that_is_no_secret_is_shown_and_recorded_as_the_r
     assert Path(database).is_file() and (Path(store_dir) / "artifacts" / "sha256").is_dir()
     outputs.append(ok(config_dir, "pipeline", "run", PIPELINE))  # from the cache
     assert "Using cached version of step" in outputs[-1].output
-    (run,) = _json(config_dir, "pipeline", "runs", "list", "--limit", "1")["runs"]
-    described = _json(config_dir, "pipeline", "runs", "describe", run["id"])["run"]
-    uris = [a["uri"] for s in described["steps"] for a in s["outputs"].values()]
+    described, uris, parts = last_run(config_dir)
     assert uris and all(u.startswith("{{hidden.path}}/artifacts/sha256/") for u in uris)
-    explained = _json(config_dir, "pipeline", "runs", "explain-cache", run["id"], "total")[
-        "explanation"]
-    parts = {p["name"]: p["value"] for p in explained["parts"]}
     assert parts["artifact_store"] == "local:{{hidden.path}}"
     artifact_id = described["steps"][-1]["outputs"]["output"]["id"]
     artifact = _json(config_dir, "artifact", "describe", artifact_id)["artifact"]
@@ -185,8 +191,8 @@ def test_a_reference_in_a_field_that_is_no_secret_is_shown_and_recorded_as_the_r
     ok(config_dir, "artifact", "get", artifact_id, "--out", str(out))  # the bytes are there
     assert json.loads(out.read_text()) == 20.0
     outputs += [mlrig(config_dir, *args) for args in (
-        ("pipeline", "runs", "list"), ("pipeline", "runs", "describe", run["id"]),
-        ("pipeline", "runs", "logs", run["id"]), ("artifact", "list"),
+        ("pipeline", "runs", "list"), ("pipeline", "runs", "describe", described["id"]),
+        ("pipeline", "runs", "logs", described["id"]), ("artifact", "list"),
         ("artifact", "describe", artifact_id), ("pipeline", "list"))]
 
     # errors of both components name the references
@@ -223,20 +229,15 @@ def test_an_s3_endpoint_and_path_as_references_are_recorded_as_the_references(
     outputs = [ok(config_dir, "pipeline", "run", PIPELINE)]
     bucket, _, prefix = s3_path.removeprefix("s3://").partition("/")
     assert len(s3_server.objects(bucket, prefix)) == 3
-    (run,) = _json(config_dir, "pipeline", "runs", "list", "--limit", "1")["runs"]
-    described = _json(config_dir, "pipeline", "runs", "describe", run["id"])["run"]
-    uris = [a["uri"] for s in described["steps"] for a in s["outputs"].values()]
+    described, uris, parts = last_run(config_dir)
     assert uris and all(u.startswith("{{s3.path}}/artifacts/sha256/") for u in uris)
-    explained = _json(config_dir, "pipeline", "runs", "explain-cache", run["id"], "total")[
-        "explanation"]
-    parts = {p["name"]: p["value"] for p in explained["parts"]}
     assert parts["artifact_store"] == "s3:{{s3.endpoint}}/{{s3.path}}"
     # a bucket that does not exist: preflight names the references, not the values
     ok(config_dir, "secret", "update", "s3", "--path=s3://no-such-bucket-5c1d/x")
     refused = mlrig(config_dir, "pipeline", "run", PIPELINE)
     line = assert_one_line_error(refused.exit_code, refused.stdout, refused.stderr)
     assert "'lake'" in line and "{{s3.path}}" in line and "{{s3.endpoint}}" in line
-    outputs += [refused, mlrig(config_dir, "pipeline", "runs", "describe", run["id"])]
+    outputs += [refused, mlrig(config_dir, "pipeline", "runs", "describe", described["id"])]
     values = [s3_server.endpoint_url, s3_path, "no-such-bucket-5c1d"]
     for result in outputs:
         assert not [v for v in values if v in result.output], result.output

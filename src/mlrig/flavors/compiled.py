@@ -84,9 +84,37 @@ def _plain(node: Any, where: str) -> Any:
     raise ValueError(f"{where}: {node!r} cannot be written as plain data")
 
 
+class _Name:
+    """A module constant of ``_schemas.py``, written as its name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
 def render(flavors: Iterable[tuple[str, type[BaseModel]]]) -> str:
-    """The source of ``_schemas.py`` for ``(flavor class name, config model)`` pairs."""
+    """The source of ``_schemas.py`` for ``(flavor class name, config model)`` pairs. A field
+    that several flavors declare alike is written once, as a constant they share (the
+    validator only reads its schema)."""
     schemas = {name: compile_model(model) for name, model in flavors}
+    seen: dict[str, int] = {}
+    for schema in schemas.values():
+        for field in schema["fields"].values():
+            seen[repr(field)] = seen.get(repr(field), 0) + 1
+    shared: dict[str, _Name] = {}
+    constants: list[str] = []
+    for schema in schemas.values():
+        for key, field in schema["fields"].items():
+            text = repr(field)
+            if seen[text] < 2:
+                continue
+            if text not in shared:
+                shared[text] = _Name(f"_FIELD_{len(shared) + 1}")
+                head = f"{shared[text]}: dict[str, Any] = "
+                constants.append(head + _literal(field, 0, len(head)))
+            schema["fields"][key] = shared[text]
     body = _literal(schemas, 0, len("SCHEMAS: dict[str, dict[str, Any]] = "))
     return (
         '"""The built-in flavors\' config schemas, compiled for pydantic-core (see\n'
@@ -96,7 +124,8 @@ def render(flavors: Iterable[tuple[str, type[BaseModel]]]) -> str:
         '"""\n\n'
         "from typing import Any\n\n"
         "from mlrig.flavors.builtin import _checks\n\n"
-        f"SCHEMAS: dict[str, dict[str, Any]] = {body}\n"
+        + "".join(f"{c}\n" for c in constants)
+        + f"\nSCHEMAS: dict[str, dict[str, Any]] = {body}\n"
     )
 
 

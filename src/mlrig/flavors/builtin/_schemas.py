@@ -9,67 +9,73 @@ from typing import Any
 
 from mlrig.flavors.builtin import _checks
 
+_FIELD_1: dict[str, Any] = {
+    'type': 'typed-dict-field',
+    'schema': {
+        'type': 'default',
+        'schema': {'type': 'nullable', 'schema': {'type': 'int', 'ge': 1}},
+        'default': None,
+    },
+    'required': False,
+}
+_FIELD_2: dict[str, Any] = {
+    'type': 'typed-dict-field',
+    'schema': {
+        'type': 'default',
+        'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
+        'default': None,
+    },
+    'required': False,
+}
+_FIELD_3: dict[str, Any] = {
+    'type': 'typed-dict-field',
+    'schema': {
+        'type': 'function-after',
+        'function': {'type': 'no-info', 'function': _checks.non_empty},
+        'schema': {'type': 'str'},
+    },
+    'required': True,
+}
+_FIELD_4: dict[str, Any] = {
+    'type': 'typed-dict-field',
+    'schema': {
+        'type': 'default',
+        'schema': {
+            'type': 'function-after',
+            'function': {'type': 'no-info', 'function': _checks.endpoint},
+            'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
+        },
+        'default': None,
+    },
+    'required': False,
+}
+_FIELD_5: dict[str, Any] = {
+    'type': 'typed-dict-field',
+    'schema': {'type': 'default', 'schema': {'type': 'int', 'ge': 1}, 'default': 1},
+    'required': False,
+}
+_FIELD_6: dict[str, Any] = {
+    'type': 'typed-dict-field',
+    'schema': {'type': 'str'},
+    'required': True,
+}
+
 SCHEMAS: dict[str, dict[str, Any]] = {
     'LocalOrchestrator': {
         'type': 'typed-dict',
-        'fields': {
-            'parallelism': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'int', 'ge': 1}},
-                    'default': None,
-                },
-                'required': False,
-            },
-        },
+        'fields': {'parallelism': _FIELD_1},
         'extra_behavior': 'forbid',
     },
     'LocalDockerOrchestrator': {
         'type': 'typed-dict',
-        'fields': {
-            'image': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    'default': None,
-                },
-                'required': False,
-            },
-            'network': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    'default': None,
-                },
-                'required': False,
-            },
-        },
+        'fields': {'image': _FIELD_2, 'network': _FIELD_2},
         'extra_behavior': 'forbid',
     },
     'DaskOrchestrator': {
         'type': 'typed-dict',
         'fields': {
-            'address': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    'default': None,
-                },
-                'required': False,
-            },
-            'n_workers': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'int', 'ge': 1}},
-                    'default': None,
-                },
-                'required': False,
-            },
+            'address': _FIELD_2,
+            'n_workers': _FIELD_1,
             'timeout': {
                 'type': 'typed-dict-field',
                 'schema': {
@@ -84,31 +90,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     'SQLiteMetadataStore': {
         'type': 'typed-dict',
-        'fields': {
-            'uri': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'function-after',
-                    'function': {'type': 'no-info', 'function': _checks.non_empty},
-                    'schema': {'type': 'str'},
-                },
-                'required': True,
-            },
-        },
+        'fields': {'uri': _FIELD_3},
         'extra_behavior': 'forbid',
     },
     'MySQLMetadataStore': {
         'type': 'typed-dict',
         'fields': {
-            'host': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'function-after',
-                    'function': {'type': 'no-info', 'function': _checks.non_empty},
-                    'schema': {'type': 'str'},
-                },
-                'required': True,
-            },
+            'host': _FIELD_3,
             'port': {
                 'type': 'typed-dict-field',
                 'schema': {
@@ -118,48 +106,16 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 },
                 'required': False,
             },
-            'database': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'function-after',
-                    'function': {'type': 'no-info', 'function': _checks.non_empty},
-                    'schema': {'type': 'str'},
-                },
-                'required': True,
-            },
-            'username': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'function-after',
-                    'function': {'type': 'no-info', 'function': _checks.non_empty},
-                    'schema': {'type': 'str'},
-                },
-                'required': True,
-            },
-            'password': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    'default': None,
-                },
-                'required': False,
-            },
+            'database': _FIELD_3,
+            'username': _FIELD_3,
+            'password': _FIELD_2,
         },
         'extra_behavior': 'forbid',
     },
     'PostgreSQLMetadataStore': {
         'type': 'typed-dict',
         'fields': {
-            'host': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'function-after',
-                    'function': {'type': 'no-info', 'function': _checks.non_empty},
-                    'schema': {'type': 'str'},
-                },
-                'required': True,
-            },
+            'host': _FIELD_3,
             'port': {
                 'type': 'typed-dict-field',
                 'schema': {
@@ -169,49 +125,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 },
                 'required': False,
             },
-            'database': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'function-after',
-                    'function': {'type': 'no-info', 'function': _checks.non_empty},
-                    'schema': {'type': 'str'},
-                },
-                'required': True,
-            },
-            'username': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'function-after',
-                    'function': {'type': 'no-info', 'function': _checks.non_empty},
-                    'schema': {'type': 'str'},
-                },
-                'required': True,
-            },
-            'password': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    'default': None,
-                },
-                'required': False,
-            },
+            'database': _FIELD_3,
+            'username': _FIELD_3,
+            'password': _FIELD_2,
         },
         'extra_behavior': 'forbid',
     },
     'LocalArtifactStore': {
         'type': 'typed-dict',
-        'fields': {
-            'path': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'function-after',
-                    'function': {'type': 'no-info', 'function': _checks.non_empty},
-                    'schema': {'type': 'str'},
-                },
-                'required': True,
-            },
-        },
+        'fields': {'path': _FIELD_3},
         'extra_behavior': 'forbid',
     },
     'S3ArtifactStore': {
@@ -226,55 +148,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 },
                 'required': True,
             },
-            'endpoint_url': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {
-                        'type': 'function-after',
-                        'function': {'type': 'no-info', 'function': _checks.endpoint},
-                        'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    },
-                    'default': None,
-                },
-                'required': False,
-            },
-            'region': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    'default': None,
-                },
-                'required': False,
-            },
-            'key': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    'default': None,
-                },
-                'required': False,
-            },
-            'secret': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    'default': None,
-                },
-                'required': False,
-            },
-            'token': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    'default': None,
-                },
-                'required': False,
-            },
+            'endpoint_url': _FIELD_4,
+            'region': _FIELD_2,
+            'key': _FIELD_2,
+            'secret': _FIELD_2,
+            'token': _FIELD_2,
         },
         'extra_behavior': 'forbid',
     },
@@ -290,37 +168,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 },
                 'required': True,
             },
-            'project': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    'default': None,
-                },
-                'required': False,
-            },
-            'token': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    'default': None,
-                },
-                'required': False,
-            },
-            'endpoint_url': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {
-                        'type': 'function-after',
-                        'function': {'type': 'no-info', 'function': _checks.endpoint},
-                        'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    },
-                    'default': None,
-                },
-                'required': False,
-            },
+            'project': _FIELD_2,
+            'token': _FIELD_2,
+            'endpoint_url': _FIELD_4,
         },
         'extra_behavior': 'forbid',
     },
@@ -336,154 +186,40 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 },
                 'required': True,
             },
-            'account_name': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    'default': None,
-                },
-                'required': False,
-            },
-            'account_key': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    'default': None,
-                },
-                'required': False,
-            },
-            'connection_string': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    'default': None,
-                },
-                'required': False,
-            },
-            'sas_token': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    'default': None,
-                },
-                'required': False,
-            },
-            'tenant_id': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    'default': None,
-                },
-                'required': False,
-            },
-            'client_id': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    'default': None,
-                },
-                'required': False,
-            },
-            'client_secret': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    'default': None,
-                },
-                'required': False,
-            },
+            'account_name': _FIELD_2,
+            'account_key': _FIELD_2,
+            'connection_string': _FIELD_2,
+            'sas_token': _FIELD_2,
+            'tenant_id': _FIELD_2,
+            'client_id': _FIELD_2,
+            'client_secret': _FIELD_2,
         },
         'extra_behavior': 'forbid',
     },
     'DefaultContainerRegistry': {
         'type': 'typed-dict',
-        'fields': {
-            'uri': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'function-after',
-                    'function': {'type': 'no-info', 'function': _checks.non_empty},
-                    'schema': {'type': 'str'},
-                },
-                'required': True,
-            },
-        },
+        'fields': {'uri': _FIELD_3},
         'extra_behavior': 'forbid',
     },
     'DockerHubContainerRegistry': {
         'type': 'typed-dict',
-        'fields': {
-            'uri': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'function-after',
-                    'function': {'type': 'no-info', 'function': _checks.non_empty},
-                    'schema': {'type': 'str'},
-                },
-                'required': True,
-            },
-            'username': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    'default': None,
-                },
-                'required': False,
-            },
-            'password': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    'default': None,
-                },
-                'required': False,
-            },
-        },
+        'fields': {'uri': _FIELD_3, 'username': _FIELD_2, 'password': _FIELD_2},
         'extra_behavior': 'forbid',
     },
     'LocalSecretsManager': {
         'type': 'typed-dict',
-        'fields': {
-            'secrets_file': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    'default': None,
-                },
-                'required': False,
-            },
-        },
+        'fields': {'secrets_file': _FIELD_2},
         'extra_behavior': 'forbid',
     },
     'LocalStepOperator': {
         'type': 'typed-dict',
-        'fields': {
-            'max_workers': {
-                'type': 'typed-dict-field',
-                'schema': {'type': 'default', 'schema': {'type': 'int', 'ge': 1}, 'default': 1},
-                'required': False,
-            },
-        },
+        'fields': {'max_workers': _FIELD_5},
         'extra_behavior': 'forbid',
     },
     'FeastFeatureStore': {
         'type': 'typed-dict',
         'fields': {
-            'feast_repo': {
-                'type': 'typed-dict-field',
-                'schema': {'type': 'str'},
-                'required': True,
-            },
+            'feast_repo': _FIELD_6,
             'online_host': {
                 'type': 'typed-dict-field',
                 'schema': {
@@ -507,91 +243,27 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     'MLflowModelDeployer': {
         'type': 'typed-dict',
-        'fields': {
-            'tracking_uri': {
-                'type': 'typed-dict-field',
-                'schema': {'type': 'str'},
-                'required': True,
-            },
-            'workers': {
-                'type': 'typed-dict-field',
-                'schema': {'type': 'default', 'schema': {'type': 'int', 'ge': 1}, 'default': 1},
-                'required': False,
-            },
-        },
+        'fields': {'tracking_uri': _FIELD_6, 'workers': _FIELD_5},
         'extra_behavior': 'forbid',
     },
     'MLflowExperimentTracker': {
         'type': 'typed-dict',
         'fields': {
-            'tracking_uri': {
-                'type': 'typed-dict-field',
-                'schema': {'type': 'str'},
-                'required': True,
-            },
-            'tracking_username': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    'default': None,
-                },
-                'required': False,
-            },
-            'tracking_password': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    'default': None,
-                },
-                'required': False,
-            },
-            'tracking_token': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    'default': None,
-                },
-                'required': False,
-            },
+            'tracking_uri': _FIELD_6,
+            'tracking_username': _FIELD_2,
+            'tracking_password': _FIELD_2,
+            'tracking_token': _FIELD_2,
         },
         'extra_behavior': 'forbid',
     },
     'SlackAlerter': {
         'type': 'typed-dict',
-        'fields': {
-            'slack_token': {
-                'type': 'typed-dict-field',
-                'schema': {'type': 'str'},
-                'required': True,
-            },
-            'default_slack_channel_id': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    'default': None,
-                },
-                'required': False,
-            },
-        },
+        'fields': {'slack_token': _FIELD_6, 'default_slack_channel_id': _FIELD_2},
         'extra_behavior': 'forbid',
     },
     'GreatExpectationsDataValidator': {
         'type': 'typed-dict',
-        'fields': {
-            'context_root_dir': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    'default': None,
-                },
-                'required': False,
-            },
-        },
+        'fields': {'context_root_dir': _FIELD_2},
         'extra_behavior': 'forbid',
     },
     'LabelStudioAnnotator': {
@@ -615,15 +287,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 },
                 'required': False,
             },
-            'api_key': {
-                'type': 'typed-dict-field',
-                'schema': {
-                    'type': 'default',
-                    'schema': {'type': 'nullable', 'schema': {'type': 'str'}},
-                    'default': None,
-                },
-                'required': False,
-            },
+            'api_key': _FIELD_2,
         },
         'extra_behavior': 'forbid',
     },
