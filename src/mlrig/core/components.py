@@ -196,32 +196,59 @@ def delete_component(session: Session, type_: TypeLike, name: str) -> None:
 def secret_fields(session: Session, component: Component) -> frozenset[str] | None:
     """The component's secret fields (``None``: its flavor cannot be loaded, so every value
     counts as secret)."""
+    return secret_fields_of(session, [component])[(component.type, component.flavor)]
+
+
+def secret_fields_of(session: Session, components: Iterable[Component]
+                     ) -> dict[tuple[ComponentType, str], frozenset[str] | None]:
+    """:func:`secret_fields` of each ``(type, flavor)`` of ``components``, in one read of
+    the store (a listing masks every entry: one read per entry would cost a listing of
+    thousands as many reads)."""
     from mlrig import flavors as flavor_registry
 
+    wanted = {(c.type, c.flavor) for c in components}
     plugin_cache(session)
     try:
         with session.store().read() as view:
-            spec = flavor_registry.resolve(component.type, component.flavor,
-                                           view.list_flavors(component.type))
-        return spec.secret_fields()
+            records = {t: view.list_flavors(t) for t in {t for t, _ in wanted}}
     except MlrigError:
-        return None
+        return dict.fromkeys(wanted)
+    found: dict[tuple[ComponentType, str], frozenset[str] | None] = {}
+    for type_, flavor in wanted:
+        try:
+            found[(type_, flavor)] = flavor_registry.resolve(type_, flavor,
+                                                             records[type_]).secret_fields()
+        except MlrigError:
+            found[(type_, flavor)] = None
+    return found
 
 
 def masked_config(
     session: Session, component: Component, show_secrets: bool = False
 ) -> dict[str, Any]:
+    return masked_configs(session, [component], show_secrets)[0]
+
+
+def masked_configs(session: Session, components: list[Component], show_secrets: bool = False
+                   ) -> list[dict[str, Any]]:
+    """The configs of ``components`` with their secret values masked (unless
+    ``show_secrets``); a component whose flavor cannot be loaded has every value masked
+    (and a ``SecretsUnknown`` event)."""
     if show_secrets:
-        return dict(component.config)
-    secret = secret_fields(session, component)
-    if secret is None:
-        session.emit(SecretsUnknown(component.flavor, component.type, component.name))
-    # a secret reference ({{NAME.KEY}}) is no secret: it is shown as it is stored
-    return {
-        k: (SECRET_MASK if (secret is None or k in secret) and v is not None
-            and secret_reference(v) is None else v)
-        for k, v in component.config.items()
-    }
+        return [dict(c.config) for c in components]
+    secrets = secret_fields_of(session, components)
+    masked = []
+    for component in components:
+        secret = secrets[(component.type, component.flavor)]
+        if secret is None:
+            session.emit(SecretsUnknown(component.flavor, component.type, component.name))
+        # a secret reference ({{NAME.KEY}}) is no secret: it is shown as it is stored
+        masked.append({
+            k: (SECRET_MASK if (secret is None or k in secret) and v is not None
+                and secret_reference(v) is None else v)
+            for k, v in component.config.items()
+        })
+    return masked
 
 
 def _reconfigure(

@@ -60,7 +60,9 @@ def active_component(session: Session, type_: TypeLike) -> str | None:
 
 
 def component_entry(session: Session, component: Component, active: bool,
-                    show_secrets: bool = False) -> dict[str, Any]:
+                    show_secrets: bool = False, config: dict[str, Any] | None = None
+                    ) -> dict[str, Any]:
+    """One component's entry; ``config``: its masked config, if already made."""
     from mlrig.core import components as components_
 
     return {
@@ -69,7 +71,8 @@ def component_entry(session: Session, component: Component, active: bool,
         "flavor": component.flavor,
         "id": component.id,
         "active": active,
-        "config": components_.masked_config(session, component, show_secrets),
+        "config": config if config is not None
+        else components_.masked_config(session, component, show_secrets),
     }
 
 
@@ -79,9 +82,11 @@ def components(session: Session, type_: TypeLike, show_secrets: bool = False) ->
 
     ctype = component_type(type_)
     active = active_component(session, ctype)
+    listed = components_.list_components(session, ctype)
+    configs = components_.masked_configs(session, listed, show_secrets)
     return document(ctype.plural, [
-        component_entry(session, c, c.name == active, show_secrets)
-        for c in components_.list_components(session, ctype)])
+        component_entry(session, c, c.name == active, show_secrets, config)
+        for c, config in zip(listed, configs, strict=True)])
 
 
 def component(session: Session, type_: TypeLike, name: str,
