@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from mlrig.core.results import SECRET_MASK
 from mlrig.core.runtime_stack import secret_reference
 from mlrig.core.session import Session
-from mlrig.core.stacks import get_stack
 from mlrig.events import (
     ComponentDeregistered,
     ComponentPathMadeAbsolute,
@@ -41,7 +40,6 @@ if TYPE_CHECKING:
 
 
 from mlrig.core.flavors import flavor_spec, list_flavors, plugin_cache
-from mlrig.core.transfer import profiles_for_copy, report, stack_contents, transfer
 
 RESERVED_ATTRIBUTES = ("name", "id", "uuid", "type", "flavor")
 
@@ -174,6 +172,8 @@ def get_component(session: Session, type_: TypeLike, name: str | None = None) ->
 
 def active_component_name(session: Session, type_: TypeLike) -> str | None:
     ctype = component_type(type_)
+    from mlrig.core.stacks import get_stack  # (stacks and transfers: loaded when used)
+
     return get_stack(session).components.get(ctype)
 
 
@@ -355,6 +355,8 @@ def copy_component(
 ) -> Component:
     ctype = component_type(type_)
     validate_name(ctype.display_name, target)
+    from mlrig.core.transfer import profiles_for_copy, report, stack_contents, transfer
+
     src_profile, dst_profile = profiles_for_copy(session, from_profile, to_profile)
     with session.store(src_profile).read() as view:
         original = view.get_component(ctype, source)
