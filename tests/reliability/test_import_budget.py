@@ -162,3 +162,18 @@ def test_component_reads_mask_secrets_without_pydantic(
     assert "mlrig.cli" in modules
     assert not any(m == "pydantic" or m.startswith(("pydantic.", "pydantic_core"))
                    for m in modules)
+
+
+@pytest.mark.parametrize("args", [
+    ("artifact-store", "register", "shelf", "-f", "local", "--path=/srv/shelf"),
+    ("artifact-store", "update", "lake", "--path=/srv/lake-2"),
+])
+def test_component_writes_validate_with_the_engine_alone(
+        local_profile: Path, tmp_path: Path, args: tuple[str, ...]) -> None:
+    """A built-in flavor's config is validated by pydantic-core's compiled extension:
+    neither pydantic nor the package's schema-building helpers are imported."""
+    modules = modules_imported_by(local_profile, tmp_path, *args)
+    assert "mlrig.cli" in modules
+    assert "pydantic_core._pydantic_core" in modules  # the write really validated
+    assert not any(m == "pydantic" or m.startswith("pydantic.") for m in modules)
+    assert "pydantic_core.core_schema" not in modules

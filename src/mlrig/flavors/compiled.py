@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mlrig.exceptions import InputError
 
@@ -153,6 +154,105 @@ def builtin_models(specs: Iterable[Any]) -> list[tuple[str, type[BaseModel]]]:
 
 
 # -- validating (pydantic-core only) ----------------------------------------------------------
+#: what :func:`validate` needs of pydantic-core (all defined by its compiled extension)
+_ENGINE_NAMES = ("SchemaValidator", "ValidationError", "to_jsonable_python")
+_PACKAGE = "pydantic_core"
+_EXTENSION = "pydantic_core._pydantic_core"
+
+
+def engine() -> Any:
+    """pydantic-core's validation engine: its compiled extension module.
+
+    ``import pydantic_core`` also runs the package's ``__init__``, which imports
+    ``core_schema`` (the typed helpers that *build* schemas, 175 KB of source) and
+    ``typing_extensions``: about 20 ms, most of what validating a config costs a command.
+    :func:`validate` needs only the three names of :data:`_ENGINE_NAMES`, which the
+    extension defines, so the extension is loaded by itself, under its own name: a later
+    ``import pydantic_core`` (pydantic, a plugin) finds it in ``sys.modules`` and uses it,
+    and :class:`_AttachExtension` gives the package its ``_pydantic_core`` attribute then.
+    Anything unexpected (a release that moved the extension, a Python that cannot load it
+    alone) falls back to the plain import: slower, never different.
+    """
+    loaded = sys.modules.get(_PACKAGE) or sys.modules.get(_EXTENSION)
+    if loaded is not None and all(hasattr(loaded, name) for name in _ENGINE_NAMES):
+        return loaded
+    if loaded is None:
+        module = _load_extension_alone()
+        if module is not None:
+            return module
+    import pydantic_core
+
+    return pydantic_core
+
+
+def _load_extension_alone() -> Any:
+    from importlib.machinery import ExtensionFileLoader, PathFinder
+
+    try:
+        package = PathFinder.find_spec(_PACKAGE)
+        where = package.submodule_search_locations if package is not None else None
+        spec = PathFinder.find_spec(_EXTENSION, list(where)) if where else None
+        if spec is None or not isinstance(spec.loader, ExtensionFileLoader):
+            return None
+        module = spec.loader.create_module(spec)
+    except (ImportError, OSError):
+        return None
+    if module is None:
+        return None
+    # from here the extension is initialised: it must stay in sys.modules, as a second
+    # initialisation in one process is refused
+    module.__spec__ = spec
+    module.__loader__ = spec.loader
+    module.__file__ = spec.origin
+    sys.modules[_EXTENSION] = module
+    spec.loader.exec_module(module)
+    sys.meta_path.insert(0, _AttachExtension())
+    if all(hasattr(module, name) for name in _ENGINE_NAMES):
+        return module
+    return None
+
+
+class _AttachExtension:
+    """A meta-path finder that is only ever asked once for ``pydantic_core``: it lets the
+    usual finders find the package and sets the package's ``_pydantic_core`` attribute to
+    the extension :func:`engine` loaded, before the package's ``__init__`` runs (Python
+    sets a submodule's attribute only when it imports the submodule itself)."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != _PACKAGE:
+            return None
+        from importlib.machinery import PathFinder
+
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(self)
+        spec = PathFinder.find_spec(name, path)
+        if spec is not None and spec.loader is not None:
+            from importlib.abc import Loader
+
+            spec.loader = cast(Loader, _WithExtension(spec.loader))
+        return spec
+
+
+class _WithExtension:
+    """A package loader that sets the extension attribute before running the package."""
+
+    def __init__(self, loader: Any) -> None:
+        self._loader = loader
+
+    def create_module(self, spec: Any) -> Any:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        extension = sys.modules.get(_EXTENSION)
+        if extension is not None:
+            module._pydantic_core = extension
+        module.__loader__ = self._loader
+        self._loader.exec_module(module)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loader, name)
+
+
 def _is_plain_string(schema: dict[str, Any]) -> bool:
     while schema.get("type") in ("default", "function-after", "nullable"):
         schema = schema["schema"]
@@ -191,9 +291,9 @@ def validate(class_name: str, flavor: str, values: dict[str, Any], label: str
     """Validate ``values`` with the compiled schema of the built-in flavor class
     ``class_name``; the JSON-able config kept, as the model would dump it (defaults filled
     in, ``None`` left out)."""
-    from pydantic_core import SchemaValidator, ValidationError, to_jsonable_python
-
     from mlrig.flavors.builtin._schemas import SCHEMAS
+
+    core = engine()
 
     schema = SCHEMAS[class_name]
     fields: dict[str, Any] = schema["fields"]
@@ -202,8 +302,8 @@ def validate(class_name: str, flavor: str, values: dict[str, Any], label: str
         return _is_plain_string(fields[key]["schema"]) if key in fields else None
 
     try:
-        result = SchemaValidator(schema).validate_python(prepare(plain_string, values))
-    except ValidationError as exc:
+        result = core.SchemaValidator(schema).validate_python(prepare(plain_string, values))
+    except core.ValidationError as exc:
         raise invalid(exc.errors(), label, flavor) from None
-    kept: dict[str, Any] = to_jsonable_python(result)
+    kept: dict[str, Any] = core.to_jsonable_python(result)
     return {key: value for key, value in kept.items() if value is not None}

@@ -104,3 +104,42 @@ def test_a_check_outside_the_checks_module_cannot_be_compiled() -> None:
 
     with pytest.raises(ValueError, match="is not a function of"):
         compiled.compile_model(Odd)
+
+
+_ENGINE_THEN_PYDANTIC = """
+import sys
+from mlrig.flavors import compiled
+engine = compiled.engine()
+assert engine.__name__ == "pydantic_core._pydantic_core", engine
+assert "pydantic_core" not in sys.modules
+assert compiled.validate("LocalArtifactStore", "local", {"path": "/x"}, "c") == {"path": "/x"}
+import pydantic
+import pydantic_core
+assert pydantic_core._pydantic_core is engine
+assert pydantic_core.SchemaValidator is engine.SchemaValidator
+
+class Model(pydantic.BaseModel):
+    port: int
+
+assert Model(port="8").port == 8
+try:
+    Model(port="x")
+except pydantic.ValidationError as exc:
+    assert exc.errors()[0]["type"] == "int_parsing"
+else:
+    raise AssertionError("not refused")
+assert compiled.engine() is pydantic_core
+print("ok")
+"""
+
+
+def test_the_engine_loaded_alone_is_the_one_pydantic_uses_later() -> None:
+    """The extension loaded without its package is shared with a later ``import pydantic``
+    in the same process (a plugin's model, the pipeline runtime): one engine, working."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _ENGINE_THEN_PYDANTIC],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
