@@ -13,11 +13,12 @@ that named it (see :func:`missing_profile_error`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mlrig.exceptions import ScopeError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 ENV_ACTIVE_PROFILE = "MLRIG_ACTIVE_PROFILE"
 ENV_ACTIVE_STACK = "MLRIG_ACTIVE_STACK"
@@ -62,16 +63,16 @@ class Choice(NamedTuple):
 
 
 class ScopeInputs(NamedTuple):
-    """Everything resolution looks at, gathered once."""
+    """Everything resolution looks at, gathered once (the files as the paths shown)."""
 
     flag_profile: str | None
     flag_stack: str | None
     env: Mapping[str, str]
-    repo_root: Path | None
-    repo_file: Path | None
+    repo_root: str | None
+    repo_file: str | None
     repo_profile: str | None
     repo_stack: str | None
-    global_file: Path
+    global_file: str
     global_profile: str | None
     profile_stacks: Mapping[str, str | None]
 

@@ -704,11 +704,11 @@ def _cache_path(path: Path) -> Path:
 def _read_cache(path: Path, signature: list[int]) -> tuple[dict[str, Any] | None, bool]:
     """The cached content of ``path`` if the copy matches ``signature``, and whether the
     copy is marked as checked."""
-    import json
+    from mlrig.jsonread import loads
 
     try:
         raw, _ = read_bytes(_cache_path(path), follow=False)
-        cached = json.loads(raw)
+        cached = loads(raw.decode("utf-8"))
     except (OSError, ValueError):
         return None, False
     if isinstance(cached, dict) and cached.get("signature") == signature:

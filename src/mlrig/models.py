@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlrig.profile_entry import profile_fields
+
 
 class ComponentType(str, enum.Enum):
     """The 12 component types; the first three are mandatory in every stack.
@@ -197,12 +199,6 @@ def component_type(value: TypeLike) -> ComponentType:
     return value if isinstance(value, ComponentType) else ComponentType.parse(value)
 
 
-#: the store types a profile can be created on
-STORE_TYPES = ("local", "sql", "rest")
-#: every store type a configuration file may name (``rest``: a store behind ``mlrig server``)
-KNOWN_STORE_TYPES = STORE_TYPES
-
-
 @dataclass
 class ProfileConfig:
     """A profile as the global configuration knows it: its store and its active stack.
@@ -233,24 +229,11 @@ class ProfileConfig:
     @classmethod
     def from_dict(cls, name: str, data: dict[str, Any]) -> ProfileConfig:
         """Strict: a field of the wrong type is a ValueError (the file is corrupt), never
-        coerced, so a damaged file is reported instead of being rewritten mangled."""
-        if not isinstance(data, dict):
-            raise ValueError(f"profile '{name}' is not a mapping")
-        store_type, url = data.get("store_type"), data.get("store_url")
-        active, options = data.get("active_stack"), data.get("options") or {}
-        if store_type not in KNOWN_STORE_TYPES:
-            from mlrig.exceptions import shown_value
-
-            raise ValueError(f"profile '{name}' has an invalid store_type "
-                             f"{shown_value(store_type)}")
-        if not isinstance(url, str) or not url:
-            raise ValueError(f"profile '{name}' has an invalid store_url")
-        if active is not None and not isinstance(active, str):
-            raise ValueError(f"profile '{name}' has an invalid active_stack")
-        if not isinstance(options, dict):
-            raise ValueError(f"profile '{name}' has invalid options")
+        coerced, so a damaged file is reported instead of being rewritten mangled
+        (:func:`mlrig.profile_entry.profile_fields`)."""
+        store_type, url, active, options = profile_fields(name, data)
         return cls(name=name, store_type=store_type, store_url=url, active_stack=active,
-                   options=dict(options))
+                   options=options)
 
 
 @dataclass(frozen=True)

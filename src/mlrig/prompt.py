@@ -4,9 +4,9 @@ floor: shell prompts run them on every prompt.
 :func:`answer` resolves the active profile or stack as :class:`mlrig.client.Client` does
 (flag > environment > repository > global, see :mod:`mlrig.context`), from the files alone:
 ``config.yaml``, the repository's ``.mlrig/config.yaml`` and ``MLRIG_*`` variables. It
-imports nothing but the standard library's ``os``, ``stat``, ``json`` and ``zlib`` and
-mlrig's dependency-free modules (no ``pathlib``, ``typing``, YAML, SQL or HTTP), and opens no
-store.
+imports nothing but the standard library's ``os``, ``stat`` and ``zlib``, its C JSON scanner
+(:mod:`mlrig.jsonread`: not ``json`` itself, which brings ``re`` and ``enum``) and mlrig's
+dependency-free modules (no ``pathlib``, ``typing``, YAML, SQL or HTTP), and opens no store.
 
 It answers only when it is sure to give the answer the whole resolution would give; in
 every other case it returns ``None`` and the caller runs the full command, which reports
@@ -221,30 +221,28 @@ class _Resolver:
     # ------------------------------------------------------------------ status
     def status(self) -> dict[str, Any]:
         """:func:`mlrig.core.repositories.status` of a profile on a local store (or a SQLite
-        one, read with sqlite3), from the files."""
-        from pathlib import Path
-
+        one, read with sqlite3), from the files. Of a configuration whose profiles are all
+        local, it imports neither pathlib nor the records' dataclasses."""
         from mlrig import context as ctx
-        from mlrig.core.security import permission_warnings
-        from mlrig.models import ProfileConfig
+        from mlrig.profile_entry import profile_fields
 
         self.check_environment()
         config_dir = self.config_dir()
         config = self.global_config(config_dir)
-        profiles = {name: ProfileConfig.from_dict(name, entry)
+        profiles = {name: profile_fields(name, entry)
                     for name, entry in (config.get("profiles") or {}).items()}
         repo = self.repository()
-        repo_file = (Path(self.repo_root) / REPO_DIR / CONFIG_FILE
+        repo_file = (_joined(self.repo_root, REPO_DIR, CONFIG_FILE)
                      if self.repo_root is not None else None)
-        global_file = Path(config_dir) / CONFIG_FILE
+        global_file = _joined(config_dir, CONFIG_FILE)
         inputs = ctx.ScopeInputs(
             flag_profile=None, flag_stack=None, env=self.env,
-            repo_root=Path(self.repo_root) if self.repo_root is not None else None,
+            repo_root=_joined(self.repo_root) if self.repo_root is not None else None,
             repo_file=repo_file,
             repo_profile=repo.get("active_profile") if repo is not None else None,
             repo_stack=repo.get("active_stack") if repo is not None else None,
             global_file=global_file, global_profile=config.get("active_profile"),
-            profile_stacks={n: p.active_stack for n, p in profiles.items()})
+            profile_stacks={n: fields[2] for n, fields in profiles.items()})
         profile = ctx.Choice.from_settings(ctx.profile_settings(inputs))
         if profile is None:
             raise _Unsure  # "No active profile is configured.": the full command says it
@@ -252,30 +250,50 @@ class _Resolver:
         stack = ctx.Choice.from_settings(ctx.stack_settings(inputs, profile.name))
         stack_exists: bool | None = None
         if stack is not None and profile_exists:
-            entry = profiles[profile.name]
-            if entry.store_type == "local":
-                stack_exists = self.local_store_has(entry.store_url, stack.name)
+            store_type, store_url = profiles[profile.name][:2]
+            if store_type == "local":
+                stack_exists = self.local_store_has(store_url, stack.name)
             else:
-                stack_exists = self.sql_store_has(entry, stack.name)
-        from types import SimpleNamespace
-
+                stack_exists = self.sql_store_has(profile.name, profiles[profile.name],
+                                                  stack.name)
         return {
             "profile": ctx.choice_dict(profile, profile_exists),
             "stack": ctx.choice_dict(stack, stack_exists) if stack is not None else None,
             "repository": self.repo_root,
-            "config_path": str(global_file),
-            "warnings": permission_warnings(Path(config_dir),
-                                            SimpleNamespace(profiles=profiles)),
+            "config_path": global_file,
+            "warnings": self.permission_warnings(config_dir, profiles),
         }
 
-    def sql_store_has(self, profile: Any, stack: str) -> bool:
+    def permission_warnings(self, config_dir: str, profiles: dict[str, Any]) -> list[str]:
+        """:func:`mlrig.core.security.permission_warnings`; for local profiles from
+        :mod:`mlrig.stores.local_layout` (the paths as resolved by its backend)."""
+        from mlrig.core import security
+
+        if any(fields[0] != "local" for fields in profiles.values()):
+            from pathlib import Path
+            from types import SimpleNamespace
+
+            from mlrig.models import ProfileConfig
+
+            config = SimpleNamespace(profiles={
+                name: ProfileConfig(name, *fields) for name, fields in profiles.items()})
+            return security.permission_warnings(Path(config_dir), config)
+        from mlrig.stores import local_layout
+
+        candidates: list[tuple[str, int]] = security.config_candidates(config_dir)
+        for _, url, _, _ in profiles.values():
+            candidates.extend(local_layout.private_paths(self.local_root(url)))
+        return security.warnings_for(candidates)
+
+    def sql_store_has(self, name: str, fields: tuple[Any, ...], stack: str) -> bool:
         """Whether a SQLite or PostgreSQL store holds ``stack``, read with sqlite3 or
         psycopg2 when its database is the plain case (else: unsure; the full command
         reads, upgrades or reports)."""
+        from mlrig.models import ProfileConfig
         from mlrig.stores import open_store
         from mlrig.stores.sql_fast import FastStore
 
-        store = open_store(profile, env=self.env, events=None)
+        store = open_store(ProfileConfig(name, *fields), env=self.env, events=None)
         try:
             if not isinstance(store, FastStore):
                 raise _Unsure  # MySQL, rest: the full command asks the store
@@ -286,12 +304,16 @@ class _Resolver:
         finally:
             store.close()
 
-    def local_store_has(self, url: Any, stack: str) -> bool:
-        """Whether the local store at ``url`` holds ``stack``, as its reader would see it."""
+    def local_root(self, url: Any) -> str:
+        """The resolved root of the local store at ``url``, as its backend finds it."""
         if not isinstance(url, str) or not url.startswith("file:///") or "%" in url \
                 or "\x00" in url:
             raise _Unsure  # a plain path or an escaped URL: the store's own parser
-        root = os.path.realpath(url[len("file://"):])
+        return os.path.realpath(url[len("file://"):])
+
+    def local_store_has(self, url: Any, stack: str) -> bool:
+        """Whether the local store at ``url`` holds ``stack``, as its reader would see it."""
+        root = self.local_root(url)
         if _read_text(os.path.join(root, LOCAL_MARKER), follow=True) != LOCAL_MARKER_TEXT:
             raise _Unsure
         if not stat.S_ISREG(os.lstat(os.path.join(root, LOCAL_LOCK)).st_mode):
@@ -300,6 +322,16 @@ class _Resolver:
             raise _Unsure  # an unfinished commit: its next reader finishes it
         stacks = _checked_copy(os.path.join(root, LOCAL_STACKS), LOCAL_FORMAT_VERSION)
         return stack in (stacks.get("stacks") or {})
+
+
+def _joined(base: str, *names: str) -> str:
+    """``str(Path(base, *names))`` without pathlib, for a ``base`` that is already in
+    normal form (Path normalises the same way then); pathlib itself otherwise."""
+    if base == os.path.normpath(base):
+        return os.path.join(base, *names)
+    from pathlib import Path
+
+    return str(Path(base, *names))
 
 
 def _read_text(path: str, *, follow: bool) -> str:
@@ -321,14 +353,15 @@ def _read_text(path: str, *, follow: bool) -> str:
 def _checked_copy(path: str, expected_version: int) -> dict[str, Any]:
     """The content of the mlrig YAML file ``path`` from its JSON copy, if the copy is
     current (the key of :func:`mlrig.fsutil.read_yaml_mapping`) and was checked."""
-    import json
     import zlib
+
+    from mlrig.jsonread import loads
 
     st = os.stat(path)
     text = _read_text(path, follow=True)
     signature = [st.st_mtime_ns, st.st_size, st.st_ino, zlib.crc32(text.encode("utf-8"))]
     directory, name = os.path.split(path)
-    cached = json.loads(_read_text(os.path.join(directory, f".{name}.cache.json"),
+    cached = loads(_read_text(os.path.join(directory, f".{name}.cache.json"),
                                    follow=False))
     if not (isinstance(cached, dict) and cached.get("signature") == signature
             and cached.get("checked") is True):

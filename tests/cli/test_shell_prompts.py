@@ -276,6 +276,9 @@ def test_status_of_a_local_profile_in_every_scope(config_dir: Path, tmp_path: Pa
     assert "default" in same_status(config_dir, repo)
     modules = prompt_modules(config_dir, repo, tmp_path / "s.json", "status")
     assert "mlrig.client" not in modules and "click" not in modules
+    # of an all-local configuration: neither the records' dataclasses nor pathlib
+    assert [m for m in ("mlrig.models", "dataclasses", "pathlib", "mlrig.stores.local")
+            if m in modules] == []
     assert "(MISSING)" in same_status(config_dir, repo, MLRIG_ACTIVE_STACK="nope")
     assert "(MISSING)" in same_status(config_dir, repo, MLRIG_ACTIVE_PROFILE="nope")
     assert "overrides" in same_status(config_dir, repo, MLRIG_ACTIVE_STACK="dev")
@@ -287,6 +290,13 @@ def test_status_of_a_local_profile_in_every_scope(config_dir: Path, tmp_path: Pa
     assert "q" in same_status(config_dir, repo / "sub", MLRIG_ACTIVE_PROFILE="q")
     assert "local" in same_status(config_dir, tmp_path, MLRIG_REPOSITORY_PATH=str(repo))
     # a file others may read: the warning (printed by the full command) is the same
+    lake = next((config_dir / "profiles").rglob("lake.yaml"))
+    lake.chmod(0o644)  # a component file, found by the store's own layout
+    fast = run_mlrig_in(config_dir, "status", cwd=repo)
+    assert f"'{lake}' has mode 644, wider than 600" in fast.stderr
+    assert (fast.exit_code, fast.stdout, fast.stderr) == full_command(config_dir, repo,
+                                                                       "status")
+    lake.chmod(0o600)
     (config_dir / "config.yaml").chmod(0o644)
     fast = run_mlrig_in(config_dir, "status", cwd=repo)
     assert "wider than 600" in fast.stderr

@@ -123,8 +123,8 @@ def test_prompt_commands_import_neither_the_client_nor_sql(
     modules = modules_imported_by(config_dir, tmp_path, *args)
     assert "mlrig.prompt" in modules
     assert heavy(modules) == []
-    assert [m for m in ("mlrig.client", "click", "rich", "yaml", "pathlib", "sqlite3")
-            if m in modules] == []
+    assert [m for m in ("mlrig.client", "click", "rich", "yaml", "pathlib", "sqlite3",
+                        "json", "re", "typing") if m in modules] == []
 
 
 @pytest.mark.parametrize("args", [("stack", "list"), ("stack", "list", "-o", "json"),

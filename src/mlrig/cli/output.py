@@ -6,7 +6,6 @@ declares options with it (``mlrig status`` draws its table without either).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -40,7 +39,10 @@ def emit_data(fmt: str, key: str, data: Any) -> None:
 def emit_document(fmt: str, document: dict[str, Any]) -> None:
     """Write a document the core built (:mod:`mlrig.core.documents`) as JSON or YAML."""
     import click
+
     if fmt == "json":
+        import json
+
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:
         from mlrig.fsutil import dump_yaml

@@ -2,31 +2,31 @@
 
 from __future__ import annotations
 
+import os
 import stat
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
 
 
-def _wider_than(path: Path, allowed: int) -> int | None:
+def _wider_than(path: str | os.PathLike[str], allowed: int) -> int | None:
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)
+        mode = stat.S_IMODE(os.stat(path).st_mode)
     except OSError:
         return None
     return mode if mode & ~allowed else None
 
 
-def permission_warnings(config_dir: Path, config: Any) -> list[str]:
-    """Files and directories under the config dir that others can read or write."""
-    warnings: list[str] = []
-    candidates: list[tuple[Path, int]] = [(config_dir, 0o700), (config_dir / "config.yaml", 0o600)]
-    from mlrig.exceptions import StoreError
-    from mlrig.stores import backend
+def config_candidates(config_dir: str | os.PathLike[str]) -> list[tuple[str, int]]:
+    """The config dir and its ``config.yaml``, with the widest mode each may have."""
+    return [(str(config_dir), 0o700), (os.path.join(config_dir, "config.yaml"), 0o600)]
 
-    for profile in getattr(config, "profiles", {}).values():
-        try:
-            candidates.extend(backend(profile.store_type).private_paths(profile.store_url))
-        except StoreError:
-            continue  # a store type this mlrig cannot open: nothing it can check
+
+def warnings_for(candidates: Iterable[tuple[str | os.PathLike[str], int]]) -> list[str]:
+    """A warning for each ``(path, widest allowed mode)`` whose mode is wider."""
+    warnings: list[str] = []
     for path, allowed in candidates:
         mode = _wider_than(path, allowed)
         if mode is not None:
@@ -35,3 +35,17 @@ def permission_warnings(config_dir: Path, config: Any) -> list[str]:
                 f"(fix: chmod {allowed:o} '{path}')."
             )
     return warnings
+
+
+def permission_warnings(config_dir: Path, config: Any) -> list[str]:
+    """Files and directories under the config dir that others can read or write."""
+    candidates: list[tuple[str | os.PathLike[str], int]] = [*config_candidates(config_dir)]
+    from mlrig.exceptions import StoreError
+    from mlrig.stores import backend
+
+    for profile in getattr(config, "profiles", {}).values():
+        try:
+            candidates.extend(backend(profile.store_type).private_paths(profile.store_url))
+        except StoreError:
+            continue  # a store type this mlrig cannot open: nothing it can check
+    return warnings_for(candidates)

@@ -18,17 +18,19 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mlrig.exceptions import InputError, StoreError
-from mlrig.models import ProfileConfig
-from mlrig.stores.base import Backend, Store
 
+# the registry imports neither the records' dataclasses nor pathlib (values of those types
+# come from its callers), so a light module of stores/ (local_layout) costs only itself
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
     from mlrig.events import Listener
+    from mlrig.models import ProfileConfig
+    from mlrig.stores.base import Backend, Store
 
 ENV_DEFAULT_STORE_TYPE = "MLRIG_DEFAULT_STORE_TYPE"
 ENTRY_POINT_GROUP = "mlrig.stores"
@@ -134,8 +136,7 @@ def profiles_using(profiles: Mapping[str, ProfileConfig], directory: Path,
     return sorted(users)
 
 
-@dataclass(frozen=True)
-class Ownership:
+class Ownership(NamedTuple):
     """May mlrig remove or move a profile's store? The one decision that delete, rename,
     migrate and copy all ask: only if the store lives in the profile's own directory
     (``<config>/profiles/<name>``, where mlrig made it) and no other profile uses it."""

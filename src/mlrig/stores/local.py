@@ -48,7 +48,7 @@ from mlrig.fsutil import (
 )
 from mlrig.models import Component, ComponentType, FlavorRecord, ProfileConfig, Stack
 from mlrig.names import validate_name
-from mlrig.stores import integrity, paging
+from mlrig.stores import integrity, local_layout, paging
 
 if TYPE_CHECKING:
     from mlrig.events import Listener
@@ -58,7 +58,7 @@ _MARKER = "store.yaml"
 _STACKS = "stacks.yaml"
 _FLAVORS = "flavors.yaml"
 _JOURNAL = ".journal.yaml"
-_COMPONENTS = "components"
+_COMPONENTS = local_layout.COMPONENTS
 #: the marker as mlrig writes it (``dump_yaml`` of its mapping), recognised without YAML
 _MARKER_TEXT = f"version: {FORMAT_VERSION}\nkind: mlrig-local-store\n"
 
@@ -602,13 +602,7 @@ class LocalBackend:
         root = self.location(url)
         if root is None:
             return []
-        paths = [(root, 0o700)]
-        components = root / _COMPONENTS
-        if components.is_dir():
-            for type_dir in components.iterdir():
-                paths.append((type_dir, 0o700))
-                paths.extend((f, 0o600) for f in type_dir.glob("*.yaml"))
-        return paths
+        return [(Path(path), mode) for path, mode in local_layout.private_paths(str(root))]
 
     def open(self, profile: ProfileConfig, *, env: Mapping[str, str] | None,
              events: Listener | None) -> LocalStore:

@@ -5,6 +5,7 @@ never imports SQLAlchemy; :meth:`SqlBackend.open` imports :mod:`mlrig.stores.sql
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,9 +99,32 @@ def _postgres_store(profile: ProfileConfig, *, env: Mapping[str, str] | None,
     params = postgres_params(profile.store_url)
     if params is None:
         return None
+    psycopg2 = _import_psycopg2()
+    if psycopg2 is None:
+        return None
+    return PostgresStore(profile.store_url, params, psycopg2, options=profile.options,
+                         env=env, events=events)
+
+
+def _import_psycopg2() -> Any:
+    """psycopg2 (``None`` when it is not installed), imported without Python's ``ssl``.
+
+    At import, psycopg2's C module imports ``ssl`` only to have Python set up the locking
+    callbacks that OpenSSL before 1.1 needed, and falls back to libpq's own locking when
+    that import fails (its path for a Python built without OpenSSL). libpq makes TLS
+    connections with its own OpenSSL either way, so ``ssl`` — a second OpenSSL in the
+    process, a third of a PostgreSQL read's memory — is hidden for that import when
+    nothing has imported it yet.
+    """
+    hide = "ssl" not in sys.modules and "psycopg2" not in sys.modules
+    if hide:
+        # None in sys.modules: an import of it fails
+        sys.modules["ssl"] = None  # type: ignore[assignment]
     try:
         import psycopg2
     except ImportError:
         return None
-    return PostgresStore(profile.store_url, params, psycopg2, options=profile.options,
-                         env=env, events=events)
+    finally:
+        if hide and sys.modules.get("ssl", False) is None:
+            del sys.modules["ssl"]
+    return psycopg2
