@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
+    from mlrig.models import ProfileConfig
+
 # the names the full resolution uses (kept equal by tests/unit/test_prompt.py)
 CONFIG_FILE = "config.yaml"  # mlrig.config.global_config.CONFIG_FILE
 CONFIG_VERSION = 1  # mlrig.config.global_config.CONFIG_VERSION
@@ -273,10 +275,10 @@ class _Resolver:
             from pathlib import Path
             from types import SimpleNamespace
 
-            from mlrig.models import ProfileConfig
-
+            # what permission_warnings reads of a configuration and its profiles
             config = SimpleNamespace(profiles={
-                name: ProfileConfig(name, *fields) for name, fields in profiles.items()})
+                name: SimpleNamespace(store_type=fields[0], store_url=fields[1])
+                for name, fields in profiles.items()})
             return security.permission_warnings(Path(config_dir), config)
         from mlrig.stores import local_layout
 
@@ -289,18 +291,25 @@ class _Resolver:
         """Whether a SQLite or PostgreSQL store holds ``stack``, read with sqlite3 or
         psycopg2 when its database is the plain case (else: unsure; the full command
         reads, upgrades or reports)."""
-        from mlrig.models import ProfileConfig
+        from types import SimpleNamespace
+        from typing import cast
+
         from mlrig.stores import open_store
         from mlrig.stores.sql_fast import FastStore
 
-        store = open_store(ProfileConfig(name, *fields), env=self.env, events=None)
+        # the fields of a ProfileConfig the backend reads, without the records' dataclasses
+        store_type, store_url, active_stack, options = fields
+        profile = cast("ProfileConfig", SimpleNamespace(
+            name=name, store_type=store_type, store_url=store_url, active_stack=active_stack,
+            options=options))
+        store = open_store(profile, env=self.env, events=None)
         try:
             if not isinstance(store, FastStore):
                 raise _Unsure  # MySQL, rest: the full command asks the store
             with store.plain_read() as view:
                 if view is None:
                     raise _Unsure
-                return view.get_stack(stack) is not None
+                return view.has_stack(stack)
         finally:
             store.close()
 

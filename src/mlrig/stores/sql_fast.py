@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import sqlite3
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,11 +35,23 @@ from mlrig.stores.sql_plain import (
 )
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from mlrig.events import Listener
     from mlrig.stores.base import StoreTransaction, StoreView
     from mlrig.stores.sql import SqlStore
 
-SQLITE = Dialect("sqlite", sqlite3.IntegrityError)
+_DIALECTS: dict[str, Dialect] = {}
+
+
+def sqlite_dialect() -> Dialect:
+    """SQLite's :class:`Dialect`, made on first use: a PostgreSQL profile does not import
+    ``sqlite3`` (its library is a megabyte of a read's memory)."""
+    if "sqlite" not in _DIALECTS:
+        import sqlite3
+
+        _DIALECTS["sqlite"] = Dialect("sqlite", sqlite3.IntegrityError)
+    return _DIALECTS["sqlite"]
 
 
 class FastStore:
@@ -128,7 +139,7 @@ class SqliteStore(FastStore):
             yield None
             return
         with self._transaction(conn, "BEGIN", "read"):
-            yield PlainView(conn, SQLITE, self.masked_url)
+            yield PlainView(conn, sqlite_dialect(), self.masked_url)
 
     @contextlib.contextmanager
     def write(self) -> Iterator[StoreTransaction]:
@@ -140,13 +151,15 @@ class SqliteStore(FastStore):
         # BEGIN IMMEDIATE takes the database's write lock now (waiting up to the busy
         # timeout), so the checks this transaction makes hold until its commit
         with self._transaction(conn, "BEGIN IMMEDIATE", "write to"):
-            yield PlainTransaction(conn, SQLITE, self.masked_url)
+            yield PlainTransaction(conn, sqlite_dialect(), self.masked_url)
 
     @contextlib.contextmanager
     def _transaction(self, conn: sqlite3.Connection, begin: str, action: str
                      ) -> Iterator[None]:
         """One transaction on ``conn`` (closed after it): committed when the block ends,
         rolled back when it raises; sqlite3's errors as the SQLAlchemy store reports them."""
+        import sqlite3
+
         try:
             with self._errors(action):
                 conn.execute(begin)
@@ -163,6 +176,8 @@ class SqliteStore(FastStore):
 
     def _connect(self) -> sqlite3.Connection | None:
         """A connection to a database at the head schema; ``None``: SqlStore does it."""
+        import sqlite3
+
         path = self.path
         if not path.is_file() or not all(os.access(p, os.W_OK) for p in (path, path.parent)):
             return None  # missing or read-only: the full store's messages and modes
@@ -175,7 +190,7 @@ class SqliteStore(FastStore):
             conn.execute(f"PRAGMA busy_timeout = {int(DEFAULT_LOCK_TIMEOUT * 1000)}")
             conn.execute("PRAGMA foreign_keys = ON")
             wal = str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal"
-            if not wal or (not self._checked and revision(conn, SQLITE) != HEAD):
+            if not wal or (not self._checked and revision(conn, sqlite_dialect()) != HEAD):
                 conn.close()
                 return None  # WAL to switch on, a schema to check or upgrade: the full store
         except sqlite3.Error:
@@ -186,6 +201,8 @@ class SqliteStore(FastStore):
 
     def _errors(self, action: str) -> contextlib.AbstractContextManager[None]:
         """sqlite3's errors as the SQLAlchemy store reports them."""
+        import sqlite3
+
         return sql_shared.driver_errors(action, self.masked_url, [], sqlite3.Error)
 
 

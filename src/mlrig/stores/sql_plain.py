@@ -24,11 +24,31 @@ import datetime
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlrig.exceptions import StoreError
-from mlrig.models import Component, ComponentType, FlavorRecord, Stack
-from mlrig.stores import integrity, paging, sql_shared
+from mlrig.stores import sql_shared
+
+if TYPE_CHECKING:
+    from mlrig.models import Component, ComponentType, FlavorRecord, Stack
+    from mlrig.stores import integrity, paging
+else:
+
+    class _OnFirstUse:
+        """A module imported when one of its names is first used: the integrity checks
+        and the paging rules (and the records they import) only for the writes and the
+        pages that need them, not for ``mlrig status``'s one lookup."""
+
+        def __init__(self, name: str) -> None:
+            self._name = name
+
+        def __getattr__(self, attribute: str) -> Any:
+            import importlib
+
+            return getattr(importlib.import_module(self._name), attribute)
+
+    integrity = _OnFirstUse("mlrig.stores.integrity")
+    paging = _OnFirstUse("mlrig.stores.paging")
 
 #: the Alembic revision of the schema these statements are written for and its version
 #: table (equal to mlrig.stores.sql_schema.HEAD and VERSION_TABLE, which load SQLAlchemy;
@@ -39,7 +59,8 @@ VERSION_TABLE = "mlrig_alembic_version"
 STORE_ROW_ID = 1
 STORE_KIND = "mlrig-sql-store"
 
-_TYPE_ORDER = {t: i for i, t in enumerate(ComponentType)}
+#: the component types' order, filled on first use (see _models)
+_TYPE_ORDER: dict[ComponentType, int] = {}
 _COMPONENT = "SELECT id, type, name, flavor, config FROM mlrig_components"
 _SQLITE_TIMESTAMP = "%Y-%m-%d %H:%M:%S.%f"  # what SQLAlchemy's SQLite DateTime stores
 
@@ -143,9 +164,19 @@ def fetch(conn: Any, dialect: Dialect, statement: str,
         cursor.close()
 
 
+def _models() -> Any:
+    """:mod:`mlrig.models`, imported when a record is first built: ``mlrig status`` asks
+    only whether a stack exists, without the records' dataclasses."""
+    from mlrig import models
+
+    if not _TYPE_ORDER:
+        _TYPE_ORDER.update({t: i for i, t in enumerate(models.ComponentType)})
+    return models
+
+
 def _type(value: str, where: str) -> ComponentType:
     try:
-        return ComponentType(value)
+        return _models().ComponentType(value)  # type: ignore[no-any-return]
     except ValueError:
         raise StoreError(
             f"The SQL store at {where} holds the unknown component type '{value}' "
@@ -187,8 +218,9 @@ class PlainView:
 
     def _component(self, row: Any) -> Component:
         id_, type_, name, flavor, config = row
-        return Component(type=_type(type_, self._where), name=name, flavor=flavor,
-                         config=sql_shared.load_config(config, self._where), id=id_)
+        return _models().Component(  # type: ignore[no-any-return]
+            type=_type(type_, self._where), name=name, flavor=flavor,
+            config=sql_shared.load_config(config, self._where), id=id_)
 
     # components
     def get_component(self, type_: ComponentType, name: str) -> Component | None:
@@ -256,12 +288,17 @@ class PlainView:
         rows = self._rows(
             "SELECT sc.type, c.name FROM mlrig_stack_components AS sc JOIN mlrig_components "
             "AS c ON c.id = sc.component_id WHERE sc.stack_id = ?", (stack_id,))
-        return Stack(name, {_type(t, self._where): n for t, n in rows})
+        return _models().Stack(  # type: ignore[no-any-return]
+            name, {_type(t, self._where): n for t, n in rows})
+
+    def has_stack(self, name: str) -> bool:
+        """Whether the store holds the stack ``name`` (no record built)."""
+        return self._stack_id(name) is not None
 
     def _stacks(self, rows: list[Any]) -> list[Stack]:
         stacks: dict[str, Stack] = {}
         for name, type_, component in rows:
-            stack = stacks.setdefault(name, Stack(name, {}))
+            stack = stacks.setdefault(name, _models().Stack(name, {}))
             if type_ is not None:
                 stack.components[_type(type_, self._where)] = component
         return [stacks[name] for name in sorted(stacks)]
@@ -301,7 +338,8 @@ class PlainView:
         else:
             rows = self._rows("SELECT type, name, source FROM mlrig_flavors WHERE type = ?",
                               (type_.value,))
-        found = [FlavorRecord(_type(t, self._where), n, s) for t, n, s in rows]
+        record = _models().FlavorRecord
+        found = [record(_type(t, self._where), n, s) for t, n, s in rows]
         return sorted(found, key=lambda f: (_TYPE_ORDER[f.type], f.name))
 
 
