@@ -267,24 +267,19 @@ class _Resolver:
         }
 
     def permission_warnings(self, config_dir: str, profiles: dict[str, Any]) -> list[str]:
-        """:func:`mlrig.core.security.permission_warnings`; for local profiles from
-        :mod:`mlrig.stores.local_layout` (the paths as resolved by its backend)."""
+        """:func:`mlrig.core.security.permission_warnings`, with a local store's paths from
+        :mod:`mlrig.stores.local_layout` (resolved as its backend resolves them), so that
+        the local store's module is not imported."""
         from mlrig.core import security
-
-        if any(fields[0] != "local" for fields in profiles.values()):
-            from pathlib import Path
-            from types import SimpleNamespace
-
-            # what permission_warnings reads of a configuration and its profiles
-            config = SimpleNamespace(profiles={
-                name: SimpleNamespace(store_type=fields[0], store_url=fields[1])
-                for name, fields in profiles.items()})
-            return security.permission_warnings(Path(config_dir), config)
         from mlrig.stores import local_layout
 
-        candidates: list[tuple[str, int]] = security.config_candidates(config_dir)
-        for _, url, _, _ in profiles.values():
-            candidates.extend(local_layout.private_paths(self.local_root(url)))
+        candidates: list[tuple[str | os.PathLike[str], int]] = [
+            *security.config_candidates(config_dir)]
+        for store_type, url, _, _ in profiles.values():
+            if store_type == "local":
+                candidates.extend(local_layout.private_paths(self.local_root(url)))
+            else:
+                candidates.extend(security.store_private_paths(store_type, url))
         return security.warnings_for(candidates)
 
     def sql_store_has(self, name: str, fields: tuple[Any, ...], stack: str) -> bool:

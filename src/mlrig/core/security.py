@@ -37,15 +37,21 @@ def warnings_for(candidates: Iterable[tuple[str | os.PathLike[str], int]]) -> li
     return warnings
 
 
-def permission_warnings(config_dir: Path, config: Any) -> list[str]:
-    """Files and directories under the config dir that others can read or write."""
-    candidates: list[tuple[str | os.PathLike[str], int]] = [*config_candidates(config_dir)]
+def store_private_paths(store_type: str, url: str) -> list[tuple[Path, int]]:
+    """The private paths of a store, as its backend names them (none for a store type this
+    mlrig cannot open: nothing it can check)."""
     from mlrig.exceptions import StoreError
     from mlrig.stores import backend
 
+    try:
+        return backend(store_type).private_paths(url)
+    except StoreError:
+        return []
+
+
+def permission_warnings(config_dir: Path, config: Any) -> list[str]:
+    """Files and directories under the config dir that others can read or write."""
+    candidates: list[tuple[str | os.PathLike[str], int]] = [*config_candidates(config_dir)]
     for profile in getattr(config, "profiles", {}).values():
-        try:
-            candidates.extend(backend(profile.store_type).private_paths(profile.store_url))
-        except StoreError:
-            continue  # a store type this mlrig cannot open: nothing it can check
+        candidates.extend(store_private_paths(profile.store_type, profile.store_url))
     return warnings_for(candidates)

@@ -376,11 +376,16 @@ class PostgresStore(FastStore):
 
         params = dict(self._params)
         if not self._resolved:
-            from mlrig.events import listener_for
+            events = self._events
+
+            def emit(event: Any) -> None:  # mlrig.events (its dataclasses) only to report
+                from mlrig.events import listener_for
+
+                listener_for(None, events)(event)
 
             password = resolve_password(self.url, self._options,
                                         os.environ if self._env is None else self._env,
-                                        emit=listener_for(None, self._events))
+                                        emit=emit)
             if password is not None:
                 self._params["password"] = password
                 self._secrets.append(password)
