@@ -21,8 +21,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from mlrig import flavors as flavor_registry
-from mlrig.core.runtime_stack import secret_reference
 from mlrig.core.session import Session
 from mlrig.events import (
     ComponentCopyRenamed,
@@ -93,6 +91,11 @@ def exported(view: StoreView, contents: Contents, include_secrets: bool) -> Cont
 def without_secrets(view: StoreView, contents: Contents) -> Contents:
     """``contents`` with the values of secret attributes left out, each component naming
     the ones it leaves out (what an export without ``--include-secrets`` holds)."""
+    # imported here: a stack read or write that imports this module only to copy, export
+    # or import does not load the flavor registry or the run-time stack
+    from mlrig import flavors as flavor_registry
+    from mlrig.core.runtime_stack import secret_reference
+
     carried: list[ContentComponent] = []
     for entry in contents.components:
         comp = entry.component
