@@ -82,6 +82,12 @@ def initial_lock_timeout() -> float:
         return DEFAULT_LOCK_TIMEOUT
 
 
+#: MLRIG_LOCK_TIMEOUT as of import (a bad value: the default here, an error from
+#: :func:`check`, which every command runs first); the locks and the SQL stores' busy
+#: timeouts take it from here (``mlrig.fsutil.DEFAULT_LOCK_TIMEOUT`` is the same value)
+LOCK_TIMEOUT_AT_START = initial_lock_timeout()
+
+
 def directory(name: str, env: Mapping[str, str] | None = None) -> Path | None:
     """A directory variable (``MLRIG_CONFIG_PATH``, ``MLRIG_REPOSITORY_PATH``) as an
     absolute path; ``None`` when unset."""

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from mlrig.environment import initial_lock_timeout
+from mlrig.environment import LOCK_TIMEOUT_AT_START
 from mlrig.exceptions import (
     CorruptFileError,
     LockTimeoutError,
@@ -46,7 +46,7 @@ from mlrig.exceptions import (
 
 #: MLRIG_LOCK_TIMEOUT as of import (a bad value: the default here, an error from
 #: :func:`mlrig.environment.check`, which every command runs first)
-DEFAULT_LOCK_TIMEOUT = initial_lock_timeout()
+DEFAULT_LOCK_TIMEOUT = LOCK_TIMEOUT_AT_START
 PRIVATE_FILE_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
 

@@ -335,6 +335,9 @@ def test_status_of_a_postgres_profile(config_dir: Path, tmp_path: Path, pg_url: 
     assert "mlrig.stores.sql_fast" in modules and "psycopg2" in modules
     assert "click" not in modules
     assert [m for m in modules if m.split(".")[0] in ("sqlalchemy", "psycopg")] == []
+    # nor what only a local store or a SQLite file needs (pathlib, fsutil, urllib.parse)
+    assert [m for m in ("pathlib", "mlrig.fsutil", "urllib.parse", "sqlite3")
+            if m in modules] == []
     assert "(MISSING)" in same_status(config_dir, tmp_path, MLRIG_ACTIVE_STACK="nope")
     config = config_dir / "config.yaml"
     config.write_text(config.read_text().replace(pg_url, with_password(pg_url, "wrong-pw")))

@@ -7,12 +7,13 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlrig.stores.sql_url import canonical_sql_url, validate_options
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from mlrig.events import Listener
     from mlrig.models import ProfileConfig
     from mlrig.stores.base import Store
@@ -43,6 +44,8 @@ class SqlBackend:
         if match is None:
             return None
         raw = url[match.end():].split("?", 1)[0]
+        from pathlib import Path  # here: a PostgreSQL profile's status needs no pathlib
+
         return Path(raw).resolve() if raw and raw != ":memory:" else None
 
     def lives_in(self, url: str, directory: Path) -> bool:

@@ -19,10 +19,9 @@ import contextlib
 import os
 import re
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlrig.fsutil import DEFAULT_LOCK_TIMEOUT
+from mlrig.environment import LOCK_TIMEOUT_AT_START as DEFAULT_LOCK_TIMEOUT
 from mlrig.stores import mask_url, sql_shared
 from mlrig.stores.sql_plain import (
     HEAD,
@@ -36,6 +35,7 @@ from mlrig.stores.sql_plain import (
 
 if TYPE_CHECKING:
     import sqlite3
+    from pathlib import Path
 
     from mlrig.events import Listener
     from mlrig.stores.base import StoreTransaction, StoreView
@@ -220,16 +220,24 @@ _URL = re.compile(
 _POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2")
 
 
+def _unquote(text: str) -> str:
+    """``urllib.parse.unquote``, imported only for text that has a ``%`` (urllib.parse and
+    the ipaddress module it loads are a few ms of a PostgreSQL profile's ``status``)."""
+    if "%" not in text:
+        return text
+    from urllib.parse import unquote
+
+    return unquote(text)
+
+
 def postgres_params(url: str) -> dict[str, Any] | None:
     """The libpq keywords of a PostgreSQL URL, as SQLAlchemy's psycopg dialects pass them
     (``None``: not a plain PostgreSQL URL — another driver, a repeated or ``host`` query
     parameter — which :class:`~mlrig.stores.sql.SqlStore` serves)."""
-    from urllib.parse import parse_qsl, unquote
-
     match = _URL.match(url)
     if match is None or match["scheme"] not in _POSTGRES_SCHEMES or not match["database"]:
         return None
-    params: dict[str, Any] = {"dbname": unquote(match["database"])}
+    params: dict[str, Any] = {"dbname": _unquote(match["database"])}
     host = match["ipv6"] or match["ipv4"]
     if host:
         params["host"] = host
@@ -238,10 +246,14 @@ def postgres_params(url: str) -> dict[str, Any] | None:
             return None
         params["port"] = int(match["port"])
     if match["user"]:
-        params["user"] = unquote(match["user"])
+        params["user"] = _unquote(match["user"])
     if match["password"] is not None:
-        params["password"] = unquote(match["password"])
-    for key, value in parse_qsl(match["query"] or ""):
+        params["password"] = _unquote(match["password"])
+    if not match["query"]:
+        return params
+    from urllib.parse import parse_qsl
+
+    for key, value in parse_qsl(match["query"]):
         if key in params or key in ("host", "hostaddr", "dbname", "user", "password",
                                     "port", "service"):
             return None  # libpq would read it differently from SQLAlchemy: SqlStore's way

@@ -9,8 +9,10 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+# from the environment module, not mlrig.fsutil: a PostgreSQL profile's status does not
+# need fsutil's imports (pathlib among them)
+from mlrig.environment import LOCK_TIMEOUT_AT_START as DEFAULT_LOCK_TIMEOUT
 from mlrig.exceptions import LockTimeoutError, MlrigError, StoreError
-from mlrig.fsutil import DEFAULT_LOCK_TIMEOUT
 
 #: what a driver says when a lock was not granted within the busy / lock timeout (SQLite,
 #: PostgreSQL, MySQL)

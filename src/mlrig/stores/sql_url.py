@@ -13,12 +13,13 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlrig.exceptions import InputError, StoreError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from sqlalchemy.engine import URL
 
     from mlrig.events import Listener
@@ -92,6 +93,8 @@ def canonical_sql_url(url: str) -> str:
                 f"Invalid URL for store type 'sql': {mask(url)} (a profile needs a SQLite "
                 "file: sqlite:///relative/path.db or sqlite:////absolute/path.db)."
             )
+        from pathlib import Path  # here: a PostgreSQL profile's status needs no pathlib
+
         path = Path(database).expanduser().absolute()
         parsed = parsed.set(drivername="sqlite", database=str(path))
     else:
@@ -168,6 +171,8 @@ def sqlite_path(url: str) -> Path | None:
     """The database file of a ``sqlite:///`` URL (``None`` for other databases)."""
     if not url.startswith(("sqlite:", "sqlite+")):
         return None
+    from pathlib import Path
+
     database = parse(url).database
     return Path(database) if database and database != ":memory:" else None
 
@@ -196,6 +201,8 @@ def validate_options(url: str, options: Mapping[str, Any]) -> dict[str, Any]:
                              f"'{variable}'.")
         result[PASSWORD_ENV] = variable
     if PASSWORD_FILE in result:
+        from pathlib import Path
+
         result[PASSWORD_FILE] = str(Path(str(result[PASSWORD_FILE])).expanduser().absolute())
     return result
 
@@ -215,6 +222,8 @@ def resolve_password(url: str, options: Mapping[str, Any], env: Mapping[str, str
         return value
     file_name = options.get(PASSWORD_FILE)
     if file_name:
+        from pathlib import Path
+
         from mlrig.fsutil import read_bytes
 
         path = Path(str(file_name))
