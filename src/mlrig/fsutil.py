@@ -31,7 +31,7 @@ import fcntl
 import os
 import stat
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -498,14 +498,21 @@ def read_text(path: Path, limit: int = MAX_FILE_BYTES, *, follow: bool = True) -
     """The file's text, ``None`` when it does not exist; unreadable files, files that are
     not regular files (devices, FIFOs: refused without blocking) and files over ``limit``
     bytes are errors. Without ``follow``, a symbolic link is an error too."""
+    found = _read_text_and_status(path, limit, follow=follow)
+    return None if found is None else found[0]
+
+
+def _read_text_and_status(path: Path, limit: int = MAX_FILE_BYTES, *, follow: bool = True
+                          ) -> tuple[str, os.stat_result] | None:
+    """:func:`read_text`, with the ``fstat`` of the file the text was read from."""
     try:
-        raw, _ = read_bytes(path, limit, follow=follow)
+        raw, info = read_bytes(path, limit, follow=follow)
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise read_error(exc, path) from None
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8"), info
     except UnicodeDecodeError:
         raise CorruptFileError(
             f"The file '{path}' is not valid UTF-8 text; mlrig will not overwrite it.",
@@ -779,6 +786,81 @@ def read_yaml_mapping(path: Path, expected_version: int, what: str,
     if cached and _signature(path) == stat_key:
         _write_cache(path, signature, data, checked=check is not None)
     return data
+
+
+def read_yaml_mappings(directory: Path, names: Iterable[str], expected_version: int,
+                       what: str, cache_name: str) -> dict[str, dict[str, Any] | None]:
+    """:func:`read_yaml_mapping` of ``<name>.yaml`` for each of ``names`` in ``directory``
+    (``None`` for a file that is gone), with one JSON copy for the whole directory.
+
+    The copy (``cache_name``, a dot file ending in ``.cache.json``) holds each file's
+    parsed content keyed as :func:`read_yaml_mapping`'s copies are: the (mtime, size,
+    inode) of the file that was read and a checksum of its text. A file whose key differs
+    is parsed again, and the copy is rewritten (best effort, never durable) when anything
+    was parsed or is gone. It spares listings of many files the YAML parser; the files
+    stay the one source of truth, and every caller still checks what it is given.
+    """
+    cache_path = directory / cache_name
+    entries = _read_dir_cache(cache_path)
+    result: dict[str, dict[str, Any] | None] = {}
+    fresh: dict[str, tuple[list[int], dict[str, Any]]] = {}
+    stale = False
+    for name in names:
+        path = directory / f"{name}.yaml"
+        found = _read_text_and_status(path)
+        if found is None:
+            result[name] = None
+            continue
+        text, info = found
+        signature = [info.st_mtime_ns, info.st_size, info.st_ino, _checksum(text)]
+        hit = entries.get(name)
+        if hit is not None and hit[0] == signature:
+            data = hit[1]
+        else:
+            data = parse_yaml(text, path)
+            stale = True
+        data = check_version(data, path, expected_version, what)
+        fresh[name] = (signature, data)
+        result[name] = data
+    if stale or set(entries) - set(fresh):
+        _write_dir_cache(cache_path, fresh)
+    return result
+
+
+def _read_dir_cache(path: Path) -> dict[str, tuple[list[int], Any]]:
+    """The entries of a directory's JSON copy (see :func:`read_yaml_mappings`); none when
+    the copy is missing, a link, unreadable or not of the expected shape."""
+    from mlrig.jsonread import loads
+
+    try:
+        raw, _ = read_bytes(path, follow=False)
+        cached = loads(raw.decode("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    entries = cached.get("entries") if isinstance(cached, dict) else None
+    if not isinstance(entries, dict):
+        return {}
+    return {name: (entry[0], entry[1]) for name, entry in entries.items()
+            if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], list)}
+
+
+def _write_dir_cache(path: Path, fresh: Mapping[str, tuple[list[int], Any]]) -> None:
+    """Best effort: the directory's JSON copy of ``fresh`` (entries whose content JSON
+    cannot carry faithfully — dates, integer keys — are left out, and parsed each time)."""
+    import json
+
+    entries: dict[str, list[Any]] = {}
+    for name, (signature, data) in fresh.items():
+        try:
+            if json.loads(json.dumps(data, allow_nan=False)) == data:
+                entries[name] = [signature, data]
+        except (TypeError, ValueError):
+            continue
+    try:
+        encoded = json.dumps({"entries": entries}, allow_nan=False)
+        atomic_write(path, encoded, durable=False, create_parents=False, root=path.parent)
+    except (TypeError, ValueError, OSError, StoreError):
+        return
 
 
 def check_version(data: Any, path: Path, expected_version: int, what: str) -> dict[str, Any]:

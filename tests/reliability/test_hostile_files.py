@@ -218,19 +218,23 @@ def test_a_fifo_in_a_local_store_is_refused_without_blocking(world: World, which
     _fifo_refused(world, where(world), commands)
 
 
-@pytest.mark.parametrize("which", ["config", "stacks", "repository"])
+@pytest.mark.parametrize("which", ["config", "stacks", "repository", "components"])
 def test_a_fifo_read_cache_is_not_used_and_does_not_block(world: World, which: str) -> None:
     """The JSON copies next to hot YAML files hold no data of their own: a FIFO in their
     place is a cache miss, and the answer is the same as before."""
     assert world.store is not None
     cache = {"config": world.config / ".config.yaml.cache.json",
              "stacks": world.store / ".stacks.yaml.cache.json",
-             "repository": world.work / ".mlrig" / ".config.yaml.cache.json"}[which]
+             "repository": world.work / ".mlrig" / ".config.yaml.cache.json",
+             "components": world.store / "components" / "artifact_store"
+             / ".components.cache.json"}[which]
     expected = {args[0] + args[1]: works(world, args).stdout
-                for args in (["stack", "current"], ["stack", "list"])}
+                for args in (["stack", "current"], ["stack", "list"],
+                             ["artifact-store", "list"])}
     cache.unlink(missing_ok=True)
     os.mkfifo(cache, 0o600)
-    for args in (["stack", "current"], ["stack", "list"], ["profile", "current"]):
+    for args in (["stack", "current"], ["stack", "list"], ["profile", "current"],
+                 ["artifact-store", "list"]):
         out = works(world, args).stdout
         if args[0] + args[1] in expected:
             assert out == expected[args[0] + args[1]]

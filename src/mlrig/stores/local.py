@@ -42,6 +42,7 @@ from mlrig.fsutil import (
     parse_yaml,
     read_text,
     read_yaml_mapping,
+    read_yaml_mappings,
     remember_parsed,
     remove_file,
     symlink_error,
@@ -58,6 +59,8 @@ _MARKER = "store.yaml"
 _STACKS = "stacks.yaml"
 _FLAVORS = "flavors.yaml"
 _JOURNAL = ".journal.yaml"
+#: in each component type's directory: the parsed copy of its files (fsutil.read_yaml_mappings)
+_COMPONENTS_CACHE = ".components.cache.json"
 _COMPONENTS = local_layout.COMPONENTS
 #: the marker as mlrig writes it (``dump_yaml`` of its mapping), recognised without YAML
 _MARKER_TEXT = f"version: {FORMAT_VERSION}\nkind: mlrig-local-store\n"
@@ -340,29 +343,19 @@ class LocalView:
             return None
         path = directory / f"{name}.yaml"
         doc = read_yaml_mapping(path, FORMAT_VERSION, "component file")
-        if doc is None:
-            return None
-        try:
-            component = Component.from_dict(doc)
-        except (KeyError, ValueError, TypeError) as exc:
-            raise CorruptFileError(
-                f"The component file '{path}' is malformed ({exc}); mlrig will not overwrite it."
-            ) from None
-        # a file listed under one name (or type) but holding another is refused, so that
-        # listing and lookup agree
-        if component.type is not type_:
-            raise CorruptFileError(
-                f"The component file '{path}' holds a {component.type.display_name}, but it "
-                f"is in the directory of {type_.plural.replace('_', ' ')}; mlrig will not "
-                "overwrite it.", hint="Move it to its type's directory, or fix its type.")
-        if component.name != name:
-            raise CorruptFileError(
-                f"The component file '{path}' names the {type_.display_name} "
-                f"'{component.name}', but its file name says '{name}'; mlrig will not "
-                "overwrite it.",
-                hint="Make the name inside the file match the file name, or restore it from "
-                "a backup.")
-        return component
+        return None if doc is None else _component_of(type_, name, path, doc)
+
+    def _read_components(self, type_: ComponentType, names: list[str]) -> list[Component]:
+        """The components ``names`` of one type (those still there), their files read
+        through the type directory's one JSON copy (:func:`read_yaml_mappings`): a listing
+        of many components does not run the YAML parser on each file again."""
+        directory = self._type_dir(type_)
+        if directory is None or not names:
+            return []
+        docs = read_yaml_mappings(directory, names, FORMAT_VERSION, "component file",
+                                  _COMPONENTS_CACHE)
+        return [_component_of(type_, name, directory / f"{name}.yaml", doc)
+                for name, doc in docs.items() if doc is not None]
 
     def get_component(self, type_: ComponentType, name: str) -> Component | None:
         _component_rel(type_, name)  # validates the name
@@ -396,10 +389,7 @@ class LocalView:
         types = [type_] if type_ is not None else list(ComponentType)
         result: list[Component] = []
         for t in types:
-            for name in self._component_names(t):
-                component = self.get_component(t, name)
-                if component is not None:
-                    result.append(component)
+            result += self._read_components(t, self._component_names(t))
         return result
 
     def page_components(self, type_: ComponentType | None = None, *,
@@ -455,6 +445,13 @@ class LocalTransaction(LocalView):
         if key in self._components:
             return self._components[key]
         return super().get_component(type_, name)
+
+    def _read_components(self, type_: ComponentType, names: list[str]) -> list[Component]:
+        read = {c.name: c for c in super()._read_components(
+            type_, [n for n in names if (type_, n) not in self._components])}
+        found = (self._components[(type_, n)] if (type_, n) in self._components
+                 else read.get(n) for n in names)
+        return [c for c in found if c is not None]
 
     def _component_names(self, type_: ComponentType) -> list[str]:
         names = set(super()._component_names(type_))
@@ -607,6 +604,32 @@ class LocalBackend:
     def open(self, profile: ProfileConfig, *, env: Mapping[str, str] | None,
              events: Listener | None) -> LocalStore:
         return LocalStore(profile.store_url)
+
+
+def _component_of(type_: ComponentType, name: str, path: Path, doc: dict[str, Any]
+                  ) -> Component:
+    """The component the file ``path`` (``<name>.yaml`` in ``type_``'s directory) holds."""
+    try:
+        component = Component.from_dict(doc)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise CorruptFileError(
+            f"The component file '{path}' is malformed ({exc}); mlrig will not overwrite it."
+        ) from None
+    # a file listed under one name (or type) but holding another is refused, so that
+    # listing and lookup agree
+    if component.type is not type_:
+        raise CorruptFileError(
+            f"The component file '{path}' holds a {component.type.display_name}, but it "
+            f"is in the directory of {type_.plural.replace('_', ' ')}; mlrig will not "
+            "overwrite it.", hint="Move it to its type's directory, or fix its type.")
+    if component.name != name:
+        raise CorruptFileError(
+            f"The component file '{path}' names the {type_.display_name} "
+            f"'{component.name}', but its file name says '{name}'; mlrig will not "
+            "overwrite it.",
+            hint="Make the name inside the file match the file name, or restore it from "
+            "a backup.")
+    return component
 
 
 def _real_dir(path: Path) -> bool:
