@@ -814,11 +814,12 @@ def read_yaml_mappings(directory: Path, names: Iterable[str], expected_version: 
         text, info = found
         signature = [info.st_mtime_ns, info.st_size, info.st_ino, _checksum(text)]
         hit = entries.get(name)
-        if hit is not None and hit[0] == signature:
+        if hit is not None and hit[0] == signature and hit[1] is not None:
             data = hit[1]
         else:
             data = parse_yaml(text, path)
-            stale = True
+            # a file JSON cannot carry is kept as its key alone: parsed, but not rewritten
+            stale = stale or hit is None or hit[0] != signature
         data = check_version(data, path, expected_version, what)
         fresh[name] = (signature, data)
         result[name] = data
@@ -841,21 +842,22 @@ def _read_dir_cache(path: Path) -> dict[str, tuple[list[int], Any]]:
     if not isinstance(entries, dict):
         return {}
     return {name: (entry[0], entry[1]) for name, entry in entries.items()
-            if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], list)}
+            if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], list)
+            and (entry[1] is None or isinstance(entry[1], dict))}
 
 
 def _write_dir_cache(path: Path, fresh: Mapping[str, tuple[list[int], Any]]) -> None:
-    """Best effort: the directory's JSON copy of ``fresh`` (entries whose content JSON
-    cannot carry faithfully — dates, integer keys — are left out, and parsed each time)."""
+    """Best effort: the directory's JSON copy of ``fresh`` (of an entry whose content JSON
+    cannot carry faithfully — dates, integer keys — only the key: it is parsed each time)."""
     import json
 
     entries: dict[str, list[Any]] = {}
     for name, (signature, data) in fresh.items():
         try:
-            if json.loads(json.dumps(data, allow_nan=False)) == data:
-                entries[name] = [signature, data]
+            faithful = json.loads(json.dumps(data, allow_nan=False)) == data
         except (TypeError, ValueError):
-            continue
+            faithful = False
+        entries[name] = [signature, data if faithful else None]
     try:
         encoded = json.dumps({"entries": entries}, allow_nan=False)
         atomic_write(path, encoded, durable=False, create_parents=False, root=path.parent)

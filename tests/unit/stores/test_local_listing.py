@@ -130,8 +130,14 @@ def test_content_json_cannot_carry_is_parsed_each_time(tmp_path: Path,
                                                        parses: list[str]) -> None:
     (tmp_path / "d.yaml").write_text("version: 1\nwhen: 2026-12-02\n")
     (tmp_path / "p.yaml").write_text("version: 1\nv: plain\n")
-    for _ in range(2):
+    copy = tmp_path / CACHE
+    for i in range(3):
         got = read_yaml_mappings(tmp_path, ["d", "p", "gone"], 1, "test file", CACHE)
         assert got == {"d": {"version": 1, "when": dt.date(2026, 12, 2)},
                        "p": {"version": 1, "v": "plain"}, "gone": None}
-    assert parses == ["d.yaml", "p.yaml", "d.yaml"]
+        if i == 0:
+            written = copy.stat().st_mtime_ns, copy.stat().st_ino
+    assert parses == ["d.yaml", "p.yaml", "d.yaml", "d.yaml"]
+    # the copy holds the date's key alone, and is not written again on every read
+    assert json.loads(copy.read_text())["entries"]["d"][1] is None
+    assert (copy.stat().st_mtime_ns, copy.stat().st_ino) == written
