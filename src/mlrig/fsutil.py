@@ -725,6 +725,17 @@ def _read_cache(path: Path, signature: list[int]) -> tuple[dict[str, Any] | None
     return None, False
 
 
+def _json_faithful(data: Any) -> bool:
+    """Whether JSON gives ``data`` back as it is (not so for dates, integer keys, NaN, ...):
+    only such content may be kept in a JSON copy."""
+    import json
+
+    try:
+        return bool(json.loads(json.dumps(data, allow_nan=False)) == data)
+    except (TypeError, ValueError):
+        return False
+
+
 def _write_cache(path: Path, signature: list[int] | None, data: Any, checked: bool) -> None:
     """Best effort: remember the parsed content of ``path`` as of ``signature``.
 
@@ -742,7 +753,7 @@ def _write_cache(path: Path, signature: list[int] | None, data: Any, checked: bo
         if checked:
             record["checked"] = True
         encoded = json.dumps(record, allow_nan=False)
-        if json.loads(encoded)["data"] != data:
+        if not _json_faithful(data):
             return  # not faithfully representable in JSON (dates, int keys, ...)
         # a cache that is a link (or a read-only directory) is left alone
         atomic_write(_cache_path(path), encoded, durable=False, create_parents=False,
@@ -851,13 +862,8 @@ def _write_dir_cache(path: Path, fresh: Mapping[str, tuple[list[int], Any]]) -> 
     cannot carry faithfully — dates, integer keys — only the key: it is parsed each time)."""
     import json
 
-    entries: dict[str, list[Any]] = {}
-    for name, (signature, data) in fresh.items():
-        try:
-            faithful = json.loads(json.dumps(data, allow_nan=False)) == data
-        except (TypeError, ValueError):
-            faithful = False
-        entries[name] = [signature, data if faithful else None]
+    entries = {name: [signature, data if _json_faithful(data) else None]
+               for name, (signature, data) in fresh.items()}
     try:
         encoded = json.dumps({"entries": entries}, allow_nan=False)
         atomic_write(path, encoded, durable=False, create_parents=False, root=path.parent)
